@@ -1,0 +1,152 @@
+//! Which preprocessor defines give a TLS-enabled sendmail, per version.
+
+use crate::releases::Version;
+use anyhow::{bail, Result};
+
+/// What the user asked for; STARTTLS is always on.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct TlsRequest {
+    pub ec: bool,
+    pub cert_chain: bool,
+    /// Extra defines for sendmail itself, such as `NO_DH`.
+    pub extra: Vec<String>,
+}
+
+impl Default for TlsRequest {
+    fn default() -> Self {
+        TlsRequest {
+            ec: true,
+            cert_chain: true,
+            extra: vec![],
+        }
+    }
+}
+
+fn v(s: &str) -> Version {
+    s.parse().expect("literal version")
+}
+
+/// The first version with `_FFR_TLS_EC`.
+pub const EC_FFR_SINCE: &str = "8.14.8";
+/// Since this version the EC flag is spelled `TLS_EC`.
+pub const EC_OFFICIAL_SINCE: &str = "8.16.1";
+/// The first version with `_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE`.
+pub const CERT_CHAIN_SINCE: &str = "8.15.1";
+/// Since this version `NO_DH` together with `TLS_EC` is an `#error`.
+pub const NO_DH_WITH_EC_ERROR_SINCE: &str = "8.17.2";
+
+/// The name of the EC define for this version.
+pub fn ec_define(version: &Version) -> Result<&'static str> {
+    if *version < v(EC_FFR_SINCE) {
+        bail!("sendmail {version} has no elliptic-curve key exchange (it arrived in {EC_FFR_SINCE} as _FFR_TLS_EC); use a newer release or --no-ec");
+    }
+    Ok(if *version < v(EC_OFFICIAL_SINCE) {
+        "_FFR_TLS_EC"
+    } else {
+        "TLS_EC"
+    })
+}
+
+/// The defines (without `-D`) for sendmail, in the order they are passed.
+pub fn tls_defines(version: &Version, req: &TlsRequest) -> Result<Vec<String>> {
+    let mut out = vec!["STARTTLS".to_string()];
+    if req.ec {
+        out.push(ec_define(version)?.to_string());
+    }
+    if req.cert_chain {
+        if *version < v(CERT_CHAIN_SINCE) {
+            bail!("sendmail {version} has no _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE (it arrived in {CERT_CHAIN_SINCE}); use a newer release or --no-cert-chain");
+        }
+        out.push("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE".to_string());
+    }
+    for d in &req.extra {
+        let name = d.split('=').next().unwrap_or(d);
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            bail!("--define {d}: expected NAME or NAME=VALUE with a C identifier as NAME");
+        }
+        if name == "NO_DH" && req.ec && *version >= v(NO_DH_WITH_EC_ERROR_SINCE) {
+            bail!("--define NO_DH cannot be combined with TLS_EC in sendmail {version} (an #error since {NO_DH_WITH_EC_ERROR_SINCE}); drop NO_DH or pass --no-ec");
+        }
+        if !out.iter().any(|o| o == d) {
+            out.push(d.clone());
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defines(ver: &str, req: &TlsRequest) -> Result<Vec<String>> {
+        tls_defines(&ver.parse().unwrap(), req)
+    }
+
+    #[test]
+    fn ec_spelling_follows_the_version() {
+        let r = TlsRequest::default();
+        assert_eq!(
+            defines("8.18.2", &r).unwrap(),
+            ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]
+        );
+        assert_eq!(
+            defines("8.17.1.9", &r).unwrap(),
+            ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]
+        );
+        assert_eq!(defines("8.16.1", &r).unwrap()[1], "TLS_EC");
+        assert_eq!(defines("8.15.2", &r).unwrap()[1], "_FFR_TLS_EC");
+        assert_eq!(
+            defines("8.15.1", &r).unwrap()[2],
+            "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"
+        );
+    }
+
+    #[test]
+    fn impossible_combinations_are_refused() {
+        let r = TlsRequest::default();
+        let e = defines("8.15.0", &r).unwrap_err().to_string();
+        assert!(e.contains("8.15.1") && e.contains("--no-cert-chain"), "{e}");
+        let e = defines(
+            "8.14.7",
+            &TlsRequest {
+                cert_chain: false,
+                ..r.clone()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--no-ec"), "{e}");
+        let no_dh = TlsRequest {
+            extra: vec!["NO_DH".into()],
+            ..r.clone()
+        };
+        assert!(defines("8.17.2", &no_dh)
+            .unwrap_err()
+            .to_string()
+            .contains("NO_DH"));
+        assert!(defines("8.18.2", &no_dh).is_err());
+        assert!(
+            defines("8.17.1.9", &no_dh).is_ok(),
+            "the #error arrived in 8.17.2"
+        );
+        assert!(defines("8.18.2", &TlsRequest { ec: false, ..no_dh }).is_ok());
+        assert!(defines(
+            "8.18.2",
+            &TlsRequest {
+                extra: vec!["A B".into()],
+                ..r
+            }
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn switches_drop_their_flag() {
+        let r = TlsRequest {
+            ec: false,
+            cert_chain: false,
+            extra: vec![],
+        };
+        assert_eq!(defines("8.18.2", &r).unwrap(), ["STARTTLS"]);
+    }
+}

@@ -1,0 +1,202 @@
+//! configure: decide the defines, probe OpenSSL and Berkeley DB, and write
+//! `devtools/Site/site.config.m4` from the fragments.
+
+pub mod flags;
+pub mod probe;
+pub mod site_config;
+
+use crate::{plan::Plan, progress, tools};
+use anyhow::{bail, Context, Result};
+use flags::TlsRequest;
+use probe::OpenSsl;
+use site_config::Fragment;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ConfigureArgs {
+    /// Use the OpenSSL installed under DIR (DIR/include, DIR/lib) instead of the system's.
+    #[arg(long, value_name = "DIR")]
+    pub openssl_prefix: Option<PathBuf>,
+    /// Append your own site.config.m4 fragment (repeatable, in order).
+    #[arg(long = "site-config", value_name = "FILE")]
+    pub site_configs: Vec<PathBuf>,
+    /// Build without elliptic-curve key exchange (TLS_EC / _FFR_TLS_EC).
+    #[arg(long)]
+    pub no_ec: bool,
+    /// Build without _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE (a negative control: the server then sends only its leaf).
+    #[arg(long)]
+    pub no_cert_chain: bool,
+    /// Extra define for sendmail, NAME or NAME=VALUE (repeatable), e.g. NO_DH.
+    #[arg(long = "define", value_name = "NAME[=VALUE]")]
+    pub defines: Vec<String>,
+    /// Do not use Berkeley DB even when it is installed.
+    #[arg(long)]
+    pub no_berkeley_db: bool,
+}
+
+/// What configure decided; written to `configuration.json` for later steps.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Configuration {
+    pub version: String,
+    pub source_sha256: String,
+    pub request: TlsRequest,
+    /// The defines sendmail is compiled with (without -D).
+    pub defines: Vec<String>,
+    pub openssl: OpenSsl,
+    /// Berkeley DB version, when its maps are enabled.
+    pub berkeley_db: Option<String>,
+    /// The fragments, in order.
+    pub fragments: Vec<String>,
+    pub site_config_sha256: String,
+}
+
+impl Configuration {
+    pub fn load(plan: &Plan) -> Result<Configuration> {
+        let path = plan.configuration_file();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{} is missing: run `cargo xtask configure` first",
+                path.display()
+            )
+        })?;
+        let c: Configuration =
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        if c.version != plan.version.to_string() {
+            bail!(
+                "{} is for sendmail {}, not {}: run `cargo xtask configure` again",
+                path.display(),
+                c.version,
+                plan.version
+            );
+        }
+        Ok(c)
+    }
+}
+
+pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
+    let t = progress::Timer::start(format!("configure sendmail {}", plan.version));
+    let source = plan.source_dir();
+    if !source.join("devtools/bin/Build").is_file() {
+        bail!(
+            "{} holds no unpacked sendmail source: run `cargo xtask fetch` first",
+            source.display()
+        );
+    }
+    for need in [&tools::CC, &tools::M4, &tools::MAKE] {
+        tools::find(need)?;
+    }
+    let request = TlsRequest {
+        ec: !args.no_ec,
+        cert_chain: !args.no_cert_chain,
+        extra: args.defines.clone(),
+    };
+    let defines = flags::tls_defines(&plan.version, &request)?;
+
+    let scratch = plan.work_dir.join("probe");
+    if tools::may_install(tools::Os::detect())
+        && args.openssl_prefix.is_none()
+        && !std::path::Path::new("/usr/include/openssl/ssl.h").exists()
+    {
+        tools::install(&[tools::OPENSSL_HEADERS.debian])?;
+    }
+    let openssl = probe::openssl(args.openssl_prefix.as_deref(), &scratch)?;
+    progress::info(&format!(
+        "OpenSSL: {} (headers {:#x}, library {:#x}), EC key generation: {}",
+        openssl.text,
+        openssl.compiled,
+        openssl.linked,
+        if openssl.ec { "works" } else { "unavailable" }
+    ));
+    if request.ec && !openssl.ec {
+        bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
+    }
+    let berkeley_db = if args.no_berkeley_db {
+        progress::info("Berkeley DB maps: off (--no-berkeley-db)");
+        None
+    } else {
+        match probe::berkeley_db(&scratch) {
+            Ok(v) => {
+                progress::info(&format!(
+                    "Berkeley DB maps: on (libdb {v}); makemap hash works"
+                ));
+                Some(v)
+            }
+            Err(why) => {
+                progress::info(&format!("Berkeley DB maps: off: {why}"));
+                None
+            }
+        }
+    };
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let mut fragments = vec![site_config::builtin("tls.m4")?];
+    let mut vars = BTreeMap::new();
+    if request.ec {
+        fragments.push(site_config::builtin("ec.m4")?);
+        vars.insert("EC_DEFINE", flags::ec_define(&plan.version)?.to_string());
+    }
+    if request.cert_chain {
+        fragments.push(site_config::builtin("cert-chain.m4")?);
+    }
+    if let Some(p) = &args.openssl_prefix {
+        let (inc, lib) = probe::prefix_flags(p);
+        fragments.push(site_config::builtin("openssl-prefix.m4")?);
+        vars.insert("OPENSSL_INCDIR", inc.display().to_string());
+        vars.insert("OPENSSL_LIBDIR", lib.display().to_string());
+    }
+    if berkeley_db.is_some() {
+        fragments.push(site_config::builtin("berkeley-db.m4")?);
+    }
+    fragments.push(site_config::builtin("reproducible.m4")?);
+    vars.insert("SOURCE_DIR", source.display().to_string());
+    vars.insert("VERSION", plan.version.to_string());
+    if !request.extra.is_empty() {
+        let text: String = request
+            .extra
+            .iter()
+            .map(|d| format!("APPENDDEF(`conf_sendmail_ENVDEF', `-D{d}')\n"))
+            .collect();
+        fragments.push(Fragment {
+            name: "--define".into(),
+            text,
+        });
+    }
+    for f in &args.site_configs {
+        fragments.push(site_config::user(f)?);
+    }
+    let text = site_config::generate(&fragments, &vars)?;
+    crate::util::write_atomic(&plan.site_config(), text.as_bytes())?;
+    progress::info(&format!(
+        "wrote {} ({} fragments)",
+        plan.site_config().display(),
+        fragments.len()
+    ));
+    progress::info(&format!(
+        "sendmail defines: {}",
+        defines
+            .iter()
+            .map(|d| format!("-D{d}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+
+    let config = Configuration {
+        version: plan.version.to_string(),
+        source_sha256: plan.release.sha256.clone(),
+        request,
+        defines,
+        openssl,
+        berkeley_db,
+        fragments: fragments.iter().map(|f| f.name.clone()).collect(),
+        site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(
+            text.as_bytes(),
+        )),
+    };
+    crate::util::write_atomic(
+        &plan.configuration_file(),
+        serde_json::to_string_pretty(&config)?.as_bytes(),
+    )?;
+    t.done();
+    Ok(config)
+}

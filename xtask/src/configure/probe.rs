@@ -1,0 +1,215 @@
+//! Probing the system for real: tiny C programs compiled with the `cc`
+//! crate's idea of the host compiler, linked and run.
+
+use crate::tools;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const OPENSSL_PROBE: &str = r#"
+#include <stdio.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
+#include <openssl/crypto.h>
+#ifndef OPENSSL_NO_EC
+#include <openssl/evp.h>
+#include <openssl/ec.h>
+#endif
+int main(void) {
+    printf("compiled=%#lx\n", (unsigned long) OPENSSL_VERSION_NUMBER);
+    printf("linked=%#lx\n", (unsigned long) OpenSSL_version_num());
+    printf("text=%s\n", OpenSSL_version(OPENSSL_VERSION));
+#ifdef OPENSSL_NO_EC
+    printf("ec=no\n");
+#else
+    {
+        EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+        EVP_PKEY *key = NULL;
+        int ok = ctx && EVP_PKEY_keygen_init(ctx) > 0
+            && EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx, NID_X9_62_prime256v1) > 0
+            && EVP_PKEY_keygen(ctx, &key) > 0;
+        printf("ec=%s\n", ok ? "yes" : "no");
+        EVP_PKEY_free(key);
+        EVP_PKEY_CTX_free(ctx);
+    }
+#endif
+    return 0;
+}
+"#;
+
+const DB_PROBE: &str = r#"
+#include <stdio.h>
+#include <db.h>
+int main(void) {
+    int major, minor, patch;
+    db_version(&major, &minor, &patch);
+    printf("version=%d.%d.%d\n", major, minor, patch);
+    return 0;
+}
+"#;
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OpenSsl {
+    pub text: String,
+    /// OPENSSL_VERSION_NUMBER of the headers.
+    pub compiled: u64,
+    /// OpenSSL_version_num() of the library the probe ran with.
+    pub linked: u64,
+    pub ec: bool,
+    pub prefix: Option<PathBuf>,
+}
+
+impl OpenSsl {
+    /// "3.0" for 0x30000130.
+    pub fn major_minor(n: u64) -> (u64, u64) {
+        // 0xMNN00PP0 since 3.0; 0xMNNFFPPS before (1.1.1w is 0x1010117f).
+        (n >> 28, (n >> 20) & 0xff)
+    }
+}
+
+/// Parses the probe's `key=value` lines.
+pub fn parse_kv(out: &str) -> BTreeMap<String, String> {
+    out.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn parse_hex(s: &str) -> Result<u64> {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16)
+        .with_context(|| format!("`{s}` is not a hex number"))
+}
+
+pub fn parse_openssl(out: &str, prefix: Option<&Path>) -> Result<OpenSsl> {
+    let kv = parse_kv(out);
+    let get = |k: &str| {
+        kv.get(k)
+            .with_context(|| format!("the OpenSSL probe printed no {k}= line: {out}"))
+    };
+    Ok(OpenSsl {
+        text: get("text")?.clone(),
+        compiled: parse_hex(get("compiled")?)?,
+        linked: parse_hex(get("linked")?)?,
+        ec: get("ec")? == "yes",
+        prefix: prefix.map(Path::to_path_buf),
+    })
+}
+
+/// Compiles `source` into an executable and runs it; Err carries the
+/// compiler's or the program's complaint.
+fn compile_and_run(source: &str, name: &str, args: &[String], scratch: &Path) -> Result<String> {
+    std::fs::create_dir_all(scratch)?;
+    let c = scratch.join(format!("{name}.c"));
+    let exe = scratch.join(name);
+    std::fs::write(&c, source)?;
+    let target = env!("SMTLS_TARGET");
+    let compiler = cc::Build::new()
+        .target(target)
+        .host(target)
+        .opt_level(0)
+        .debug(false)
+        .cargo_metadata(false)
+        .cargo_warnings(false)
+        .try_get_compiler()
+        .context("finding a C compiler (the cc crate looks at CC, then cc)")?;
+    let mut cmd = compiler.to_command();
+    cmd.arg(&c).arg("-o").arg(&exe).args(args);
+    let out = cmd
+        .output()
+        .with_context(|| format!("running the C compiler {}", compiler.path().display()))?;
+    if !out.status.success() {
+        bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let run = std::process::Command::new(&exe)
+        .output()
+        .with_context(|| format!("running {}", exe.display()))?;
+    if !run.status.success() {
+        bail!(
+            "{} exited with {}: {}",
+            exe.display(),
+            run.status,
+            String::from_utf8_lossy(&run.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
+/// Compiler and linker flags for an OpenSSL under `prefix`.
+pub fn prefix_flags(prefix: &Path) -> (PathBuf, PathBuf) {
+    let lib = ["lib64", "lib"]
+        .iter()
+        .map(|l| prefix.join(l))
+        .find(|p| p.is_dir())
+        .unwrap_or_else(|| prefix.join("lib"));
+    (prefix.join("include"), lib)
+}
+
+pub fn openssl(prefix: Option<&Path>, scratch: &Path) -> Result<OpenSsl> {
+    let mut args = vec![];
+    if let Some(p) = prefix {
+        if !p.join("include/openssl/ssl.h").is_file() {
+            bail!("--openssl-prefix {}: no include/openssl/ssl.h there; point it at the directory holding include/ and lib/", p.display());
+        }
+        let (inc, lib) = prefix_flags(p);
+        args.extend([
+            format!("-I{}", inc.display()),
+            format!("-L{}", lib.display()),
+            format!("-Wl,-rpath,{}", lib.display()),
+        ]);
+    }
+    args.extend(["-lssl".into(), "-lcrypto".into()]);
+    let out = compile_and_run(OPENSSL_PROBE, "openssl-probe", &args, scratch).map_err(|e| {
+        let msg = format!("{e:#}");
+        if msg.contains("openssl/") && (msg.contains("No such file") || msg.contains("not found")) {
+            anyhow::anyhow!(
+                "{}\n(compiler said: {})",
+                tools::missing_message(&tools::OPENSSL_HEADERS, tools::Os::detect()),
+                first_line(&msg)
+            )
+        } else {
+            e.context("the OpenSSL probe (compile, link with -lssl -lcrypto, run) failed")
+        }
+    })?;
+    parse_openssl(&out, prefix)
+}
+
+/// Berkeley DB's version, or why it is not usable.
+pub fn berkeley_db(scratch: &Path) -> std::result::Result<String, String> {
+    match compile_and_run(DB_PROBE, "db-probe", &["-ldb".into()], scratch) {
+        Ok(out) => parse_kv(&out)
+            .get("version")
+            .cloned()
+            .ok_or_else(|| format!("the probe printed: {out}")),
+        Err(e) => Err(format!(
+            "not found ({}); {}",
+            first_line(&format!("{e:#}")),
+            tools::missing_message(&tools::BERKELEY_DB, tools::Os::detect())
+        )),
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines()
+        .find(|l| l.contains("error") || l.contains("No such"))
+        .unwrap_or_else(|| s.lines().next().unwrap_or(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_probe_output() {
+        let o = parse_openssl(
+            "compiled=0x30000130\nlinked=0x30000130\ntext=OpenSSL 3.0.19 27 Jan 2026\nec=yes\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(o.compiled, 0x3000_0130);
+        assert!(o.ec);
+        assert_eq!(OpenSsl::major_minor(o.linked), (3, 0));
+        assert_eq!(OpenSsl::major_minor(0x1010_117f), (1, 1));
+        assert_eq!(OpenSsl::major_minor(0x3050_0010), (3, 5));
+        assert!(parse_openssl("compiled=0x1\n", None).is_err());
+    }
+}

@@ -1,0 +1,203 @@
+//! Proving a tarball is the pinned one: size, SHA-256, and the upstream
+//! OpenPGP signature checked against the pinned key fingerprint.
+
+use crate::{plan::workspace_root, releases::Release, tools};
+use anyhow::{bail, Context, Result};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::{io::Read, path::Path};
+use xshell::{cmd, Shell};
+
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex(&h.finalize()))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fails unless `path` has the release's size (when pinned) and SHA-256.
+pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("reading {}", path.display()))?
+        .len();
+    if release.size != 0 && size != release.size {
+        bail!(
+            "{} has {size} bytes, but sendmail {} is pinned at {} bytes",
+            path.display(),
+            release.version,
+            release.size
+        );
+    }
+    let sum = sha256_file(path)?;
+    if sum != release.sha256 {
+        bail!(
+            "{} has SHA-256 {sum}, but sendmail {} is pinned at {}",
+            path.display(),
+            release.version,
+            release.sha256
+        );
+    }
+    Ok(())
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "status", content = "detail", rename_all = "kebab-case")]
+pub enum Signature {
+    /// Good signature by the key with this primary fingerprint.
+    Verified(String),
+    /// Not checked, and why.
+    NotChecked(String),
+}
+
+/// Checks `sig` over `file` with gpgv against the committed sendmail keys,
+/// then insists that the signing key is the one pinned for the release.
+pub fn check_signature(
+    file: &Path,
+    sig: Option<&Path>,
+    release: &Release,
+    scratch: &Path,
+) -> Result<Signature> {
+    if release.signing_key.is_empty() {
+        return Ok(Signature::NotChecked(
+            "no signing key pinned for this release".into(),
+        ));
+    }
+    let Some(sig) = sig else {
+        return Ok(Signature::NotChecked(
+            "no .sig or .asc was available from this source".into(),
+        ));
+    };
+    let Ok(gpgv) = which::which("gpgv") else {
+        return Ok(Signature::NotChecked(tools::missing_message(
+            &tools::GPGV,
+            tools::Os::detect(),
+        )));
+    };
+    let keyring = scratch.join("sendmail-keys.gpg");
+    std::fs::write(&keyring, dearmor(&std::fs::read_to_string(keys_file())?)?)
+        .with_context(|| format!("writing {}", keyring.display()))?;
+    let sh = Shell::new()?;
+    let out = cmd!(sh, "{gpgv} --status-fd 1 --keyring {keyring} {sig} {file}")
+        .ignore_status()
+        .quiet()
+        .output()?;
+    let _ = std::fs::remove_file(&keyring);
+    let status = String::from_utf8_lossy(&out.stdout);
+    match valid_signer(&status) {
+        Some(fpr) if fpr.eq_ignore_ascii_case(&release.signing_key) => Ok(Signature::Verified(fpr)),
+        Some(fpr) => bail!(
+            "{} is signed by key {fpr}, not by the key pinned for sendmail {} ({})",
+            file.display(),
+            release.version,
+            release.signing_key
+        ),
+        None => bail!(
+            "the OpenPGP signature {} does not verify {}: {}",
+            sig.display(),
+            file.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+    }
+}
+
+pub fn keys_file() -> std::path::PathBuf {
+    workspace_root().join("keys/sendmail-signing-keys.asc")
+}
+
+/// The primary key fingerprint from gpgv's `VALIDSIG` status line, if any.
+pub fn valid_signer(status: &str) -> Option<String> {
+    status
+        .lines()
+        .filter_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "))
+        .filter_map(|rest| rest.split_whitespace().last().map(str::to_owned))
+        .next()
+}
+
+/// Decodes an ASCII-armored OpenPGP block (gpgv reads only binary keyrings).
+pub fn dearmor(text: &str) -> Result<Vec<u8>> {
+    let mut body = String::new();
+    let mut in_block = false;
+    let mut in_headers = false;
+    for line in text.lines() {
+        let line = line.trim_end();
+        if line.starts_with("-----BEGIN PGP") {
+            in_block = true;
+            in_headers = true;
+        } else if line.starts_with("-----END PGP") {
+            break;
+        } else if in_block && in_headers {
+            in_headers = !line.is_empty() && line.contains(':');
+            if !in_headers && !line.is_empty() {
+                body.push_str(line);
+            }
+        } else if in_block && !line.starts_with('=') {
+            body.push_str(line);
+        }
+    }
+    if body.is_empty() {
+        bail!("no ASCII-armored OpenPGP block found");
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .context("decoding the armored OpenPGP block")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validsig_gives_primary_fingerprint() {
+        let status = "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 0C19D37CB7E6543E Sendmail Signing Key/2025\n\
+[GNUPG:] VALIDSIG 032312C7C0C2B1973D5013180C19D37CB7E6543E 2025-12-27 1766823694 0 4 0 1 2 00 032312C7C0C2B1973D5013180C19D37CB7E6543E\n";
+        assert_eq!(
+            valid_signer(status).as_deref(),
+            Some("032312C7C0C2B1973D5013180C19D37CB7E6543E")
+        );
+        assert_eq!(valid_signer("[GNUPG:] BADSIG 0C19D37CB7E6543E x\n"), None);
+    }
+
+    #[test]
+    fn committed_keys_dearmor_to_openpgp_packets() {
+        let bin = dearmor(&std::fs::read_to_string(keys_file()).unwrap()).unwrap();
+        // An OpenPGP public-key packet starts with tag 6 (old: 0x99, new: 0xc6).
+        assert!(matches!(bin[0], 0x99 | 0xc6), "first byte {:#x}", bin[0]);
+        assert!(bin.len() > 2000);
+    }
+
+    #[test]
+    fn size_and_sum_are_both_checked() {
+        let dir = std::env::temp_dir().join(format!("smtls-checksum-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.tar.gz");
+        std::fs::write(&f, b"hello").unwrap();
+        let mut r =
+            crate::releases::Release::user_pinned(&"8.18.2".parse().unwrap(), &"00".repeat(32))
+                .unwrap();
+        assert!(check_tarball(&f, &r)
+            .unwrap_err()
+            .to_string()
+            .contains("SHA-256"));
+        r.sha256 = sha256_file(&f).unwrap();
+        check_tarball(&f, &r).unwrap();
+        r.size = 6;
+        assert!(check_tarball(&f, &r)
+            .unwrap_err()
+            .to_string()
+            .contains("5 bytes"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

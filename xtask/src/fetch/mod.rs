@@ -1,0 +1,308 @@
+//! fetch: get the pinned tarball from the first source that has it, prove
+//! it is the right one, then unpack it.
+
+pub mod checksum;
+pub mod debian;
+pub mod local;
+pub mod unpack;
+pub mod upstream;
+
+use crate::{plan::Plan, progress};
+use anyhow::{bail, Context, Result};
+use checksum::Signature;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct FetchArgs {
+    /// Where to get the tarball: auto (cache, upstream, Debian, then --mirror
+    /// locations), cache, upstream, debian, or a file, directory or URL.
+    #[arg(long, default_value = "auto", value_name = "SOURCE")]
+    pub from: String,
+    /// Extra file, directory (ports DISTDIR) or URL tried last by `auto`.
+    #[arg(long, value_name = "PATH|URL")]
+    pub mirror: Vec<String>,
+    /// Base URL of sendmail's distribution site.
+    #[arg(long, env = "SMTLS_UPSTREAM_URL", default_value = upstream::DEFAULT_URL, value_name = "URL")]
+    pub upstream_url: String,
+    /// Fail unless the upstream OpenPGP signature is checked and good.
+    #[arg(long)]
+    pub require_signature: bool,
+}
+
+impl Default for FetchArgs {
+    fn default() -> Self {
+        FetchArgs {
+            from: "auto".into(),
+            mirror: vec![],
+            upstream_url: upstream_url_default(),
+            require_signature: false,
+        }
+    }
+}
+
+fn upstream_url_default() -> String {
+    std::env::var("SMTLS_UPSTREAM_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| upstream::DEFAULT_URL.into())
+}
+
+/// One way of obtaining the tarball.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Cache,
+    Upstream(String),
+    Debian,
+    Location(String),
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::Cache => "cache".into(),
+            Source::Upstream(u) => format!("upstream {u}"),
+            Source::Debian => "debian".into(),
+            Source::Location(l) => l.clone(),
+        }
+    }
+}
+
+/// The sources to try, in order, for `--from`.
+pub fn chain(args: &FetchArgs) -> Vec<Source> {
+    let up = Source::Upstream(args.upstream_url.clone());
+    match args.from.as_str() {
+        "auto" => {
+            let mut v = vec![Source::Cache, up, Source::Debian];
+            v.extend(args.mirror.iter().cloned().map(Source::Location));
+            v
+        }
+        "cache" => vec![Source::Cache],
+        "upstream" => vec![up],
+        "debian" => vec![Source::Debian],
+        other => vec![Source::Location(other.to_string())],
+    }
+}
+
+/// A downloaded, not yet trusted, tarball.
+pub struct Candidate {
+    pub tarball: PathBuf,
+    pub signature: Option<PathBuf>,
+    pub origin: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Fetched {
+    pub tarball: PathBuf,
+    pub origin: String,
+    pub signature: Signature,
+}
+
+/// Obtains and verifies the tarball in the cache; nothing is unpacked.
+pub fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
+    let cached = plan.cached_tarball();
+    let distfiles = cached
+        .parent()
+        .expect("cached tarball has a parent")
+        .to_path_buf();
+    let _lock = crate::plan::lock(
+        &distfiles.join(format!("{}.lock", plan.release.upstream_file)),
+        "the download cache",
+    )?;
+    let mut failures = Vec::new();
+    for source in chain(args) {
+        match attempt(plan, args, &source) {
+            Ok(f) => {
+                if source != Source::Cache {
+                    progress::info(&format!("verified and cached {}", f.tarball.display()));
+                }
+                return Ok(f);
+            }
+            Err(e) => {
+                let line = format!("{}: {e:#}", source.name());
+                progress::info(&format!("tried {line}"));
+                failures.push(line);
+            }
+        }
+    }
+    bail!(
+        "could not obtain a verified sendmail {} tarball ({}, SHA-256 {}); every source failed:\n  - {}",
+        plan.version,
+        plan.release.upstream_file,
+        plan.release.sha256,
+        failures.join("\n  - ")
+    )
+}
+
+fn attempt(plan: &Plan, args: &FetchArgs, source: &Source) -> Result<Fetched> {
+    let cached = plan.cached_tarball();
+    if *source == Source::Cache {
+        if !cached.exists() {
+            bail!("{} is not there yet", cached.display());
+        }
+        if let Err(e) = checksum::check_tarball(&cached, &plan.release) {
+            let aside = cached.with_extension("gz.corrupt");
+            let _ = std::fs::rename(&cached, &aside);
+            bail!("{e:#}; refused and moved aside to {}", aside.display());
+        }
+        let sig = cached_signature(&cached);
+        let scratch = plan.cache_dir.join("tmp");
+        std::fs::create_dir_all(&scratch)?;
+        let signature = checked_signature(plan, args, &cached, sig.as_deref(), &scratch)?;
+        return Ok(Fetched {
+            tarball: cached,
+            origin: "cache".into(),
+            signature,
+        });
+    }
+    let scratch = plan
+        .cache_dir
+        .join("tmp")
+        .join(format!("{}-{}", std::process::id(), nanos()));
+    std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let result = (|| {
+        let cand = match source {
+            Source::Upstream(base) => upstream::download(plan, base, &scratch)?,
+            Source::Debian => debian::download(plan, &scratch)?,
+            Source::Location(l) => local::fetch(plan, l, &scratch)?,
+            Source::Cache => unreachable!(),
+        };
+        checksum::check_tarball(&cand.tarball, &plan.release)?;
+        let signature = checked_signature(
+            plan,
+            args,
+            &cand.tarball,
+            cand.signature.as_deref(),
+            &scratch,
+        )?;
+        if let Some(sig) = &cand.signature {
+            let ext = sig.extension().and_then(|e| e.to_str()).unwrap_or("sig");
+            for old in ["sig", "asc"] {
+                let _ = std::fs::remove_file(format!("{}.{old}", cached.display()));
+            }
+            std::fs::rename(sig, format!("{}.{ext}", cached.display()))?;
+        }
+        std::fs::rename(&cand.tarball, &cached)
+            .with_context(|| format!("moving into {}", cached.display()))?;
+        Ok(Fetched {
+            tarball: cached.clone(),
+            origin: cand.origin,
+            signature,
+        })
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn checked_signature(
+    plan: &Plan,
+    args: &FetchArgs,
+    file: &Path,
+    sig: Option<&Path>,
+    scratch: &Path,
+) -> Result<Signature> {
+    let s = checksum::check_signature(file, sig, &plan.release, scratch)?;
+    if let (Signature::NotChecked(why), true) = (&s, args.require_signature) {
+        bail!("--require-signature: the OpenPGP signature was not checked: {why}");
+    }
+    Ok(s)
+}
+
+fn cached_signature(cached: &Path) -> Option<PathBuf> {
+    ["sig", "asc"]
+        .iter()
+        .map(|e| PathBuf::from(format!("{}.{e}", cached.display())))
+        .find(|p| p.is_file())
+}
+
+fn nanos() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+/// Unpacks the verified tarball into the work directory, unless the same
+/// tarball is unpacked there already. The tarball is verified again first.
+pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
+    let src_root = plan.work_dir.join("src");
+    let stamp = src_root.join(".smtls-source-sha256");
+    let source_dir = plan.source_dir();
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str())
+        && source_dir.is_dir()
+    {
+        progress::info(&format!(
+            "source already unpacked in {}",
+            source_dir.display()
+        ));
+        return Ok(source_dir);
+    }
+    checksum::check_tarball(&fetched.tarball, &plan.release)?;
+    let partial = plan
+        .work_dir
+        .join(format!("src.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let n = unpack::unpack(&fetched.tarball, &partial)
+        .with_context(|| format!("unpacking {}", fetched.tarball.display()))?;
+    let top = partial.join(format!("sendmail-{}", plan.version));
+    if !top.join("Build").is_file() {
+        let _ = std::fs::remove_dir_all(&partial);
+        bail!(
+            "{} does not hold sendmail-{}/Build: not a sendmail source tarball",
+            fetched.tarball.display(),
+            plan.version
+        );
+    }
+    std::fs::write(partial.join(".smtls-source-sha256"), &plan.release.sha256)?;
+    if src_root.exists() {
+        std::fs::remove_dir_all(&src_root)
+            .with_context(|| format!("removing the old {}", src_root.display()))?;
+    }
+    std::fs::rename(&partial, &src_root)
+        .with_context(|| format!("moving into {}", src_root.display()))?;
+    progress::info(&format!(
+        "unpacked {n} entries into {}",
+        source_dir.display()
+    ));
+    Ok(source_dir)
+}
+
+pub fn run(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
+    let t = progress::Timer::start(format!("fetch sendmail {} ({})", plan.version, args.from));
+    let fetched = obtain(plan, args)?;
+    match &fetched.signature {
+        Signature::Verified(fpr) => {
+            progress::info(&format!("signature: good, by pinned key {fpr}"))
+        }
+        Signature::NotChecked(why) => progress::info(&format!("signature: not checked ({why})")),
+    }
+    progress::info(&format!(
+        "SHA-256 and size match releases.toml (from {})",
+        fetched.origin
+    ));
+    ensure_unpacked(plan, &fetched)?;
+    t.done();
+    Ok(fetched)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_chain_order() {
+        let args = FetchArgs {
+            mirror: vec!["/distfiles".into()],
+            ..FetchArgs::default()
+        };
+        let c = chain(&args);
+        assert_eq!(c[0], Source::Cache);
+        assert!(matches!(c[1], Source::Upstream(_)));
+        assert_eq!(c[2], Source::Debian);
+        assert_eq!(c[3], Source::Location("/distfiles".into()));
+        let one = FetchArgs {
+            from: "/tmp/x.tar.gz".into(),
+            ..FetchArgs::default()
+        };
+        assert_eq!(chain(&one), vec![Source::Location("/tmp/x.tar.gz".into())]);
+    }
+}

@@ -1,0 +1,15 @@
+//! smtls: fetch, configure, build, verify and package a TLS-enabled
+//! sendmail. The binary (`cargo xtask`) is a thin clap front end; the
+//! integration tests in `tests/` use this library directly.
+
+pub mod build;
+pub mod cli;
+pub mod configure;
+pub mod dist;
+pub mod fetch;
+pub mod plan;
+pub mod progress;
+pub mod releases;
+pub mod tools;
+pub mod util;
+pub mod verify;

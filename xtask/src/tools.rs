@@ -1,0 +1,217 @@
+//! System tools and libraries the toolkit runs or links, the package that
+//! provides each on every supported OS, and installing them where allowed.
+
+use anyhow::{bail, Context, Result};
+use std::path::PathBuf;
+use xshell::{cmd, Shell};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Os {
+    DebianLike,
+    FedoraLike,
+    FreeBsd,
+    Other,
+}
+
+impl Os {
+    pub fn detect() -> Os {
+        if std::env::consts::OS == "freebsd" {
+            return Os::FreeBsd;
+        }
+        let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        os_from_release(&text)
+    }
+}
+
+/// Classifies an `/etc/os-release` by its ID and ID_LIKE fields.
+pub fn os_from_release(text: &str) -> Os {
+    let ids: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
+        .flat_map(|v| {
+            v.trim_matches('"')
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let has = |names: &[&str]| ids.iter().any(|i| names.contains(&i.as_str()));
+    if has(&["debian", "ubuntu"]) {
+        Os::DebianLike
+    } else if has(&["fedora", "rhel", "centos"]) {
+        Os::FedoraLike
+    } else {
+        Os::Other
+    }
+}
+
+/// Something the toolkit needs from the system, and who provides it.
+#[derive(Clone, Copy, Debug)]
+pub struct Need {
+    /// A command looked up on PATH, or "" for a library.
+    pub command: &'static str,
+    pub what: &'static str,
+    pub debian: &'static str,
+    pub fedora: &'static str,
+    pub freebsd: &'static str,
+}
+
+impl Need {
+    pub fn package(&self, os: Os) -> &'static str {
+        match os {
+            Os::DebianLike | Os::Other => self.debian,
+            Os::FedoraLike => self.fedora,
+            Os::FreeBsd => self.freebsd,
+        }
+    }
+}
+
+const fn tool(
+    command: &'static str,
+    debian: &'static str,
+    fedora: &'static str,
+    freebsd: &'static str,
+) -> Need {
+    Need {
+        command,
+        what: command,
+        debian,
+        fedora,
+        freebsd,
+    }
+}
+
+pub const CC: Need = tool("cc", "gcc", "gcc", "llvm (base system)");
+pub const MAKE: Need = tool("make", "make", "make", "(base system)");
+pub const M4: Need = tool("m4", "m4", "m4", "(base system)");
+pub const CURL: Need = tool("curl", "curl", "curl", "ftp/curl");
+pub const GPGV: Need = tool("gpgv", "gpgv", "gnupg2", "security/gnupg");
+pub const APT_GET: Need = tool("apt-get", "apt", "", "");
+pub const OPENSSL: Need = tool("openssl", "openssl", "openssl", "security/openssl");
+pub const OPENSSL_HEADERS: Need = Need {
+    command: "",
+    what: "OpenSSL headers (<openssl/ssl.h>)",
+    debian: "libssl-dev",
+    fedora: "openssl-devel",
+    freebsd: "security/openssl",
+};
+pub const BERKELEY_DB: Need = Need {
+    command: "",
+    what: "Berkeley DB headers and library (<db.h>, -ldb)",
+    debian: "libdb-dev",
+    fedora: "libdb-devel",
+    freebsd: "databases/db5",
+};
+
+/// What `cargo xtask setup` installs on a Debian-family host: everything
+/// the main job and the tests run.
+pub const SETUP_DEBIAN: &[&str] = &[
+    "gcc",
+    "make",
+    "m4",
+    "libc6-dev",
+    "libssl-dev",
+    "libdb-dev",
+    "openssl",
+    "curl",
+    "gpgv",
+];
+
+/// The path of a command, or an error naming the package that provides it.
+pub fn find(need: &Need) -> Result<PathBuf> {
+    if let Ok(p) = which::which(need.command) {
+        return Ok(p);
+    }
+    let os = Os::detect();
+    if may_install(os) {
+        install(&[need.package(os)])?;
+        if let Ok(p) = which::which(need.command) {
+            return Ok(p);
+        }
+    }
+    bail!("{}", missing_message(need, os))
+}
+
+pub fn missing_message(need: &Need, os: Os) -> String {
+    let pkg = need.package(os);
+    let how = match os {
+        Os::DebianLike | Os::Other => {
+            format!("apt-get install {pkg}  (or run `cargo xtask setup` as root)")
+        }
+        Os::FedoraLike => format!("dnf install {pkg}"),
+        Os::FreeBsd => format!("pkg install {pkg}"),
+    };
+    format!(
+        "{} is not installed: it comes with the package {pkg}; install it with: {how}",
+        need.what
+    )
+}
+
+/// Installing is allowed for root on a Debian-family host, unless
+/// SMTLS_NO_INSTALL is set.
+pub fn may_install(os: Os) -> bool {
+    os == Os::DebianLike
+        && is_root()
+        && std::env::var_os("SMTLS_NO_INSTALL").is_none()
+        && which::which("apt-get").is_ok()
+}
+
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+        .unwrap_or(false)
+}
+
+/// `apt-get install` the given packages (after one `apt-get update`).
+pub fn install(packages: &[&str]) -> Result<()> {
+    let sh = Shell::new()?;
+    crate::progress::step(&format!(
+        "installing {} with apt-get (running as root)",
+        packages.join(" ")
+    ));
+    static UPDATED: std::sync::Once = std::sync::Once::new();
+    let mut update = Ok(());
+    UPDATED.call_once(|| update = cmd!(sh, "apt-get update -q").quiet().run());
+    update.context("apt-get update failed")?;
+    cmd!(
+        sh,
+        "apt-get install -y -q --no-install-recommends {packages...}"
+    )
+    .env("DEBIAN_FRONTEND", "noninteractive")
+    .run()
+    .with_context(|| format!("apt-get install {} failed", packages.join(" ")))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_release_classification() {
+        assert_eq!(
+            os_from_release("ID=debian\nVERSION_ID=\"12\"\n"),
+            Os::DebianLike
+        );
+        assert_eq!(
+            os_from_release("ID=ubuntu\nID_LIKE=debian\n"),
+            Os::DebianLike
+        );
+        assert_eq!(
+            os_from_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"),
+            Os::FedoraLike
+        );
+        assert_eq!(os_from_release("ID=alpine\n"), Os::Other);
+    }
+
+    #[test]
+    fn missing_message_names_the_package() {
+        let m = missing_message(&OPENSSL_HEADERS, Os::DebianLike);
+        assert!(
+            m.contains("libssl-dev") && m.contains("apt-get install"),
+            "{m}"
+        );
+        assert!(missing_message(&OPENSSL_HEADERS, Os::FedoraLike).contains("openssl-devel"));
+        assert!(missing_message(&OPENSSL_HEADERS, Os::FreeBsd).contains("security/openssl"));
+    }
+}
