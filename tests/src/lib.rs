@@ -1,1 +1,100 @@
-pub fn placeholder() {}
+//! Shared fixtures for the integration tests: the real xtask binary, private
+//! scratch directories, and one verified build per version that every test
+//! binary can reuse (built once, under a lock).
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
+}
+
+/// Where tests keep their files: under target/, whose parents are not
+/// world-writable (sendmail refuses files below such directories).
+pub fn tests_root() -> PathBuf {
+    workspace_root().join("target").join("smtls-tests")
+}
+
+/// The cache shared by tests that do not test fetching itself.
+pub fn shared_cache() -> PathBuf {
+    tests_root().join("cache")
+}
+
+/// A fresh private directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = tests_root().join("scratch").join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("creating a scratch directory");
+    dir
+}
+
+/// The xtask binary, built once per test process.
+pub fn xtask_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--package", "xtask"])
+            .current_dir(workspace_root())
+            .status()
+            .expect("running cargo build -p xtask");
+        assert!(status.success(), "cargo build -p xtask failed");
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"));
+        target.join("debug").join("xtask")
+    })
+    .clone()
+}
+
+/// Runs `xtask ARGS` and returns its output (stdout, stderr, status).
+pub fn xtask(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(xtask_bin());
+    cmd.args(args).current_dir(workspace_root()).env("SMTLS_NO_INSTALL", "1");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("running xtask");
+    eprintln!(
+        "$ xtask {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// Fails with the command's output unless it succeeded.
+pub fn ok(out: Output) -> Output {
+    assert!(out.status.success(), "xtask failed:\n{}", text(&out));
+    out
+}
+
+/// A verified build of `version` (default configuration) shared by all tests:
+/// `<tests_root>/shared/<version>`. Returns the work root to pass as
+/// `--work-dir`.
+pub fn shared_build(version: &str) -> Result<PathBuf> {
+    let root = tests_root().join("shared");
+    std::fs::create_dir_all(&root)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(root.join(format!("{version}.build-lock")))?;
+    lock.lock().context("locking the shared build")?;
+    let cache = shared_cache();
+    let (w, c) = (root.to_str().unwrap(), cache.to_str().unwrap());
+    let stamp = root.join(version).join(".tests-verified");
+    if !stamp.exists() {
+        let out = xtask(&["--version", version, "--work-dir", w, "--cache-dir", c, "dist"], &[]);
+        if !out.status.success() {
+            bail!("shared build of {version} failed:\n{}", text(&out));
+        }
+        std::fs::write(&stamp, "")?;
+    }
+    Ok(root)
+}

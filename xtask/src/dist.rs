@@ -14,11 +14,7 @@ pub struct DistArgs {
 }
 
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
-    let t = progress::Timer::start(format!(
-        "dist sendmail {} in {}",
-        plan.version,
-        plan.work_dir.display()
-    ));
+    let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));
     fetch::run(plan, &args.fetch)?;
     configure::run(plan, &args.configure)?;
     build::run(plan, &args.build)?;

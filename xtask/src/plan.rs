@@ -53,26 +53,17 @@ impl Plan {
         };
         let work_root = absolute(&work_root)?;
         let cache_dir = absolute(&cache_dir)?;
-        Ok(Plan {
-            work_dir: work_root.join(version.to_string()),
-            release,
-            version,
-            cache_dir,
-        })
+        Ok(Plan { work_dir: work_root.join(version.to_string()), release, version, cache_dir })
     }
 
     /// Where the verified tarball lives in the cache, under its upstream name.
     pub fn cached_tarball(&self) -> PathBuf {
-        self.cache_dir
-            .join("distfiles")
-            .join(&self.release.upstream_file)
+        self.cache_dir.join("distfiles").join(&self.release.upstream_file)
     }
 
     /// The unpacked source tree: `<work>/src/sendmail-<version>`.
     pub fn source_dir(&self) -> PathBuf {
-        self.work_dir
-            .join("src")
-            .join(format!("sendmail-{}", self.version))
+        self.work_dir.join("src").join(format!("sendmail-{}", self.version))
     }
 
     pub fn logs_dir(&self) -> PathBuf {
@@ -101,26 +92,18 @@ impl Plan {
 
 /// The repository root (this crate's parent directory).
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
 }
 
 pub fn default_cache_dir() -> Result<PathBuf> {
-    let env = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(d) = env("SMTLS_CACHE_DIR") {
         return Ok(d);
     }
     if let Some(d) = env("XDG_CACHE_HOME") {
         return Ok(d.join("smtls"));
     }
-    let home = env("HOME")
-        .context("neither SMTLS_CACHE_DIR, XDG_CACHE_HOME nor HOME is set: pass --cache-dir DIR")?;
+    let home = env("HOME").context("neither SMTLS_CACHE_DIR, XDG_CACHE_HOME nor HOME is set: pass --cache-dir DIR")?;
     Ok(home.join(".cache").join("smtls"))
 }
 
@@ -143,12 +126,8 @@ pub fn lock(path: &Path, what: &str) -> Result<Lock> {
         .open(path)
         .with_context(|| format!("opening lock file {}", path.display()))?;
     if f.try_lock().is_err() {
-        crate::progress::info(&format!(
-            "waiting for another smtls process using {what} ({})",
-            path.display()
-        ));
-        f.lock()
-            .with_context(|| format!("locking {}", path.display()))?;
+        crate::progress::info(&format!("waiting for another smtls process using {what} ({})", path.display()));
+        f.lock().with_context(|| format!("locking {}", path.display()))?;
     }
     Ok(Lock(f))
 }

@@ -20,10 +20,7 @@ impl Timer {
     pub fn start(what: impl Into<String>) -> Timer {
         let what = what.into();
         step(&what);
-        Timer {
-            what,
-            start: Instant::now(),
-        }
+        Timer { what, start: Instant::now() }
     }
 
     pub fn elapsed_secs(&self) -> f64 {
@@ -31,10 +28,6 @@ impl Timer {
     }
 
     pub fn done(self) {
-        info(&format!(
-            "{} done in {:.1} s",
-            self.what,
-            self.elapsed_secs()
-        ));
+        info(&format!("{} done in {:.1} s", self.what, self.elapsed_secs()));
     }
 }

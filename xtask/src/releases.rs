@@ -32,10 +32,7 @@ impl Ord for Version {
     fn cmp(&self, other: &Self) -> Ordering {
         let n = self.0.len().max(other.0.len());
         let at = |v: &Vec<u32>, i: usize| v.get(i).copied().unwrap_or(0);
-        (0..n)
-            .map(|i| at(&self.0, i).cmp(&at(&other.0, i)))
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
+        (0..n).map(|i| at(&self.0, i).cmp(&at(&other.0, i))).find(|o| o.is_ne()).unwrap_or(Ordering::Equal)
     }
 }
 
@@ -74,9 +71,7 @@ pub struct Release {
 
 impl Release {
     pub fn version(&self) -> Version {
-        self.version
-            .parse()
-            .expect("releases.toml holds valid versions (unit-tested)")
+        self.version.parse().expect("releases.toml holds valid versions (unit-tested)")
     }
 
     /// A release outside the table, pinned by the user with `--sha256`.
@@ -112,9 +107,7 @@ pub fn table() -> Table {
 
 impl Table {
     pub fn default_version(&self) -> Version {
-        self.default
-            .parse()
-            .expect("default version parses (unit-tested)")
+        self.default.parse().expect("default version parses (unit-tested)")
     }
 
     pub fn find(&self, version: &Version) -> Option<&Release> {
@@ -167,10 +160,7 @@ mod tests {
     #[test]
     fn table_is_consistent() {
         let t = table();
-        assert!(
-            t.find(&t.default_version()).is_some(),
-            "default must be pinned"
-        );
+        assert!(t.find(&t.default_version()).is_some(), "default must be pinned");
         for r in &t.releases {
             let v = r.version();
             assert_eq!(r.upstream_file, format!("sendmail.{v}.tar.gz"));
@@ -209,9 +199,7 @@ mod tests {
         assert!(err.contains("--sha256"), "{err}");
         let r = t.resolve(&v, Some(&"AB".repeat(32))).unwrap();
         assert_eq!(r.sha256, "ab".repeat(32));
-        assert!(t
-            .resolve(&t.default_version(), Some(&"00".repeat(32)))
-            .is_err());
+        assert!(t.resolve(&t.default_version(), Some(&"00".repeat(32))).is_err());
         assert!(t.resolve(&v, Some("abc")).is_err());
     }
 }

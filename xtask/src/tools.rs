@@ -28,12 +28,7 @@ pub fn os_from_release(text: &str) -> Os {
     let ids: Vec<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
-        .flat_map(|v| {
-            v.trim_matches('"')
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect::<Vec<_>>()
-        })
+        .flat_map(|v| v.trim_matches('"').split_whitespace().map(str::to_owned).collect::<Vec<_>>())
         .collect();
     let has = |names: &[&str]| ids.iter().any(|i| names.contains(&i.as_str()));
     if has(&["debian", "ubuntu"]) {
@@ -66,19 +61,8 @@ impl Need {
     }
 }
 
-const fn tool(
-    command: &'static str,
-    debian: &'static str,
-    fedora: &'static str,
-    freebsd: &'static str,
-) -> Need {
-    Need {
-        command,
-        what: command,
-        debian,
-        fedora,
-        freebsd,
-    }
+const fn tool(command: &'static str, debian: &'static str, fedora: &'static str, freebsd: &'static str) -> Need {
+    Need { command, what: command, debian, fedora, freebsd }
 }
 
 pub const CC: Need = tool("cc", "gcc", "gcc", "llvm (base system)");
@@ -105,17 +89,8 @@ pub const BERKELEY_DB: Need = Need {
 
 /// What `cargo xtask setup` installs on a Debian-family host: everything
 /// the main job and the tests run.
-pub const SETUP_DEBIAN: &[&str] = &[
-    "gcc",
-    "make",
-    "m4",
-    "libc6-dev",
-    "libssl-dev",
-    "libdb-dev",
-    "openssl",
-    "curl",
-    "gpgv",
-];
+pub const SETUP_DEBIAN: &[&str] =
+    &["gcc", "make", "m4", "libc6-dev", "libssl-dev", "libdb-dev", "openssl", "curl", "gpgv"];
 
 /// The path of a command, or an error naming the package that provides it.
 pub fn find(need: &Need) -> Result<PathBuf> {
@@ -141,10 +116,7 @@ pub fn missing_message(need: &Need, os: Os) -> String {
         Os::FedoraLike => format!("dnf install {pkg}"),
         Os::FreeBsd => format!("pkg install {pkg}"),
     };
-    format!(
-        "{} is not installed: it comes with the package {pkg}; install it with: {how}",
-        need.what
-    )
+    format!("{} is not installed: it comes with the package {pkg}; install it with: {how}", need.what)
 }
 
 /// Installing is allowed for root on a Debian-family host, unless
@@ -157,29 +129,21 @@ pub fn may_install(os: Os) -> bool {
 }
 
 pub fn is_root() -> bool {
-    std::fs::metadata("/proc/self")
-        .map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
-        .unwrap_or(false)
+    std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
 
 /// `apt-get install` the given packages (after one `apt-get update`).
 pub fn install(packages: &[&str]) -> Result<()> {
     let sh = Shell::new()?;
-    crate::progress::step(&format!(
-        "installing {} with apt-get (running as root)",
-        packages.join(" ")
-    ));
+    crate::progress::step(&format!("installing {} with apt-get (running as root)", packages.join(" ")));
     static UPDATED: std::sync::Once = std::sync::Once::new();
     let mut update = Ok(());
     UPDATED.call_once(|| update = cmd!(sh, "apt-get update -q").quiet().run());
     update.context("apt-get update failed")?;
-    cmd!(
-        sh,
-        "apt-get install -y -q --no-install-recommends {packages...}"
-    )
-    .env("DEBIAN_FRONTEND", "noninteractive")
-    .run()
-    .with_context(|| format!("apt-get install {} failed", packages.join(" ")))?;
+    cmd!(sh, "apt-get install -y -q --no-install-recommends {packages...}")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .run()
+        .with_context(|| format!("apt-get install {} failed", packages.join(" ")))?;
     Ok(())
 }
 
@@ -189,28 +153,16 @@ mod tests {
 
     #[test]
     fn os_release_classification() {
-        assert_eq!(
-            os_from_release("ID=debian\nVERSION_ID=\"12\"\n"),
-            Os::DebianLike
-        );
-        assert_eq!(
-            os_from_release("ID=ubuntu\nID_LIKE=debian\n"),
-            Os::DebianLike
-        );
-        assert_eq!(
-            os_from_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"),
-            Os::FedoraLike
-        );
+        assert_eq!(os_from_release("ID=debian\nVERSION_ID=\"12\"\n"), Os::DebianLike);
+        assert_eq!(os_from_release("ID=ubuntu\nID_LIKE=debian\n"), Os::DebianLike);
+        assert_eq!(os_from_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"), Os::FedoraLike);
         assert_eq!(os_from_release("ID=alpine\n"), Os::Other);
     }
 
     #[test]
     fn missing_message_names_the_package() {
         let m = missing_message(&OPENSSL_HEADERS, Os::DebianLike);
-        assert!(
-            m.contains("libssl-dev") && m.contains("apt-get install"),
-            "{m}"
-        );
+        assert!(m.contains("libssl-dev") && m.contains("apt-get install"), "{m}");
         assert!(missing_message(&OPENSSL_HEADERS, Os::FedoraLike).contains("openssl-devel"));
         assert!(missing_message(&OPENSSL_HEADERS, Os::FreeBsd).contains("security/openssl"));
     }

@@ -37,10 +37,7 @@ pub struct D0Info {
 impl D0Info {
     /// Whether `name` (or `name=value`) is among the compile-time defines.
     pub fn has(&self, name: &str) -> bool {
-        self.compiled_with
-            .iter()
-            .chain(&self.ffr_defines)
-            .any(|d| d == name || d.split('=').next() == Some(name))
+        self.compiled_with.iter().chain(&self.ffr_defines).any(|d| d == name || d.split('=').next() == Some(name))
     }
 }
 
@@ -73,35 +70,14 @@ pub fn parse_d0(text: &str) -> D0Info {
         let words = value.split_whitespace().map(str::to_owned);
         current = None;
         match key {
-            "Compiled with" => {
-                (
-                    info.compiled_with.extend(words),
-                    current = Some("Compiled with"),
-                )
-                    .0
-            }
+            "Compiled with" => (info.compiled_with.extend(words), current = Some("Compiled with")).0,
             "OS Defines" => (info.os_defines.extend(words), current = Some("OS Defines")).0,
-            "libsm Defines" => {
-                (
-                    info.libsm_defines.extend(words),
-                    current = Some("libsm Defines"),
-                )
-                    .0
-            }
-            "FFR Defines" => {
-                (
-                    info.ffr_defines.extend(words),
-                    current = Some("FFR Defines"),
-                )
-                    .0
-            }
+            "libsm Defines" => (info.libsm_defines.extend(words), current = Some("libsm Defines")).0,
+            "FFR Defines" => (info.ffr_defines.extend(words), current = Some("FFR Defines")).0,
             "OpenSSL" => {
                 let mut w = value.split_whitespace();
-                let (which, num) = (
-                    w.next(),
-                    w.next()
-                        .and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok()),
-                );
+                let (which, num) =
+                    (w.next(), w.next().and_then(|n| u64::from_str_radix(n.trim_start_matches("0x"), 16).ok()));
                 match which {
                     Some("compiled") => info.openssl_compiled = num,
                     Some("linked") => info.openssl_linked = num,
@@ -139,11 +115,7 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut text = String::new();
     loop {
-        let wait = if text.is_empty() {
-            Duration::from_millis(200)
-        } else {
-            Duration::from_millis(1000)
-        };
+        let wait = if text.is_empty() { Duration::from_millis(200) } else { Duration::from_millis(1000) };
         match rx.recv_timeout(wait) {
             Ok(Ok(line)) => {
                 let done = line.trim_start().starts_with("OpenSSL: linked");
@@ -162,10 +134,7 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
     let _ = child.kill();
     let _ = child.wait();
     if text.is_empty() {
-        bail!(
-            "{} -d0.14 -bt printed nothing within 15 s",
-            binary.display()
-        );
+        bail!("{} -d0.14 -bt printed nothing within 15 s", binary.display());
     }
     Ok(text)
 }
@@ -173,8 +142,7 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
 /// The DT_NEEDED entries of an ELF file.
 pub fn needed_libraries(binary: &Path) -> Result<Vec<String>> {
     let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
-    let elf = goblin::elf::Elf::parse(&bytes)
-        .with_context(|| format!("{} is not an ELF file", binary.display()))?;
+    let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("{} is not an ELF file", binary.display()))?;
     Ok(elf.libraries.iter().map(|s| s.to_string()).collect())
 }
 
@@ -197,53 +165,29 @@ pub struct Report {
 impl Report {
     pub fn summary(&self) -> String {
         let passed = self.checks.iter().filter(|c| c.ok).count();
-        format!(
-            "sendmail {} — {passed}/{} checks pass",
-            self.info.version.as_deref().unwrap_or("?"),
-            self.checks.len()
-        )
+        format!("sendmail {} — {passed}/{} checks pass", self.info.version.as_deref().unwrap_or("?"), self.checks.len())
     }
 
     pub fn text(&self) -> String {
         let mut s = format!("{}\n", self.binary.display());
         for c in &self.checks {
-            s.push_str(&format!(
-                "  {} {}: {}\n",
-                if c.ok { "pass" } else { "FAIL" },
-                c.name,
-                c.detail
-            ));
+            s.push_str(&format!("  {} {}: {}\n", if c.ok { "pass" } else { "FAIL" }, c.name, c.detail));
         }
         s
     }
 }
 
 /// Judges the evidence: pure, so it is unit-tested on real output.
-pub fn judge(
-    binary: &Path,
-    info: D0Info,
-    needed: Vec<String>,
-    required: &[String],
-    want_db: bool,
-) -> Report {
+pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, required: &[String], want_db: bool) -> Report {
     let mut checks = vec![];
-    let mut check =
-        |name: String, ok: bool, detail: String| checks.push(Check { name, ok, detail });
+    let mut check = |name: String, ok: bool, detail: String| checks.push(Check { name, ok, detail });
     for d in required {
         let ok = info.has(d) || (d == "TLS_EC" && info.has("_FFR_TLS_EC"));
-        let place = if d.starts_with("_FFR_") {
-            "FFR Defines"
-        } else {
-            "Compiled with"
-        };
+        let place = if d.starts_with("_FFR_") { "FFR Defines" } else { "Compiled with" };
         check(
             format!("define {d}"),
             ok,
-            if ok {
-                format!("listed under {place}")
-            } else {
-                format!("missing from {place}")
-            },
+            if ok { format!("listed under {place}") } else { format!("missing from {place}") },
         );
     }
     match (info.openssl_compiled, info.openssl_linked) {
@@ -276,13 +220,7 @@ pub fn judge(
         );
     }
     let ok = checks.iter().all(|c| c.ok);
-    Report {
-        binary: binary.to_path_buf(),
-        info,
-        needed,
-        checks,
-        ok,
-    }
+    Report { binary: binary.to_path_buf(), info, needed, checks, ok }
 }
 
 pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
@@ -291,10 +229,7 @@ pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
         None => (plan.program("sendmail"), Some(Configuration::load(plan)?)),
     };
     if !binary.is_file() {
-        bail!(
-            "{} does not exist: run `cargo xtask build` first, or pass --binary PATH",
-            binary.display()
-        );
+        bail!("{} does not exist: run `cargo xtask build` first, or pass --binary PATH", binary.display());
     }
     let t = progress::Timer::start(format!("verify {}", binary.display()));
     let info = parse_d0(&capture_d0(&binary)?);
@@ -317,17 +252,8 @@ pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
         print!("{}", report.text());
     }
     if !report.ok {
-        let failed: Vec<&str> = report
-            .checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| c.name.as_str())
-            .collect();
-        bail!(
-            "{} failed verification: {}",
-            binary.display(),
-            failed.join("; ")
-        );
+        let failed: Vec<&str> = report.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+        bail!("{} failed verification: {}", binary.display(), failed.join("; "));
     }
     t.done();
     Ok(report)
@@ -347,10 +273,7 @@ mod tests {
         for d in ["STARTTLS", "TLS_EC", "MTA_HAVE_TLSv1_3", "XDEBUG", "NEWDB"] {
             assert!(i.has(d), "{d} missing: {:?}", i.compiled_with);
         }
-        assert_eq!(
-            i.ffr_defines,
-            ["_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "_FFR_M_ONLY_IPV4"]
-        );
+        assert_eq!(i.ffr_defines, ["_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "_FFR_M_ONLY_IPV4"]);
         assert!(i.os_defines.contains(&"USE_SIGLONGJMP".to_string()));
         assert!(i.libsm_defines.contains(&"SM_OS=sm_os_linux".to_string()));
         assert_eq!(i.openssl_compiled, Some(0x3000_0130));
@@ -364,19 +287,8 @@ mod tests {
 
     #[test]
     fn judges_real_output() {
-        let needed = vec![
-            "libssl.so.3".into(),
-            "libcrypto.so.3".into(),
-            "libdb-5.3.so".into(),
-            "libc.so.6".into(),
-        ];
-        let r = judge(
-            Path::new("sendmail"),
-            parse_d0(REAL),
-            needed,
-            &required(),
-            true,
-        );
+        let needed = vec!["libssl.so.3".into(), "libcrypto.so.3".into(), "libdb-5.3.so".into(), "libc.so.6".into()];
+        let r = judge(Path::new("sendmail"), parse_d0(REAL), needed, &required(), true);
         assert!(r.ok, "{}", r.text());
         assert_eq!(r.checks.len(), 7);
     }
@@ -386,20 +298,9 @@ mod tests {
         let text = REAL
             .replace("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE ", "")
             .replace("linked   0x30000130", "linked   0x30500010");
-        let r = judge(
-            Path::new("s"),
-            parse_d0(&text),
-            vec!["libc.so.6".into()],
-            &required(),
-            false,
-        );
+        let r = judge(Path::new("s"), parse_d0(&text), vec!["libc.so.6".into()], &required(), false);
         assert!(!r.ok);
-        let failed: Vec<&str> = r
-            .checks
-            .iter()
-            .filter(|c| !c.ok)
-            .map(|c| c.name.as_str())
-            .collect();
+        let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
         assert_eq!(
             failed,
             [

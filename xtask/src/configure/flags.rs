@@ -14,11 +14,7 @@ pub struct TlsRequest {
 
 impl Default for TlsRequest {
     fn default() -> Self {
-        TlsRequest {
-            ec: true,
-            cert_chain: true,
-            extra: vec![],
-        }
+        TlsRequest { ec: true, cert_chain: true, extra: vec![] }
     }
 }
 
@@ -40,11 +36,7 @@ pub fn ec_define(version: &Version) -> Result<&'static str> {
     if *version < v(EC_FFR_SINCE) {
         bail!("sendmail {version} has no elliptic-curve key exchange (it arrived in {EC_FFR_SINCE} as _FFR_TLS_EC); use a newer release or --no-ec");
     }
-    Ok(if *version < v(EC_OFFICIAL_SINCE) {
-        "_FFR_TLS_EC"
-    } else {
-        "TLS_EC"
-    })
+    Ok(if *version < v(EC_OFFICIAL_SINCE) { "_FFR_TLS_EC" } else { "TLS_EC" })
 }
 
 /// The defines (without `-D`) for sendmail, in the order they are passed.
@@ -85,20 +77,11 @@ mod tests {
     #[test]
     fn ec_spelling_follows_the_version() {
         let r = TlsRequest::default();
-        assert_eq!(
-            defines("8.18.2", &r).unwrap(),
-            ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]
-        );
-        assert_eq!(
-            defines("8.17.1.9", &r).unwrap(),
-            ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]
-        );
+        assert_eq!(defines("8.18.2", &r).unwrap(), ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+        assert_eq!(defines("8.17.1.9", &r).unwrap(), ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
         assert_eq!(defines("8.16.1", &r).unwrap()[1], "TLS_EC");
         assert_eq!(defines("8.15.2", &r).unwrap()[1], "_FFR_TLS_EC");
-        assert_eq!(
-            defines("8.15.1", &r).unwrap()[2],
-            "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"
-        );
+        assert_eq!(defines("8.15.1", &r).unwrap()[2], "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE");
     }
 
     #[test]
@@ -106,47 +89,19 @@ mod tests {
         let r = TlsRequest::default();
         let e = defines("8.15.0", &r).unwrap_err().to_string();
         assert!(e.contains("8.15.1") && e.contains("--no-cert-chain"), "{e}");
-        let e = defines(
-            "8.14.7",
-            &TlsRequest {
-                cert_chain: false,
-                ..r.clone()
-            },
-        )
-        .unwrap_err()
-        .to_string();
+        let e = defines("8.14.7", &TlsRequest { cert_chain: false, ..r.clone() }).unwrap_err().to_string();
         assert!(e.contains("--no-ec"), "{e}");
-        let no_dh = TlsRequest {
-            extra: vec!["NO_DH".into()],
-            ..r.clone()
-        };
-        assert!(defines("8.17.2", &no_dh)
-            .unwrap_err()
-            .to_string()
-            .contains("NO_DH"));
+        let no_dh = TlsRequest { extra: vec!["NO_DH".into()], ..r.clone() };
+        assert!(defines("8.17.2", &no_dh).unwrap_err().to_string().contains("NO_DH"));
         assert!(defines("8.18.2", &no_dh).is_err());
-        assert!(
-            defines("8.17.1.9", &no_dh).is_ok(),
-            "the #error arrived in 8.17.2"
-        );
+        assert!(defines("8.17.1.9", &no_dh).is_ok(), "the #error arrived in 8.17.2");
         assert!(defines("8.18.2", &TlsRequest { ec: false, ..no_dh }).is_ok());
-        assert!(defines(
-            "8.18.2",
-            &TlsRequest {
-                extra: vec!["A B".into()],
-                ..r
-            }
-        )
-        .is_err());
+        assert!(defines("8.18.2", &TlsRequest { extra: vec!["A B".into()], ..r }).is_err());
     }
 
     #[test]
     fn switches_drop_their_flag() {
-        let r = TlsRequest {
-            ec: false,
-            cert_chain: false,
-            extra: vec![],
-        };
+        let r = TlsRequest { ec: false, cert_chain: false, extra: vec![] };
         assert_eq!(defines("8.18.2", &r).unwrap(), ["STARTTLS"]);
     }
 }

@@ -54,14 +54,9 @@ pub struct Configuration {
 impl Configuration {
     pub fn load(plan: &Plan) -> Result<Configuration> {
         let path = plan.configuration_file();
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{} is missing: run `cargo xtask configure` first",
-                path.display()
-            )
-        })?;
-        let c: Configuration =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("{} is missing: run `cargo xtask configure` first", path.display()))?;
+        let c: Configuration = serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
         if c.version != plan.version.to_string() {
             bail!(
                 "{} is for sendmail {}, not {}: run `cargo xtask configure` again",
@@ -78,19 +73,12 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     let t = progress::Timer::start(format!("configure sendmail {}", plan.version));
     let source = plan.source_dir();
     if !source.join("devtools/bin/Build").is_file() {
-        bail!(
-            "{} holds no unpacked sendmail source: run `cargo xtask fetch` first",
-            source.display()
-        );
+        bail!("{} holds no unpacked sendmail source: run `cargo xtask fetch` first", source.display());
     }
     for need in [&tools::CC, &tools::M4, &tools::MAKE] {
         tools::find(need)?;
     }
-    let request = TlsRequest {
-        ec: !args.no_ec,
-        cert_chain: !args.no_cert_chain,
-        extra: args.defines.clone(),
-    };
+    let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
     let defines = flags::tls_defines(&plan.version, &request)?;
 
     let scratch = plan.work_dir.join("probe");
@@ -117,9 +105,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     } else {
         match probe::berkeley_db(&scratch) {
             Ok(v) => {
-                progress::info(&format!(
-                    "Berkeley DB maps: on (libdb {v}); makemap hash works"
-                ));
+                progress::info(&format!("Berkeley DB maps: on (libdb {v}); makemap hash works"));
                 Some(v)
             }
             Err(why) => {
@@ -152,33 +138,19 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     vars.insert("SOURCE_DIR", source.display().to_string());
     vars.insert("VERSION", plan.version.to_string());
     if !request.extra.is_empty() {
-        let text: String = request
-            .extra
-            .iter()
-            .map(|d| format!("APPENDDEF(`conf_sendmail_ENVDEF', `-D{d}')\n"))
-            .collect();
-        fragments.push(Fragment {
-            name: "--define".into(),
-            text,
-        });
+        let text: String =
+            request.extra.iter().map(|d| format!("APPENDDEF(`conf_sendmail_ENVDEF', `-D{d}')\n")).collect();
+        fragments.push(Fragment { name: "--define".into(), text });
     }
     for f in &args.site_configs {
         fragments.push(site_config::user(f)?);
     }
     let text = site_config::generate(&fragments, &vars)?;
     crate::util::write_atomic(&plan.site_config(), text.as_bytes())?;
-    progress::info(&format!(
-        "wrote {} ({} fragments)",
-        plan.site_config().display(),
-        fragments.len()
-    ));
+    progress::info(&format!("wrote {} ({} fragments)", plan.site_config().display(), fragments.len()));
     progress::info(&format!(
         "sendmail defines: {}",
-        defines
-            .iter()
-            .map(|d| format!("-D{d}"))
-            .collect::<Vec<_>>()
-            .join(" ")
+        defines.iter().map(|d| format!("-D{d}")).collect::<Vec<_>>().join(" ")
     ));
 
     let config = Configuration {
@@ -189,14 +161,9 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         openssl,
         berkeley_db,
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
-        site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(
-            text.as_bytes(),
-        )),
+        site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
     };
-    crate::util::write_atomic(
-        &plan.configuration_file(),
-        serde_json::to_string_pretty(&config)?.as_bytes(),
-    )?;
+    crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
     t.done();
     Ok(config)
 }

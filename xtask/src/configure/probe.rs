@@ -69,23 +69,16 @@ impl OpenSsl {
 
 /// Parses the probe's `key=value` lines.
 pub fn parse_kv(out: &str) -> BTreeMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect()
+    out.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
 fn parse_hex(s: &str) -> Result<u64> {
-    u64::from_str_radix(s.trim_start_matches("0x"), 16)
-        .with_context(|| format!("`{s}` is not a hex number"))
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).with_context(|| format!("`{s}` is not a hex number"))
 }
 
 pub fn parse_openssl(out: &str, prefix: Option<&Path>) -> Result<OpenSsl> {
     let kv = parse_kv(out);
-    let get = |k: &str| {
-        kv.get(k)
-            .with_context(|| format!("the OpenSSL probe printed no {k}= line: {out}"))
-    };
+    let get = |k: &str| kv.get(k).with_context(|| format!("the OpenSSL probe printed no {k}= line: {out}"));
     Ok(OpenSsl {
         text: get("text")?.clone(),
         compiled: parse_hex(get("compiled")?)?,
@@ -114,33 +107,21 @@ fn compile_and_run(source: &str, name: &str, args: &[String], scratch: &Path) ->
         .context("finding a C compiler (the cc crate looks at CC, then cc)")?;
     let mut cmd = compiler.to_command();
     cmd.arg(&c).arg("-o").arg(&exe).args(args);
-    let out = cmd
-        .output()
-        .with_context(|| format!("running the C compiler {}", compiler.path().display()))?;
+    let out = cmd.output().with_context(|| format!("running the C compiler {}", compiler.path().display()))?;
     if !out.status.success() {
         bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
     }
-    let run = std::process::Command::new(&exe)
-        .output()
-        .with_context(|| format!("running {}", exe.display()))?;
+    let run = std::process::Command::new(&exe).output().with_context(|| format!("running {}", exe.display()))?;
     if !run.status.success() {
-        bail!(
-            "{} exited with {}: {}",
-            exe.display(),
-            run.status,
-            String::from_utf8_lossy(&run.stderr).trim()
-        );
+        bail!("{} exited with {}: {}", exe.display(), run.status, String::from_utf8_lossy(&run.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&run.stdout).into_owned())
 }
 
 /// Compiler and linker flags for an OpenSSL under `prefix`.
 pub fn prefix_flags(prefix: &Path) -> (PathBuf, PathBuf) {
-    let lib = ["lib64", "lib"]
-        .iter()
-        .map(|l| prefix.join(l))
-        .find(|p| p.is_dir())
-        .unwrap_or_else(|| prefix.join("lib"));
+    let lib =
+        ["lib64", "lib"].iter().map(|l| prefix.join(l)).find(|p| p.is_dir()).unwrap_or_else(|| prefix.join("lib"));
     (prefix.join("include"), lib)
 }
 
@@ -176,10 +157,7 @@ pub fn openssl(prefix: Option<&Path>, scratch: &Path) -> Result<OpenSsl> {
 /// Berkeley DB's version, or why it is not usable.
 pub fn berkeley_db(scratch: &Path) -> std::result::Result<String, String> {
     match compile_and_run(DB_PROBE, "db-probe", &["-ldb".into()], scratch) {
-        Ok(out) => parse_kv(&out)
-            .get("version")
-            .cloned()
-            .ok_or_else(|| format!("the probe printed: {out}")),
+        Ok(out) => parse_kv(&out).get("version").cloned().ok_or_else(|| format!("the probe printed: {out}")),
         Err(e) => Err(format!(
             "not found ({}); {}",
             first_line(&format!("{e:#}")),
@@ -189,9 +167,7 @@ pub fn berkeley_db(scratch: &Path) -> std::result::Result<String, String> {
 }
 
 fn first_line(s: &str) -> &str {
-    s.lines()
-        .find(|l| l.contains("error") || l.contains("No such"))
-        .unwrap_or_else(|| s.lines().next().unwrap_or(""))
+    s.lines().find(|l| l.contains("error") || l.contains("No such")).unwrap_or_else(|| s.lines().next().unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -200,11 +176,9 @@ mod tests {
 
     #[test]
     fn parses_probe_output() {
-        let o = parse_openssl(
-            "compiled=0x30000130\nlinked=0x30000130\ntext=OpenSSL 3.0.19 27 Jan 2026\nec=yes\n",
-            None,
-        )
-        .unwrap();
+        let o =
+            parse_openssl("compiled=0x30000130\nlinked=0x30000130\ntext=OpenSSL 3.0.19 27 Jan 2026\nec=yes\n", None)
+                .unwrap();
         assert_eq!(o.compiled, 0x3000_0130);
         assert!(o.ec);
         assert_eq!(OpenSsl::major_minor(o.linked), (3, 0));

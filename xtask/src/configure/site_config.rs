@@ -19,22 +19,15 @@ pub fn fragments_dir() -> PathBuf {
 /// Reads a fragment of the project by name, e.g. `tls.m4`.
 pub fn builtin(name: &str) -> Result<Fragment> {
     let path = fragments_dir().join(name);
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("reading fragment {}", path.display()))?;
-    Ok(Fragment {
-        name: name.to_string(),
-        text,
-    })
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading fragment {}", path.display()))?;
+    Ok(Fragment { name: name.to_string(), text })
 }
 
 /// Reads a user's fragment (`--site-config FILE`).
 pub fn user(path: &Path) -> Result<Fragment> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("--site-config {}: cannot read it", path.display()))?;
-    Ok(Fragment {
-        name: path.display().to_string(),
-        text,
-    })
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("--site-config {}: cannot read it", path.display()))?;
+    Ok(Fragment { name: path.display().to_string(), text })
 }
 
 /// Fills `@NAME@` placeholders; an unknown one is an error.
@@ -48,10 +41,7 @@ pub fn fill(fragment: &Fragment, vars: &BTreeMap<&str, String>) -> Result<String
             Some(end) if is_placeholder(&after[..end]) => {
                 let name = &after[..end];
                 let value = vars.get(name).with_context(|| {
-                    format!(
-                        "fragment {} uses @{name}@, which the generator does not know",
-                        fragment.name
-                    )
+                    format!("fragment {} uses @{name}@, which the generator does not know", fragment.name)
                 })?;
                 out.push_str(value);
                 rest = &after[end + 1..];
@@ -67,9 +57,7 @@ pub fn fill(fragment: &Fragment, vars: &BTreeMap<&str, String>) -> Result<String
 }
 
 fn is_placeholder(s: &str) -> bool {
-    !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 /// The whole site.config.m4: a header, then each fragment, trailing blanks
@@ -107,44 +95,23 @@ mod tests {
     fn placeholders_are_filled() {
         let f = builtin("ec.m4").unwrap();
         let s = fill(&f, &vars()).unwrap();
-        assert!(
-            s.contains("APPENDDEF(`conf_sendmail_ENVDEF', `-DTLS_EC')"),
-            "{s}"
-        );
-        let mail = Fragment {
-            name: "x".into(),
-            text: "dnl mail me at a@b.c @ home\n".into(),
-        };
+        assert!(s.contains("APPENDDEF(`conf_sendmail_ENVDEF', `-DTLS_EC')"), "{s}");
+        let mail = Fragment { name: "x".into(), text: "dnl mail me at a@b.c @ home\n".into() };
         assert_eq!(fill(&mail, &vars()).unwrap(), mail.text);
     }
 
     #[test]
     fn unknown_placeholder_is_an_error() {
-        let f = Fragment {
-            name: "x.m4".into(),
-            text: "define(`a', `@NOPE@')".into(),
-        };
-        assert!(fill(&f, &vars())
-            .unwrap_err()
-            .to_string()
-            .contains("@NOPE@"));
+        let f = Fragment { name: "x.m4".into(), text: "define(`a', `@NOPE@')".into() };
+        assert!(fill(&f, &vars()).unwrap_err().to_string().contains("@NOPE@"));
     }
 
     #[test]
     fn generation_strips_trailing_blanks_and_checks_quotes() {
-        let ok = Fragment {
-            name: "a".into(),
-            text: "APPENDDEF(`confLIBS', `-ldb')   \n".into(),
-        };
+        let ok = Fragment { name: "a".into(), text: "APPENDDEF(`confLIBS', `-ldb')   \n".into() };
         let s = generate(&[ok], &vars()).unwrap();
-        assert!(
-            s.ends_with("dnl --- a\nAPPENDDEF(`confLIBS', `-ldb')\n"),
-            "{s}"
-        );
-        let bad = Fragment {
-            name: "b".into(),
-            text: "APPENDDEF(`confLIBS', `-ldb)\n".into(),
-        };
+        assert!(s.ends_with("dnl --- a\nAPPENDDEF(`confLIBS', `-ldb')\n"), "{s}");
+        let bad = Fragment { name: "b".into(), text: "APPENDDEF(`confLIBS', `-ldb)\n".into() };
         assert!(generate(&[bad], &vars()).is_err());
     }
 
@@ -157,20 +124,10 @@ mod tests {
             ("SOURCE_DIR", "/w/src".to_string()),
             ("VERSION", "8.18.2".to_string()),
         ]);
-        for name in [
-            "tls.m4",
-            "ec.m4",
-            "cert-chain.m4",
-            "openssl-prefix.m4",
-            "berkeley-db.m4",
-            "reproducible.m4",
-        ] {
+        for name in ["tls.m4", "ec.m4", "cert-chain.m4", "openssl-prefix.m4", "berkeley-db.m4", "reproducible.m4"] {
             let s = generate(&[builtin(name).unwrap()], &all).unwrap();
             assert!(s.contains("APPENDDEF("), "{name}: {s}");
-            assert!(
-                !s.contains('@') || name == "none",
-                "{name} left a placeholder: {s}"
-            );
+            assert!(!s.contains('@') || name == "none", "{name} left a placeholder: {s}");
         }
     }
 }

@@ -13,9 +13,7 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = f
-            .read(&mut buf)
-            .with_context(|| format!("reading {}", path.display()))?;
+        let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -30,9 +28,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Fails unless `path` has the release's size (when pinned) and SHA-256.
 pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
-    let size = std::fs::metadata(path)
-        .with_context(|| format!("reading {}", path.display()))?
-        .len();
+    let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if release.size != 0 && size != release.size {
         bail!(
             "{} has {size} bytes, but sendmail {} is pinned at {} bytes",
@@ -43,12 +39,7 @@ pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
     }
     let sum = sha256_file(path)?;
     if sum != release.sha256 {
-        bail!(
-            "{} has SHA-256 {sum}, but sendmail {} is pinned at {}",
-            path.display(),
-            release.version,
-            release.sha256
-        );
+        bail!("{} has SHA-256 {sum}, but sendmail {} is pinned at {}", path.display(), release.version, release.sha256);
     }
     Ok(())
 }
@@ -64,36 +55,21 @@ pub enum Signature {
 
 /// Checks `sig` over `file` with gpgv against the committed sendmail keys,
 /// then insists that the signing key is the one pinned for the release.
-pub fn check_signature(
-    file: &Path,
-    sig: Option<&Path>,
-    release: &Release,
-    scratch: &Path,
-) -> Result<Signature> {
+pub fn check_signature(file: &Path, sig: Option<&Path>, release: &Release, scratch: &Path) -> Result<Signature> {
     if release.signing_key.is_empty() {
-        return Ok(Signature::NotChecked(
-            "no signing key pinned for this release".into(),
-        ));
+        return Ok(Signature::NotChecked("no signing key pinned for this release".into()));
     }
     let Some(sig) = sig else {
-        return Ok(Signature::NotChecked(
-            "no .sig or .asc was available from this source".into(),
-        ));
+        return Ok(Signature::NotChecked("no .sig or .asc was available from this source".into()));
     };
     let Ok(gpgv) = which::which("gpgv") else {
-        return Ok(Signature::NotChecked(tools::missing_message(
-            &tools::GPGV,
-            tools::Os::detect(),
-        )));
+        return Ok(Signature::NotChecked(tools::missing_message(&tools::GPGV, tools::Os::detect())));
     };
     let keyring = scratch.join("sendmail-keys.gpg");
     std::fs::write(&keyring, dearmor(&std::fs::read_to_string(keys_file())?)?)
         .with_context(|| format!("writing {}", keyring.display()))?;
     let sh = Shell::new()?;
-    let out = cmd!(sh, "{gpgv} --status-fd 1 --keyring {keyring} {sig} {file}")
-        .ignore_status()
-        .quiet()
-        .output()?;
+    let out = cmd!(sh, "{gpgv} --status-fd 1 --keyring {keyring} {sig} {file}").ignore_status().quiet().output()?;
     let _ = std::fs::remove_file(&keyring);
     let status = String::from_utf8_lossy(&out.stdout);
     match valid_signer(&status) {
@@ -150,9 +126,7 @@ pub fn dearmor(text: &str) -> Result<Vec<u8>> {
     if body.is_empty() {
         bail!("no ASCII-armored OpenPGP block found");
     }
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .context("decoding the armored OpenPGP block")
+    base64::engine::general_purpose::STANDARD.decode(body).context("decoding the armored OpenPGP block")
 }
 
 #[cfg(test)]
@@ -163,10 +137,7 @@ mod tests {
     fn validsig_gives_primary_fingerprint() {
         let status = "[GNUPG:] NEWSIG\n[GNUPG:] GOODSIG 0C19D37CB7E6543E Sendmail Signing Key/2025\n\
 [GNUPG:] VALIDSIG 032312C7C0C2B1973D5013180C19D37CB7E6543E 2025-12-27 1766823694 0 4 0 1 2 00 032312C7C0C2B1973D5013180C19D37CB7E6543E\n";
-        assert_eq!(
-            valid_signer(status).as_deref(),
-            Some("032312C7C0C2B1973D5013180C19D37CB7E6543E")
-        );
+        assert_eq!(valid_signer(status).as_deref(), Some("032312C7C0C2B1973D5013180C19D37CB7E6543E"));
         assert_eq!(valid_signer("[GNUPG:] BADSIG 0C19D37CB7E6543E x\n"), None);
     }
 
@@ -184,20 +155,12 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let f = dir.join("t.tar.gz");
         std::fs::write(&f, b"hello").unwrap();
-        let mut r =
-            crate::releases::Release::user_pinned(&"8.18.2".parse().unwrap(), &"00".repeat(32))
-                .unwrap();
-        assert!(check_tarball(&f, &r)
-            .unwrap_err()
-            .to_string()
-            .contains("SHA-256"));
+        let mut r = crate::releases::Release::user_pinned(&"8.18.2".parse().unwrap(), &"00".repeat(32)).unwrap();
+        assert!(check_tarball(&f, &r).unwrap_err().to_string().contains("SHA-256"));
         r.sha256 = sha256_file(&f).unwrap();
         check_tarball(&f, &r).unwrap();
         r.size = 6;
-        assert!(check_tarball(&f, &r)
-            .unwrap_err()
-            .to_string()
-            .contains("5 bytes"));
+        assert!(check_tarball(&f, &r).unwrap_err().to_string().contains("5 bytes"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

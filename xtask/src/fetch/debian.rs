@@ -10,15 +10,17 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use xshell::{cmd, Shell};
 
-/// A main-archive entry of the host's apt sources.
+/// An archive of the host's apt sources: the main archive (serving plain
+/// codenames such as `bookworm`, and `-updates`), or the security archive
+/// (serving `bookworm-security`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Archive {
     pub uri: String,
     pub signed_by: Option<String>,
+    pub security: bool,
 }
 
-/// Main archives (those serving a plain codename suite such as `bookworm`,
-/// not `bookworm-security` or `bookworm-updates`) from deb822 text.
+/// Archives from deb822 text.
 pub fn archives_from_deb822(text: &str) -> Vec<Archive> {
     let mut out = Vec::new();
     for stanza in text.split("\n\n") {
@@ -47,27 +49,16 @@ pub fn archives_from_deb822(text: &str) -> Vec<Archive> {
         if !types.contains(&"deb") || get("enabled").eq_ignore_ascii_case("no") {
             continue;
         }
-        if !get("suites").split_whitespace().any(is_main_suite) {
-            continue;
-        }
-        let signed_by = fields
-            .get("signed-by")
-            .filter(|s| !s.contains("BEGIN PGP"))
-            .cloned();
+        let Some(security) = archive_kind(get("suites").split_whitespace()) else { continue };
+        let signed_by = fields.get("signed-by").filter(|s| !s.contains("BEGIN PGP")).cloned();
         for uri in get("uris").split_whitespace() {
-            push_unique(
-                &mut out,
-                Archive {
-                    uri: uri.to_string(),
-                    signed_by: signed_by.clone(),
-                },
-            );
+            push_unique(&mut out, Archive { uri: uri.to_string(), signed_by: signed_by.clone(), security });
         }
     }
     out
 }
 
-/// Main archives from one-line `sources.list` text.
+/// Archives from one-line `sources.list` text.
 pub fn archives_from_list(text: &str) -> Vec<Archive> {
     let mut out = Vec::new();
     for line in text.lines() {
@@ -90,21 +81,29 @@ pub fn archives_from_list(text: &str) -> Vec<Archive> {
         let (Some(uri), Some(suite)) = (words.next(), words.next()) else {
             continue;
         };
-        if is_main_suite(suite) {
-            push_unique(
-                &mut out,
-                Archive {
-                    uri: uri.to_string(),
-                    signed_by,
-                },
-            );
+        if let Some(security) = archive_kind([suite].into_iter()) {
+            push_unique(&mut out, Archive { uri: uri.to_string(), signed_by, security });
         }
     }
     out
 }
 
-fn is_main_suite(s: &str) -> bool {
-    !s.contains('-') && !s.contains('/')
+/// Some(false) for an entry serving a plain codename, Some(true) for one
+/// serving only `-security` suites, None for anything else (backports,
+/// third-party `stable/` layouts).
+fn archive_kind<'a>(mut suites: impl Iterator<Item = &'a str>) -> Option<bool> {
+    let suites: Vec<&str> = suites.by_ref().collect();
+    if suites.iter().any(|s| !s.contains('-') && !s.contains('/')) {
+        Some(false)
+    } else if suites.iter().any(|s| s.ends_with("-security")) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+fn is_security_suite(s: &str) -> bool {
+    s.ends_with("-security")
 }
 
 fn push_unique(v: &mut Vec<Archive>, a: Archive) {
@@ -113,13 +112,19 @@ fn push_unique(v: &mut Vec<Archive>, a: Archive) {
     }
 }
 
-/// The deb-src stanza for our private apt state.
+/// The deb-src stanzas for our private apt state: security suites from the
+/// security archive, the others from the main archive.
 pub fn deb_src_stanza(archives: &[Archive], suites: &[String]) -> String {
     let mut s = String::new();
     for a in archives {
+        let wanted: Vec<&str> =
+            suites.iter().map(String::as_str).filter(|s| is_security_suite(s) == a.security).collect();
+        if wanted.is_empty() {
+            continue;
+        }
         s.push_str("Types: deb-src\n");
         s.push_str(&format!("URIs: {}\n", a.uri));
-        s.push_str(&format!("Suites: {}\n", suites.join(" ")));
+        s.push_str(&format!("Suites: {}\n", wanted.join(" ")));
         s.push_str("Components: main\n");
         if let Some(k) = &a.signed_by {
             s.push_str(&format!("Signed-By: {k}\n"));
@@ -138,9 +143,7 @@ pub fn carrying_versions(showsrc: &str, upstream: &str, preferred: &str) -> Vec<
         .map(|s| s.trim().to_string())
         .filter(|s| {
             let no_epoch = s.split_once(':').map_or(s.as_str(), |(_, r)| r);
-            no_epoch
-                .strip_prefix(upstream)
-                .is_some_and(|r| r.starts_with('-'))
+            no_epoch.strip_prefix(upstream).is_some_and(|r| r.starts_with('-'))
         })
         .collect();
     v.sort();
@@ -179,22 +182,12 @@ pub fn download(plan: &Plan, into: &Path) -> Result<Candidate> {
     tools::find(&tools::APT_GET).context("Debian's source package needs apt-get")?;
     let release = &plan.release;
     let archives = host_archives()?;
-    let state = plan
-        .cache_dir
-        .join("apt")
-        .join(release.debian_suites.join("+"));
+    let state = plan.cache_dir.join("apt").join(release.debian_suites.join("+"));
     let parts = state.join("sources.list.d");
-    for d in [
-        parts.clone(),
-        state.join("lists/partial"),
-        state.join("cache/archives/partial"),
-    ] {
+    for d in [parts.clone(), state.join("lists/partial"), state.join("cache/archives/partial")] {
         std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
     }
-    std::fs::write(
-        parts.join("smtls.sources"),
-        deb_src_stanza(&archives, &release.debian_suites),
-    )?;
+    std::fs::write(parts.join("smtls.sources"), deb_src_stanza(&archives, &release.debian_suites))?;
     let opts = [
         "-q".to_string(),
         "-o".into(),
@@ -208,34 +201,19 @@ pub fn download(plan: &Plan, into: &Path) -> Result<Candidate> {
         "-o".into(),
         "APT::Sandbox::User=root".into(),
     ];
-    let opts = if tools::is_root() {
-        &opts[..]
-    } else {
-        &opts[..opts.len() - 2]
-    };
+    let opts = if tools::is_root() { &opts[..] } else { &opts[..opts.len() - 2] };
     let sh = Shell::new()?;
     crate::progress::info(&format!(
         "apt-get update (deb-src {} from the host's archive, private state in {})",
         release.debian_suites.join(" "),
         state.display()
     ));
-    let out = cmd!(sh, "apt-get {opts...} update")
-        .ignore_status()
-        .quiet()
-        .output()?;
+    let out = cmd!(sh, "apt-get {opts...} update").ignore_status().quiet().output()?;
     if !out.status.success() {
         bail!("apt-get update failed: {}", last_line(&out.stderr));
     }
-    let showsrc = cmd!(sh, "apt-cache {opts...} showsrc sendmail")
-        .ignore_status()
-        .quiet()
-        .read()
-        .unwrap_or_default();
-    let versions = carrying_versions(
-        &showsrc,
-        release.debian_upstream_version(),
-        &release.debian_version,
-    );
+    let showsrc = cmd!(sh, "apt-cache {opts...} showsrc sendmail").ignore_status().quiet().read().unwrap_or_default();
+    let versions = carrying_versions(&showsrc, release.debian_upstream_version(), &release.debian_version);
     if versions.is_empty() {
         bail!(
             "no sendmail source package for upstream {} in suites {}",
@@ -247,10 +225,7 @@ pub fn download(plan: &Plan, into: &Path) -> Result<Candidate> {
     sh.change_dir(into);
     let spec = format!("sendmail={}", versions[0]);
     crate::progress::info(&format!("apt-get source --download-only {spec}"));
-    let out = cmd!(sh, "apt-get {opts...} source --download-only {spec}")
-        .ignore_status()
-        .quiet()
-        .output()?;
+    let out = cmd!(sh, "apt-get {opts...} source --download-only {spec}").ignore_status().quiet().output()?;
     if !out.status.success() {
         bail!("apt-get source {spec} failed: {}", last_line(&out.stderr));
     }
@@ -267,13 +242,7 @@ pub fn download(plan: &Plan, into: &Path) -> Result<Candidate> {
 }
 
 fn last_line(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("")
-        .trim()
-        .to_string()
+    String::from_utf8_lossy(bytes).lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string()
 }
 
 #[cfg(test)]
@@ -287,12 +256,13 @@ Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-securi
 Types: deb-src\nURIs: http://other.example/debian\nSuites: sid\n\n\
 Types: deb\nEnabled: no\nURIs: http://disabled.example/debian\nSuites: sid\n";
         let a = archives_from_deb822(text);
+        let key = Some("/usr/share/keyrings/debian-archive-keyring.gpg".to_string());
         assert_eq!(
             a,
-            vec![Archive {
-                uri: "http://mirror.example/debian".into(),
-                signed_by: Some("/usr/share/keyrings/debian-archive-keyring.gpg".into())
-            }]
+            vec![
+                Archive { uri: "http://mirror.example/debian".into(), signed_by: key, security: false },
+                Archive { uri: "http://mirror.example/debian-security".into(), signed_by: None, security: true },
+            ]
         );
     }
 
@@ -302,32 +272,33 @@ Types: deb\nEnabled: no\nURIs: http://disabled.example/debian\nSuites: sid\n";
 deb http://m.example/debian-security bookworm-security main\n#deb http://x.example/debian sid main\n\
 deb-src http://s.example/debian sid main\ndeb http://plain.example/debian trixie main contrib\n";
         let a = archives_from_list(text);
-        assert_eq!(a.len(), 2);
+        assert_eq!(a.len(), 3);
         assert_eq!(a[0].signed_by.as_deref(), Some("/k.gpg"));
-        assert_eq!(a[1].uri, "http://plain.example/debian");
+        assert!(a[1].security);
+        assert_eq!(a[2].uri, "http://plain.example/debian");
     }
 
     #[test]
     fn stanza_for_private_state() {
-        let a = vec![Archive {
-            uri: "http://m.example/debian".into(),
-            signed_by: Some("/k.gpg".into()),
-        }];
+        let a = vec![
+            Archive { uri: "http://m.example/debian".into(), signed_by: Some("/k.gpg".into()), security: false },
+            Archive { uri: "http://m.example/debian-security".into(), signed_by: None, security: true },
+        ];
         let s = deb_src_stanza(&a, &["sid".into(), "forky".into()]);
-        assert_eq!(s, "Types: deb-src\nURIs: http://m.example/debian\nSuites: sid forky\nComponents: main\nSigned-By: /k.gpg\n\n");
+        assert_eq!(
+            s,
+            "Types: deb-src\nURIs: http://m.example/debian\nSuites: sid forky\nComponents: main\nSigned-By: /k.gpg\n\n"
+        );
+        let s = deb_src_stanza(&a, &["bookworm".into(), "bookworm-security".into()]);
+        assert!(s.contains("URIs: http://m.example/debian\nSuites: bookworm\n"), "{s}");
+        assert!(s.contains("URIs: http://m.example/debian-security\nSuites: bookworm-security\n"), "{s}");
     }
 
     #[test]
     fn versions_carrying_upstream() {
         let showsrc = "Package: sendmail\nVersion: 8.18.2-3\n\nPackage: sendmail\nVersion: 8.18.2-2\n\nVersion: 8.18.1-1\nVersion: 8.18.22-1\n";
-        assert_eq!(
-            carrying_versions(showsrc, "8.18.2", "8.18.2-2"),
-            vec!["8.18.2-2", "8.18.2-3"]
-        );
-        assert_eq!(
-            carrying_versions(showsrc, "8.18.2", "8.18.2-9"),
-            vec!["8.18.2-2", "8.18.2-3"]
-        );
+        assert_eq!(carrying_versions(showsrc, "8.18.2", "8.18.2-2"), vec!["8.18.2-2", "8.18.2-3"]);
+        assert_eq!(carrying_versions(showsrc, "8.18.2", "8.18.2-9"), vec!["8.18.2-2", "8.18.2-3"]);
         assert!(carrying_versions(showsrc, "8.17.1.9", "").is_empty());
     }
 }

@@ -35,11 +35,7 @@ pub fn fetch(plan: &Plan, location: &str, into: &Path) -> Result<Candidate> {
             Ok(dest)
         })
         .transpose()?;
-    Ok(Candidate {
-        tarball: copy,
-        signature,
-        origin: tarball.display().to_string(),
-    })
+    Ok(Candidate { tarball: copy, signature, origin: tarball.display().to_string() })
 }
 
 fn from_url(plan: &Plan, url: &str, into: &Path) -> Result<Candidate> {
@@ -47,14 +43,8 @@ fn from_url(plan: &Plan, url: &str, into: &Path) -> Result<Candidate> {
         let tarball = into.join(&plan.release.upstream_file);
         upstream::download_url(url, &tarball)?;
         let sig = into.join(format!("{}.sig", plan.release.upstream_file));
-        let signature = upstream::download_url(&format!("{url}.sig"), &sig)
-            .is_ok()
-            .then_some(sig);
-        Ok(Candidate {
-            tarball,
-            signature,
-            origin: url.to_string(),
-        })
+        let signature = upstream::download_url(&format!("{url}.sig"), &sig).is_ok().then_some(sig);
+        Ok(Candidate { tarball, signature, origin: url.to_string() })
     } else {
         upstream::download(plan, url, into)
     }
@@ -62,8 +52,5 @@ fn from_url(plan: &Plan, url: &str, into: &Path) -> Result<Candidate> {
 
 /// The names a tarball of this release goes by: upstream's and Debian's.
 fn file_names(plan: &Plan) -> Vec<String> {
-    vec![
-        plan.release.upstream_file.clone(),
-        format!("sendmail_{}.orig.tar.gz", plan.version),
-    ]
+    vec![plan.release.upstream_file.clone(), format!("sendmail_{}.orig.tar.gz", plan.version)]
 }

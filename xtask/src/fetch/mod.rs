@@ -41,10 +41,7 @@ impl Default for FetchArgs {
 }
 
 fn upstream_url_default() -> String {
-    std::env::var("SMTLS_UPSTREAM_URL")
-        .ok()
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| upstream::DEFAULT_URL.into())
+    std::env::var("SMTLS_UPSTREAM_URL").ok().filter(|s| !s.is_empty()).unwrap_or_else(|| upstream::DEFAULT_URL.into())
 }
 
 /// One way of obtaining the tarball.
@@ -100,14 +97,9 @@ pub struct Fetched {
 /// Obtains and verifies the tarball in the cache; nothing is unpacked.
 pub fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     let cached = plan.cached_tarball();
-    let distfiles = cached
-        .parent()
-        .expect("cached tarball has a parent")
-        .to_path_buf();
-    let _lock = crate::plan::lock(
-        &distfiles.join(format!("{}.lock", plan.release.upstream_file)),
-        "the download cache",
-    )?;
+    let distfiles = cached.parent().expect("cached tarball has a parent").to_path_buf();
+    let _lock =
+        crate::plan::lock(&distfiles.join(format!("{}.lock", plan.release.upstream_file)), "the download cache")?;
     let mut failures = Vec::new();
     for source in chain(args) {
         match attempt(plan, args, &source) {
@@ -148,16 +140,9 @@ fn attempt(plan: &Plan, args: &FetchArgs, source: &Source) -> Result<Fetched> {
         let scratch = plan.cache_dir.join("tmp");
         std::fs::create_dir_all(&scratch)?;
         let signature = checked_signature(plan, args, &cached, sig.as_deref(), &scratch)?;
-        return Ok(Fetched {
-            tarball: cached,
-            origin: "cache".into(),
-            signature,
-        });
+        return Ok(Fetched { tarball: cached, origin: "cache".into(), signature });
     }
-    let scratch = plan
-        .cache_dir
-        .join("tmp")
-        .join(format!("{}-{}", std::process::id(), nanos()));
+    let scratch = plan.cache_dir.join("tmp").join(format!("{}-{}", std::process::id(), nanos()));
     std::fs::create_dir_all(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let result = (|| {
         let cand = match source {
@@ -167,13 +152,7 @@ fn attempt(plan: &Plan, args: &FetchArgs, source: &Source) -> Result<Fetched> {
             Source::Cache => unreachable!(),
         };
         checksum::check_tarball(&cand.tarball, &plan.release)?;
-        let signature = checked_signature(
-            plan,
-            args,
-            &cand.tarball,
-            cand.signature.as_deref(),
-            &scratch,
-        )?;
+        let signature = checked_signature(plan, args, &cand.tarball, cand.signature.as_deref(), &scratch)?;
         if let Some(sig) = &cand.signature {
             let ext = sig.extension().and_then(|e| e.to_str()).unwrap_or("sig");
             for old in ["sig", "asc"] {
@@ -181,13 +160,8 @@ fn attempt(plan: &Plan, args: &FetchArgs, source: &Source) -> Result<Fetched> {
             }
             std::fs::rename(sig, format!("{}.{ext}", cached.display()))?;
         }
-        std::fs::rename(&cand.tarball, &cached)
-            .with_context(|| format!("moving into {}", cached.display()))?;
-        Ok(Fetched {
-            tarball: cached.clone(),
-            origin: cand.origin,
-            signature,
-        })
+        std::fs::rename(&cand.tarball, &cached).with_context(|| format!("moving into {}", cached.display()))?;
+        Ok(Fetched { tarball: cached.clone(), origin: cand.origin, signature })
     })();
     let _ = std::fs::remove_dir_all(&scratch);
     result
@@ -208,17 +182,11 @@ fn checked_signature(
 }
 
 fn cached_signature(cached: &Path) -> Option<PathBuf> {
-    ["sig", "asc"]
-        .iter()
-        .map(|e| PathBuf::from(format!("{}.{e}", cached.display())))
-        .find(|p| p.is_file())
+    ["sig", "asc"].iter().map(|e| PathBuf::from(format!("{}.{e}", cached.display()))).find(|p| p.is_file())
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
 /// Unpacks the verified tarball into the work directory, unless the same
@@ -227,19 +195,12 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     let src_root = plan.work_dir.join("src");
     let stamp = src_root.join(".smtls-source-sha256");
     let source_dir = plan.source_dir();
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str())
-        && source_dir.is_dir()
-    {
-        progress::info(&format!(
-            "source already unpacked in {}",
-            source_dir.display()
-        ));
+    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str()) && source_dir.is_dir() {
+        progress::info(&format!("source already unpacked in {}", source_dir.display()));
         return Ok(source_dir);
     }
     checksum::check_tarball(&fetched.tarball, &plan.release)?;
-    let partial = plan
-        .work_dir
-        .join(format!("src.partial-{}", std::process::id()));
+    let partial = plan.work_dir.join(format!("src.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     let n = unpack::unpack(&fetched.tarball, &partial)
         .with_context(|| format!("unpacking {}", fetched.tarball.display()))?;
@@ -254,15 +215,10 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     }
     std::fs::write(partial.join(".smtls-source-sha256"), &plan.release.sha256)?;
     if src_root.exists() {
-        std::fs::remove_dir_all(&src_root)
-            .with_context(|| format!("removing the old {}", src_root.display()))?;
+        std::fs::remove_dir_all(&src_root).with_context(|| format!("removing the old {}", src_root.display()))?;
     }
-    std::fs::rename(&partial, &src_root)
-        .with_context(|| format!("moving into {}", src_root.display()))?;
-    progress::info(&format!(
-        "unpacked {n} entries into {}",
-        source_dir.display()
-    ));
+    std::fs::rename(&partial, &src_root).with_context(|| format!("moving into {}", src_root.display()))?;
+    progress::info(&format!("unpacked {n} entries into {}", source_dir.display()));
     Ok(source_dir)
 }
 
@@ -270,15 +226,10 @@ pub fn run(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     let t = progress::Timer::start(format!("fetch sendmail {} ({})", plan.version, args.from));
     let fetched = obtain(plan, args)?;
     match &fetched.signature {
-        Signature::Verified(fpr) => {
-            progress::info(&format!("signature: good, by pinned key {fpr}"))
-        }
+        Signature::Verified(fpr) => progress::info(&format!("signature: good, by pinned key {fpr}")),
         Signature::NotChecked(why) => progress::info(&format!("signature: not checked ({why})")),
     }
-    progress::info(&format!(
-        "SHA-256 and size match releases.toml (from {})",
-        fetched.origin
-    ));
+    progress::info(&format!("SHA-256 and size match releases.toml (from {})", fetched.origin));
     ensure_unpacked(plan, &fetched)?;
     t.done();
     Ok(fetched)
@@ -290,19 +241,13 @@ mod tests {
 
     #[test]
     fn auto_chain_order() {
-        let args = FetchArgs {
-            mirror: vec!["/distfiles".into()],
-            ..FetchArgs::default()
-        };
+        let args = FetchArgs { mirror: vec!["/distfiles".into()], ..FetchArgs::default() };
         let c = chain(&args);
         assert_eq!(c[0], Source::Cache);
         assert!(matches!(c[1], Source::Upstream(_)));
         assert_eq!(c[2], Source::Debian);
         assert_eq!(c[3], Source::Location("/distfiles".into()));
-        let one = FetchArgs {
-            from: "/tmp/x.tar.gz".into(),
-            ..FetchArgs::default()
-        };
+        let one = FetchArgs { from: "/tmp/x.tar.gz".into(), ..FetchArgs::default() };
         assert_eq!(chain(&one), vec![Source::Location("/tmp/x.tar.gz".into())]);
     }
 }

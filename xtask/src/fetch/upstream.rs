@@ -23,11 +23,7 @@ pub fn download(plan: &Plan, base: &str, into: &Path) -> Result<Candidate> {
             break;
         }
     }
-    Ok(Candidate {
-        tarball,
-        signature,
-        origin: url,
-    })
+    Ok(Candidate { tarball, signature, origin: url })
 }
 
 pub fn join_url(base: &str, file: &str) -> String {
@@ -38,28 +34,22 @@ pub fn join_url(base: &str, file: &str) -> String {
 pub fn download_url(url: &str, dest: &Path) -> Result<()> {
     let sh = Shell::new()?;
     let out = if let Ok(curl) = which::which("curl") {
-        cmd!(sh, "{curl} --fail --location --silent --show-error --connect-timeout 15 --max-time 600 --output {dest} {url}")
-            .ignore_status()
-            .quiet()
-            .output()?
+        cmd!(
+            sh,
+            "{curl} --fail --location --silent --show-error --connect-timeout 15 --max-time 600 --output {dest} {url}"
+        )
+        .ignore_status()
+        .quiet()
+        .output()?
     } else if let Ok(fetch) = which::which("fetch") {
-        cmd!(sh, "{fetch} -q -T 60 -o {dest} {url}")
-            .ignore_status()
-            .quiet()
-            .output()?
+        cmd!(sh, "{fetch} -q -T 60 -o {dest} {url}").ignore_status().quiet().output()?
     } else {
-        bail!(
-            "{}",
-            tools::missing_message(&tools::CURL, tools::Os::detect())
-        );
+        bail!("{}", tools::missing_message(&tools::CURL, tools::Os::detect()));
     };
     if !out.status.success() {
         let _ = std::fs::remove_file(dest);
         let err = String::from_utf8_lossy(&out.stderr);
-        bail!(
-            "{url}: {}",
-            err.trim().lines().last().unwrap_or("download failed")
-        );
+        bail!("{url}: {}", err.trim().lines().last().unwrap_or("download failed"));
     }
     std::fs::metadata(dest).with_context(|| format!("{url} produced no file"))?;
     Ok(())
@@ -69,13 +59,7 @@ pub fn download_url(url: &str, dest: &Path) -> Result<()> {
 mod tests {
     #[test]
     fn urls_join_with_one_slash() {
-        assert_eq!(
-            super::join_url("https://ftp.sendmail.org/", "a.tgz"),
-            "https://ftp.sendmail.org/a.tgz"
-        );
-        assert_eq!(
-            super::join_url("http://127.0.0.1:8080", "a.tgz"),
-            "http://127.0.0.1:8080/a.tgz"
-        );
+        assert_eq!(super::join_url("https://ftp.sendmail.org/", "a.tgz"), "https://ftp.sendmail.org/a.tgz");
+        assert_eq!(super::join_url("http://127.0.0.1:8080", "a.tgz"), "http://127.0.0.1:8080/a.tgz");
     }
 }
