@@ -31,6 +31,15 @@ pub fn build_env(cmd: &mut Command, jobs: usize) {
     cmd.env("LC_ALL", "C").env("TZ", "UTC").env("MAKEFLAGS", format!("-j{jobs}")).env_remove("MAKELEVEL");
 }
 
+/// Every subdirectory to build, in order: libmilter too when milters are on.
+pub fn subdirs(config: &Configuration) -> Vec<&'static str> {
+    let mut all: Vec<&str> = LIBRARIES.iter().chain(PROGRAMS).copied().collect();
+    if config.options.iter().any(|o| o == "milter") {
+        all.push("libmilter");
+    }
+    all
+}
+
 /// Runs `sh ./Build ARGS` in `dir`, output to `log`; on failure the error
 /// carries the log's last lines and path.
 pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<()> {
@@ -72,7 +81,7 @@ pub fn check_configured(plan: &Plan) -> Result<Configuration> {
 pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
     let jobs = args.jobs();
     let t = progress::Timer::start(format!("build sendmail {} (make -j{jobs} in each subdirectory)", plan.version));
-    check_configured(plan)?;
+    let config = check_configured(plan)?;
     for need in [&tools::CC, &tools::M4, &tools::MAKE] {
         tools::find(need)?;
     }
@@ -86,7 +95,7 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
         std::fs::remove_dir_all(&obj).with_context(|| format!("cleaning {}", obj.display()))?;
     }
     std::fs::create_dir_all(&obj)?;
-    let all: Vec<&str> = LIBRARIES.iter().chain(PROGRAMS).copied().collect();
+    let all = subdirs(&config);
     for (i, sub) in all.iter().enumerate() {
         let log = logs.join(format!("build-{sub}.log"));
         let start = std::time::Instant::now();

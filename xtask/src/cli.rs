@@ -24,6 +24,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Prove the built binary has STARTTLS, TLS_EC and the chain-file flag.
     Verify(verify::VerifyArgs),
+    /// List the build options (SASL, IPv6, maps, DANE, ...) and whether this host can build them.
+    Options(configure::OptionsArgs),
     /// Everything with defaults: fetch, configure, build, verify.
     Dist(dist::DistArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
+        Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Setup => unreachable!(),
     }
 }

@@ -178,10 +178,51 @@ impl Report {
 }
 
 /// Judges the evidence: pure, so it is unit-tested on real output.
-pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, required: &[String], want_db: bool) -> Report {
+/// What a configuration promises: defines and option tokens that must be
+/// listed, tokens that must not be (an option switched off), and libraries
+/// that must be linked.
+#[derive(Clone, Debug, Default)]
+pub struct Expectations {
+    pub required: Vec<String>,
+    pub absent: Vec<String>,
+    /// (option, ELF NEEDED prefix)
+    pub links: Vec<(String, String)>,
+}
+
+impl Expectations {
+    pub fn baseline() -> Expectations {
+        Expectations { required: REQUIRED.iter().map(|s| s.to_string()).collect(), ..Default::default() }
+    }
+
+    pub fn from_configuration(c: &Configuration) -> Expectations {
+        let mut e = Expectations::baseline();
+        for d in &c.defines {
+            let name = d.split('=').next().unwrap_or(d).to_string();
+            if !e.required.contains(&name) {
+                e.required.push(name);
+            }
+        }
+        for name in &c.options {
+            if let Some(spec) = crate::configure::options::find(name) {
+                e.required.push(spec.token.to_string());
+                if let Some(lib) = spec.links {
+                    e.links.push((name.clone(), lib.to_string()));
+                }
+            }
+        }
+        for name in &c.options_off {
+            if let Some(spec) = crate::configure::options::find(name) {
+                e.absent.push(spec.token.to_string());
+            }
+        }
+        e
+    }
+}
+
+pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, expect: &Expectations) -> Report {
     let mut checks = vec![];
     let mut check = |name: String, ok: bool, detail: String| checks.push(Check { name, ok, detail });
-    for d in required {
+    for d in &expect.required {
         let ok = info.has(d) || (d == "TLS_EC" && info.has("_FFR_TLS_EC"));
         let place = if d.starts_with("_FFR_") { "FFR Defines" } else { "Compiled with" };
         check(
@@ -207,9 +248,15 @@ pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, required: &[Strin
             "no `OpenSSL: compiled/linked` lines: built without STARTTLS?".into(),
         ),
     }
+    for d in &expect.absent {
+        let ok = !info.has(d);
+        let detail =
+            if ok { "not listed, as configured".to_string() } else { "listed although the option is off".to_string() };
+        check(format!("option off: {d}"), ok, detail);
+    }
     let mut libs: Vec<(&str, &str)> = vec![("libssl", "libssl.so"), ("libcrypto", "libcrypto.so")];
-    if want_db {
-        libs.push(("libdb", "libdb"));
+    for (name, prefix) in &expect.links {
+        libs.push((name.as_str(), prefix.as_str()));
     }
     for (name, prefix) in libs {
         let found = needed.iter().find(|n| n.starts_with(prefix));
@@ -234,18 +281,11 @@ pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
     let t = progress::Timer::start(format!("verify {}", binary.display()));
     let info = parse_d0(&capture_d0(&binary)?);
     let needed = needed_libraries(&binary)?;
-    let mut required: Vec<String> = REQUIRED.iter().map(|s| s.to_string()).collect();
-    let mut want_db = false;
-    if let Some(c) = &config {
-        for d in &c.defines {
-            let name = d.split('=').next().unwrap_or(d).to_string();
-            if !required.contains(&name) {
-                required.push(name);
-            }
-        }
-        want_db = c.berkeley_db.is_some();
-    }
-    let report = judge(&binary, info, needed, &required, want_db);
+    let expect = match &config {
+        Some(c) => Expectations::from_configuration(c),
+        None => Expectations::baseline(),
+    };
+    let report = judge(&binary, info, needed, &expect);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -281,16 +321,19 @@ mod tests {
         assert!(!i.has("NEWD"), "prefixes are not names");
     }
 
-    fn required() -> Vec<String> {
-        REQUIRED.iter().map(|s| s.to_string()).collect()
-    }
-
     #[test]
     fn judges_real_output() {
         let needed = vec!["libssl.so.3".into(), "libcrypto.so.3".into(), "libdb-5.3.so".into(), "libc.so.6".into()];
-        let r = judge(Path::new("sendmail"), parse_d0(REAL), needed, &required(), true);
+        let mut e = Expectations::baseline();
+        e.links.push(("bdb".into(), "libdb".into()));
+        e.required.push("NEWDB".into());
+        e.absent.push("SASLv2".into());
+        let r = judge(Path::new("sendmail"), parse_d0(REAL), needed, &e);
         assert!(r.ok, "{}", r.text());
-        assert_eq!(r.checks.len(), 7);
+        assert_eq!(r.checks.len(), 9);
+        e.absent.push("MILTER".into());
+        let r = judge(Path::new("sendmail"), parse_d0(REAL), r.needed, &e);
+        assert!(!r.ok, "MILTER is listed, so an option said to be off has silently stayed on");
     }
 
     #[test]
@@ -298,7 +341,7 @@ mod tests {
         let text = REAL
             .replace("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE ", "")
             .replace("linked   0x30000130", "linked   0x30500010");
-        let r = judge(Path::new("s"), parse_d0(&text), vec!["libc.so.6".into()], &required(), false);
+        let r = judge(Path::new("s"), parse_d0(&text), vec!["libc.so.6".into()], &Expectations::baseline());
         assert!(!r.ok);
         let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
         assert_eq!(

@@ -2,6 +2,7 @@
 //! `devtools/Site/site.config.m4` from the fragments.
 
 pub mod flags;
+pub mod options;
 pub mod probe;
 pub mod site_config;
 
@@ -30,9 +31,12 @@ pub struct ConfigureArgs {
     /// Extra define for sendmail, NAME or NAME=VALUE (repeatable), e.g. NO_DH.
     #[arg(long = "define", value_name = "NAME[=VALUE]")]
     pub defines: Vec<String>,
-    /// Do not use Berkeley DB even when it is installed.
-    #[arg(long)]
-    pub no_berkeley_db: bool,
+    /// Build options to switch on, comma-separated (see `cargo xtask options`).
+    #[arg(long = "with", value_name = "OPT,...")]
+    pub with: Vec<String>,
+    /// Build options to switch off, comma-separated.
+    #[arg(long = "without", value_name = "OPT,...")]
+    pub without: Vec<String>,
 }
 
 /// What configure decided; written to `configuration.json` for later steps.
@@ -46,6 +50,12 @@ pub struct Configuration {
     pub openssl: OpenSsl,
     /// Berkeley DB version, when its maps are enabled.
     pub berkeley_db: Option<String>,
+    /// Build options switched on, in table order.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Build options off or unavailable (their -d0.14 token must be absent).
+    #[serde(default)]
+    pub options_off: Vec<String>,
     /// The fragments, in order.
     pub fragments: Vec<String>,
     pub site_config_sha256: String,
@@ -99,21 +109,12 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     if request.ec && !openssl.ec {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
-    let berkeley_db = if args.no_berkeley_db {
-        progress::info("Berkeley DB maps: off (--no-berkeley-db)");
-        None
-    } else {
-        match probe::berkeley_db(&scratch) {
-            Ok(v) => {
-                progress::info(&format!("Berkeley DB maps: on (libdb {v}); makemap hash works"));
-                Some(v)
-            }
-            Err(why) => {
-                progress::info(&format!("Berkeley DB maps: off: {why}"));
-                None
-            }
-        }
-    };
+    let decisions = decide_options(plan, args, &scratch)?;
+    for d in &decisions {
+        progress::info(&format!("option {:<12} {}", d.name, describe(&d.state)));
+    }
+    let enabled = |n: &str| decisions.iter().any(|d| d.name == n && d.enabled());
+    let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch).ok() } else { None };
     let _ = std::fs::remove_dir_all(&scratch);
 
     let mut fragments = vec![site_config::builtin("tls.m4")?];
@@ -131,8 +132,12 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         vars.insert("OPENSSL_INCDIR", inc.display().to_string());
         vars.insert("OPENSSL_LIBDIR", lib.display().to_string());
     }
-    if berkeley_db.is_some() {
-        fragments.push(site_config::builtin("berkeley-db.m4")?);
+    for d in &decisions {
+        match (d.enabled(), d.spec.off_fragment) {
+            (true, _) => fragments.push(site_config::builtin(d.spec.fragment)?),
+            (false, Some(off)) => fragments.push(site_config::builtin(off)?),
+            (false, None) => {}
+        }
     }
     fragments.push(site_config::builtin("reproducible.m4")?);
     vars.insert("SOURCE_DIR", source.display().to_string());
@@ -160,10 +165,71 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         defines,
         openssl,
         berkeley_db,
+        options: decisions.iter().filter(|d| d.enabled()).map(|d| d.name.to_string()).collect(),
+        options_off: decisions.iter().filter(|d| !d.enabled()).map(|d| d.name.to_string()).collect(),
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
         site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
     };
     crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
     t.done();
     Ok(config)
+}
+
+fn describe(state: &options::State) -> String {
+    match state {
+        options::State::Enabled(why) => format!("enabled ({why})"),
+        options::State::Disabled(why) => format!("disabled ({why})"),
+        options::State::Unavailable(why) => format!("unavailable: {why}"),
+    }
+}
+
+/// Probes the host for each option that would be on and decides them all.
+/// An option asked for with --with whose library is missing is installed
+/// first where smtls may install (root on Debian, SMTLS_NO_INSTALL unset).
+pub fn decide_options(plan: &Plan, args: &ConfigureArgs, scratch: &std::path::Path) -> Result<Vec<options::Decision>> {
+    let with = options::parse_list(&args.with)?;
+    let without = options::parse_list(&args.without)?;
+    let os = tools::Os::detect();
+    let mut available = |spec: &options::Spec| -> std::result::Result<(), String> {
+        let Some(p) = spec.probe else { return Ok(()) };
+        let first = probe::library(spec.name, p.code, p.libs, &p.need, scratch);
+        if first.is_err() && with.iter().any(|w| w == spec.name) && tools::may_install(os) {
+            tools::install(&[p.need.package(os)]).map_err(|e| format!("{e:#}"))?;
+            return probe::library(spec.name, p.code, p.libs, &p.need, scratch);
+        }
+        first
+    };
+    options::resolve(&plan.version, &with, &without, os, &mut available)
+}
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct OptionsArgs {
+    #[command(flatten)]
+    pub configure: ConfigureArgs,
+    /// Print the decisions as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cargo xtask options`: every option, whether it would be on, and why.
+pub fn report(plan: &Plan, args: &OptionsArgs) -> Result<Vec<options::Decision>> {
+    let scratch = plan.work_dir.join(format!("probe-options-{}", std::process::id()));
+    let decisions = decide_options(plan, &args.configure, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    let decisions = decisions?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&decisions)?);
+    } else {
+        println!("build options for sendmail {} on this host:", plan.version);
+        for d in &decisions {
+            let (state, why) = match &d.state {
+                options::State::Enabled(w) => ("enabled", w.clone()),
+                options::State::Disabled(w) => ("disabled", w.clone()),
+                options::State::Unavailable(w) => ("unavailable", w.clone()),
+            };
+            let pkg = d.package.map(|p| format!(" [package: {p}]")).unwrap_or_default();
+            println!("  {:<12} {:<12} {:<55} {why}{pkg}", d.name, state, d.spec.summary);
+        }
+    }
+    Ok(decisions)
 }

@@ -154,6 +154,21 @@ pub fn openssl(prefix: Option<&Path>, scratch: &Path) -> Result<OpenSsl> {
     parse_openssl(&out, prefix)
 }
 
+/// Whether a library can be used: `code` must compile, link with `libs`
+/// and run. Err carries why, and the package that would provide it.
+pub fn library(
+    name: &str,
+    code: &str,
+    libs: &[&str],
+    need: &tools::Need,
+    scratch: &Path,
+) -> std::result::Result<(), String> {
+    let libs: Vec<String> = libs.iter().map(|s| s.to_string()).collect();
+    compile_and_run(code, &format!("{name}-probe"), &libs, scratch).map(drop).map_err(|e| {
+        format!("{}: {}", first_line(&format!("{e:#}")), tools::missing_message(need, tools::Os::detect()))
+    })
+}
+
 /// Berkeley DB's version, or why it is not usable.
 pub fn berkeley_db(scratch: &Path) -> std::result::Result<String, String> {
     match compile_and_run(DB_PROBE, "db-probe", &["-ldb".into()], scratch) {

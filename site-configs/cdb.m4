@@ -1,0 +1,3 @@
+dnl Constant DataBase maps (tinycdb), read-only and fast.
+APPENDDEF(`confMAPDEF', `-DCDB')
+APPENDDEF(`confLIBS', `-lcdb')

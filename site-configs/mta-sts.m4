@@ -1,0 +1,3 @@
+dnl MTA-STS (RFC 8461), experimental: needs regex and socket maps and a
+dnl resolver such as postfix-mta-sts-resolver behind FEATURE(`sts').
+APPENDDEF(`conf_sendmail_ENVDEF', `-D_FFR_MTA_STS -D_FFR_TLS_ALTNAMES')

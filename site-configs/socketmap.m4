@@ -1,0 +1,2 @@
+dnl Socket maps: lookups answered by an external server (MTA-STS resolvers).
+APPENDDEF(`confMAPDEF', `-DSOCKETMAP')

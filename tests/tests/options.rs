@@ -1,0 +1,87 @@
+//! Build options (issue: SASL, IPv6, maps, DANE, MTA-STS): real probes, real
+//! builds, and verify's proof in `-d0.14` output.
+
+use smtls_tests::*;
+
+#[test]
+fn options_lists_every_option_with_its_state() {
+    let out = ok(xtask(&["options", "--json"], &[]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v.as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    for n in ["sasl", "ipv6", "ldap", "bdb", "cdb", "regex", "socketmap", "tcpwrappers", "milter", "dane", "mta-sts"] {
+        assert!(names.contains(&n), "{n} missing from {names:?}");
+    }
+    for d in v.as_array().unwrap() {
+        assert!(["enabled", "disabled", "unavailable"].contains(&d["state"].as_str().unwrap()), "{d}");
+    }
+    let t = text(&ok(xtask(&["options"], &[])));
+    assert!(t.contains("sasl") && t.contains("[package: libsasl2-dev]"), "{t}");
+}
+
+#[test]
+fn an_unavailable_option_names_its_package() {
+    // Find an option whose library this host really lacks (CI leaves
+    // libwrap0-dev out on purpose), then ask for it.
+    let out = ok(xtask(&["options", "--json", "--with", "sasl"], &[]));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let probe_all = ok(xtask(&["options", "--json"], &[]));
+    let all: serde_json::Value = serde_json::from_slice(&probe_all.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), all.as_array().unwrap().len());
+    let dir = scratch("options-unavailable");
+    let w = dir.to_str().unwrap();
+    let mut tried = vec![];
+    for name in ["tcpwrappers", "cdb", "ldap"] {
+        let out = xtask(&["--work-dir", w, "options", "--with", name], &[]);
+        if out.status.success() {
+            tried.push(name);
+            continue;
+        }
+        let t = text(&out);
+        let pkg = match name {
+            "tcpwrappers" => "libwrap0-dev",
+            "cdb" => "libcdb-dev",
+            _ => "libldap-dev",
+        };
+        assert!(t.contains(&format!("option `{name}` cannot be built here")), "{t}");
+        assert!(t.contains(&format!("apt-get install {pkg}")), "{t}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        return;
+    }
+    panic!("every optional library ({tried:?}) is installed here: uninstall libwrap0-dev to run this test");
+}
+
+#[test]
+fn too_old_a_version_is_refused_before_anything_runs() {
+    let out = xtask(&["--version", "8.16.1", "--sha256", &"0".repeat(64), "options", "--with", "mta-sts"], &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("predates it (since 8.17.1)"), "{}", text(&out));
+}
+
+#[test]
+fn default_build_lists_its_options_and_libmilter() {
+    let root = shared_build("8.18.2").unwrap();
+    let out = ok(xtask(&["--work-dir", root.to_str().unwrap(), "verify", "--json"], &[]));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("8.18.2/configuration.json")).unwrap()).unwrap();
+    let on: Vec<&str> = config["options"].as_array().unwrap().iter().map(|o| o.as_str().unwrap()).collect();
+    assert!(on.contains(&"milter") && on.contains(&"ipv6"), "{on:?}");
+    let checks = r["checks"].as_array().unwrap();
+    assert!(checks.iter().all(|c| c["ok"] == true), "{checks:?}");
+    assert!(checks.iter().any(|c| c["name"] == "define NETINET6"), "{checks:?}");
+    assert!(root.join("8.18.2/src/sendmail-8.18.2/obj./libmilter/libmilter.a").is_file());
+}
+
+#[test]
+fn options_switched_off_are_gone_from_the_binary() {
+    let dir = scratch("options-off");
+    let (w, c) = (dir.to_str().unwrap().to_string(), shared_cache());
+    let off = "sasl,ipv6,bdb,regex,socketmap,milter,dane";
+    let out = ok(xtask(&["--work-dir", &w, "--cache-dir", c.to_str().unwrap(), "dist", "--without", off], &[]));
+    let t = text(&out);
+    for token in ["SASLv2", "NETINET6", "NEWDB", "MAP_REGEX", "SOCKETMAP", "MILTER", "DANE"] {
+        assert!(t.contains(&format!("pass option off: {token}")), "{token}: {t}");
+    }
+    assert!(!dir.join("8.18.2/src/sendmail-8.18.2/obj./libmilter").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

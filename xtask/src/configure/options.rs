@@ -1,0 +1,396 @@
+//! Build options, like the FreeBSD port's OPTIONS: each is one fragment in
+//! `site-configs/`, a probe of the host, the versions that have it, and the
+//! token that proves it in `sendmail -d0.14`.
+
+use crate::releases::Version;
+use crate::tools::{self, Need};
+use anyhow::{bail, Result};
+
+/// How the host is probed for an option: a C program that must compile,
+/// link and run.
+#[derive(Clone, Copy, Debug)]
+pub struct Probe {
+    pub code: &'static str,
+    pub libs: &'static [&'static str],
+    pub need: Need,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Spec {
+    pub name: &'static str,
+    pub summary: &'static str,
+    /// Fragment in site-configs/ when on.
+    pub fragment: &'static str,
+    /// Fragment when off, for what sendmail enables by itself.
+    pub off_fragment: Option<&'static str>,
+    /// The first sendmail version that has it.
+    pub since: Option<&'static str>,
+    /// As listed by `sendmail -d0.14` (the part before any `=`).
+    pub token: &'static str,
+    /// A library the binary then links (an ELF NEEDED prefix).
+    pub links: Option<&'static str>,
+    pub probe: Option<Probe>,
+    /// Options this one needs; they are switched on with it.
+    pub requires: &'static [&'static str],
+    /// On unless the user says otherwise (and the host can build it).
+    pub default: bool,
+}
+
+const fn dev(what: &'static str, debian: &'static str, fedora: &'static str, freebsd: &'static str) -> Need {
+    Need { command: "", what, debian, fedora, freebsd }
+}
+
+pub const SASL_DEV: Need = dev(
+    "Cyrus SASL v2 headers and library (<sasl/sasl.h>, -lsasl2)",
+    "libsasl2-dev",
+    "cyrus-sasl-devel",
+    "security/cyrus-sasl2",
+);
+pub const LDAP_DEV: Need = dev(
+    "OpenLDAP client headers and library (<ldap.h>, -lldap)",
+    "libldap-dev",
+    "openldap-devel",
+    "net/openldap26-client",
+);
+pub const CDB_DEV: Need =
+    dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "databases/tinycdb");
+pub const WRAP_DEV: Need =
+    dev("TCP wrappers headers and library (<tcpd.h>, -lwrap)", "libwrap0-dev", "tcp_wrappers-devel", "(base system)");
+
+/// The option table: the one place these facts live.
+pub const OPTIONS: &[Spec] = &[
+    Spec {
+        name: "sasl",
+        summary: "SMTP AUTH with Cyrus SASL v2",
+        fragment: "sasl.m4",
+        off_fragment: None,
+        since: None,
+        token: "SASLv2",
+        links: Some("libsasl2.so"),
+        probe: Some(Probe {
+            code: "#include <sasl/sasl.h>\nint main(void){const char*i;sasl_version_info(&i,0,0,0,0,0);return 0;}\n",
+            libs: &["-lsasl2"],
+            need: SASL_DEV,
+        }),
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "ipv6",
+        summary: "IPv6 sockets",
+        fragment: "ipv6.m4",
+        off_fragment: None,
+        since: None,
+        token: "NETINET6",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "ldap",
+        summary: "LDAP maps and ldap_routing",
+        fragment: "ldap.m4",
+        off_fragment: None,
+        since: None,
+        token: "LDAPMAP",
+        links: Some("libldap"),
+        probe: Some(Probe {
+            code: "#define LDAP_DEPRECATED 1\n#include <ldap.h>\nint main(void){return ldap_init(\"localhost\",389)?0:0;}\n",
+            libs: &["-lldap", "-llber"],
+            need: LDAP_DEV,
+        }),
+        requires: &[],
+        default: false,
+    },
+    Spec {
+        name: "bdb",
+        summary: "Berkeley DB hash and btree maps (makemap hash, aliases.db)",
+        fragment: "bdb.m4",
+        off_fragment: None,
+        since: None,
+        token: "NEWDB",
+        links: Some("libdb"),
+        probe: Some(Probe {
+            code: "#include <db.h>\nint main(void){int a,b,c;db_version(&a,&b,&c);return 0;}\n",
+            libs: &["-ldb"],
+            need: tools::BERKELEY_DB,
+        }),
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "cdb",
+        summary: "Constant DataBase maps (tinycdb)",
+        fragment: "cdb.m4",
+        off_fragment: None,
+        since: Some("8.16.1"),
+        token: "CDB",
+        links: Some("libcdb.so"),
+        probe: Some(Probe {
+            code: "#include <cdb.h>\nint main(void){struct cdb c; (void)c; return 0;}\nvoid *use = (void *)cdb_init;\n",
+            libs: &["-lcdb"],
+            need: CDB_DEV,
+        }),
+        requires: &[],
+        default: false,
+    },
+    Spec {
+        name: "regex",
+        summary: "regular-expression maps",
+        fragment: "regex.m4",
+        off_fragment: None,
+        since: None,
+        token: "MAP_REGEX",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "socketmap",
+        summary: "socket maps (external lookup servers)",
+        fragment: "socketmap.m4",
+        off_fragment: None,
+        since: None,
+        token: "SOCKETMAP",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "tcpwrappers",
+        summary: "TCP wrappers access control (hosts.allow)",
+        fragment: "tcpwrappers.m4",
+        off_fragment: None,
+        since: None,
+        token: "TCPWRAPPERS",
+        links: Some("libwrap.so"),
+        probe: Some(Probe {
+            code: "#include <tcpd.h>\nint allow_severity, deny_severity;\nint main(void){return hosts_ctl(\"a\",\"b\",\"c\",\"d\")?0:0;}\n",
+            libs: &["-lwrap"],
+            need: WRAP_DEV,
+        }),
+        requires: &[],
+        default: false,
+    },
+    Spec {
+        name: "milter",
+        summary: "mail filters; libmilter built and packaged",
+        fragment: "milter.m4",
+        off_fragment: Some("no-milter.m4"),
+        since: None,
+        token: "MILTER",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "dane",
+        summary: "DANE: TLSA records authenticate TLS peers",
+        fragment: "dane.m4",
+        off_fragment: None,
+        since: Some("8.16.1"),
+        token: "DANE",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+    },
+    Spec {
+        name: "mta-sts",
+        summary: "MTA-STS (experimental; needs a resolver behind a socket map)",
+        fragment: "mta-sts.m4",
+        off_fragment: None,
+        since: Some("8.17.1"),
+        token: "_FFR_MTA_STS",
+        links: None,
+        probe: None,
+        requires: &["regex", "socketmap"],
+        default: false,
+    },
+];
+
+pub fn find(name: &str) -> Option<&'static Spec> {
+    OPTIONS.iter().find(|s| s.name == name)
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", content = "why", rename_all = "lowercase")]
+pub enum State {
+    Enabled(String),
+    Disabled(String),
+    Unavailable(String),
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Decision {
+    pub name: &'static str,
+    #[serde(flatten)]
+    pub state: State,
+    /// The package that provides what the option needs, if any.
+    pub package: Option<&'static str>,
+    #[serde(skip)]
+    pub spec: &'static Spec,
+}
+
+impl Decision {
+    pub fn enabled(&self) -> bool {
+        matches!(self.state, State::Enabled(_))
+    }
+}
+
+/// Splits `--with a,b --with c` into names, refusing unknown ones.
+pub fn parse_list(lists: &[String]) -> Result<Vec<String>> {
+    let mut out = vec![];
+    for name in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
+        if find(name).is_none() {
+            let known: Vec<&str> = OPTIONS.iter().map(|s| s.name).collect();
+            bail!("unknown option `{name}`; known options: {}", known.join(", "));
+        }
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// Decides every option. `available` probes the host: Err(why) when it
+/// cannot build the option. Pure apart from that closure.
+pub fn resolve(
+    version: &Version,
+    with: &[String],
+    without: &[String],
+    os: tools::Os,
+    available: &mut dyn FnMut(&Spec) -> std::result::Result<(), String>,
+) -> Result<Vec<Decision>> {
+    if let Some(both) = with.iter().find(|w| without.contains(w)) {
+        bail!("option `{both}` is both in --with and --without: pick one");
+    }
+    // Requirements of what is asked for (or on by default) join the set.
+    let mut wanted: Vec<String> = with.to_vec();
+    let mut i = 0;
+    while i < wanted.len() {
+        let spec = find(&wanted[i]).expect("parse_list checked the names");
+        for r in spec.requires {
+            if without.iter().any(|w| w == r) {
+                bail!("option `{}` needs `{r}`, which --without turns off", spec.name);
+            }
+            if !wanted.iter().any(|w| w == r) {
+                wanted.push(r.to_string());
+            }
+        }
+        i += 1;
+    }
+    let mut out = vec![];
+    for spec in OPTIONS {
+        let asked = wanted.iter().any(|w| w == spec.name);
+        let package = spec.probe.map(|p| p.need.package(os));
+        let too_old = spec.since.and_then(|s| {
+            let since: Version = s.parse().expect("table versions parse");
+            (*version < since).then(|| format!("sendmail {version} predates it (since {s})"))
+        });
+        let state = if without.iter().any(|w| w == spec.name) {
+            State::Disabled("--without".into())
+        } else if let Some(why) = too_old {
+            if asked {
+                bail!("option `{}` cannot be built: {why}; drop it or use a newer release", spec.name);
+            }
+            State::Unavailable(why)
+        } else if asked || spec.default {
+            match available(spec) {
+                Ok(()) => State::Enabled(if asked { "--with".to_string() } else { "default".to_string() }),
+                Err(why) if asked => bail!("option `{}` cannot be built here: {why}", spec.name),
+                Err(why) => State::Unavailable(why),
+            }
+        } else {
+            State::Disabled("not in the default set (--with enables it)".into())
+        };
+        out.push(Decision { name: spec.name, state, package, spec });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(s: &str) -> Version {
+        s.parse().unwrap()
+    }
+
+    fn names(d: &[Decision]) -> Vec<&str> {
+        d.iter().filter(|d| d.enabled()).map(|d| d.name).collect()
+    }
+
+    fn all_ok(_: &Spec) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
+    #[test]
+    fn table_is_consistent() {
+        let dir = crate::configure::site_config::fragments_dir();
+        for s in OPTIONS {
+            assert!(dir.join(s.fragment).is_file(), "{} has no fragment {}", s.name, s.fragment);
+            if let Some(f) = s.off_fragment {
+                assert!(dir.join(f).is_file());
+            }
+            for r in s.requires {
+                assert!(find(r).is_some(), "{} requires unknown {r}", s.name);
+            }
+            if let Some(since) = s.since {
+                since.parse::<Version>().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn default_set_on_a_host_that_has_everything() {
+        let d = resolve(&v("8.18.2"), &[], &[], tools::Os::DebianLike, &mut all_ok).unwrap();
+        assert_eq!(names(&d), ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane"]);
+    }
+
+    #[test]
+    fn defaults_drop_what_the_host_lacks_but_requests_fail() {
+        let mut no_sasl = |s: &Spec| if s.name == "sasl" { Err("no <sasl/sasl.h>".to_string()) } else { Ok(()) };
+        let d = resolve(&v("8.18.2"), &[], &[], tools::Os::DebianLike, &mut no_sasl).unwrap();
+        assert!(!names(&d).contains(&"sasl"));
+        assert_eq!(d[0].state, State::Unavailable("no <sasl/sasl.h>".into()));
+        assert_eq!(d[0].package, Some("libsasl2-dev"));
+        let e = resolve(&v("8.18.2"), &["sasl".into()], &[], tools::Os::DebianLike, &mut no_sasl).unwrap_err();
+        assert!(e.to_string().contains("no <sasl/sasl.h>"), "{e}");
+    }
+
+    #[test]
+    fn versions_limit_options() {
+        let d = resolve(&v("8.15.2"), &[], &[], tools::Os::DebianLike, &mut all_ok).unwrap();
+        assert!(!names(&d).contains(&"dane"));
+        let e = resolve(&v("8.16.1"), &["mta-sts".into()], &[], tools::Os::DebianLike, &mut all_ok).unwrap_err();
+        assert!(e.to_string().contains("since 8.17.1"), "{e}");
+    }
+
+    #[test]
+    fn requirements_follow_and_conflicts_are_refused() {
+        let d = resolve(&v("8.18.2"), &["mta-sts".into()], &["regex".into()], tools::Os::DebianLike, &mut all_ok);
+        assert!(d.unwrap_err().to_string().contains("needs `regex`"));
+        let d = resolve(
+            &v("8.18.2"),
+            &["mta-sts".into()],
+            &["sasl".into(), "dane".into(), "milter".into(), "ipv6".into(), "bdb".into()],
+            tools::Os::DebianLike,
+            &mut all_ok,
+        )
+        .unwrap();
+        assert_eq!(names(&d), ["regex", "socketmap", "mta-sts"]);
+        assert!(resolve(&v("8.18.2"), &["ldap".into()], &["ldap".into()], tools::Os::DebianLike, &mut all_ok).is_err());
+    }
+
+    #[test]
+    fn lists_parse_and_unknown_names_are_refused() {
+        assert_eq!(parse_list(&["sasl,ipv6".into(), "bdb, sasl".into()]).unwrap(), ["sasl", "ipv6", "bdb"]);
+        let e = parse_list(&["sasl,nope".into()]).unwrap_err().to_string();
+        assert!(e.contains("unknown option `nope`") && e.contains("mta-sts"), "{e}");
+    }
+}
