@@ -356,6 +356,19 @@ mod tests {
     }
 
     #[test]
+    fn debians_own_sendmail_lacks_only_the_chain_flag() {
+        let debian = parse_d0(include_str!("testdata/d0.14-debian-8.17.1.9.txt"));
+        assert_eq!(debian.version.as_deref(), Some("8.17.1.9"));
+        for d in ["SASLv2", "NETINET6", "LDAPMAP", "TCPWRAPPERS", "NEWDB", "MAP_REGEX", "SOCKETMAP", "_FFR_MTA_STS"] {
+            assert!(debian.has(d), "{d}");
+        }
+        let needed = vec!["libssl.so.3".into(), "libcrypto.so.3".into()];
+        let r = judge(Path::new("sendmail"), debian, needed, &Expectations::baseline());
+        let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+        assert_eq!(failed, ["define _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+    }
+
+    #[test]
     fn without_starttls_there_are_no_openssl_lines() {
         let text = "Version 8.18.2\n Compiled with: DNSMAP LOG\n   FFR Defines: _FFR_M_ONLY_IPV4\n";
         let i = parse_d0(text);
