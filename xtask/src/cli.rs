@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", about = "smtls: a TLS-enabled sendmail, fetched, proven, built, verified and packaged")]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "smtls: a TLS-enabled sendmail, fetched, proven, built, verified and packaged")]
 pub struct Cli {
     #[command(flatten)]
     pub plan: plan::PlanArgs,
@@ -18,7 +18,7 @@ pub struct Cli {
 pub enum Command {
     /// Fetch the pinned tarball, prove it (size, SHA-256, signature) and unpack it.
     Fetch(fetch::FetchArgs),
-    /// Probe OpenSSL and Berkeley DB and write devtools/Site/site.config.m4.
+    /// Probe OpenSSL and the build options' libraries; write devtools/Site/site.config.m4.
     Configure(configure::ConfigureArgs),
     /// Compile with sendmail's own Build.
     Build(build::BuildArgs),
