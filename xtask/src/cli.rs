@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, plan, tools, verify};
+use crate::{build, configure, dist, fetch, plan, smoke, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +26,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Everything with defaults: fetch, configure, build, verify.
     Dist(dist::DistArgs),
+    /// Prove the built sendmail speaks good TLS: real daemon on 127.0.0.1, five checks.
+    Smoke(smoke::SmokeArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
 }
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
+        Command::Smoke(a) => smoke::run(&plan, &a).map(drop),
         Command::Setup => unreachable!(),
     }
 }
