@@ -36,6 +36,9 @@ pub fn host_name_is_unqualified(name: &str) -> bool {
     !name.contains('.')
 }
 
+/// Set once an interrupt arrived: the daemon's end is then no surprise.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Process groups to end and directories to remove if we are interrupted.
 static CLEANUP: Mutex<Vec<(i32, Option<PathBuf>)>> = Mutex::new(Vec::new());
 
@@ -45,6 +48,7 @@ pub fn install_interrupt_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
+            INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
             let list = CLEANUP.lock().map(|l| l.clone()).unwrap_or_default();
             for (pgid, dir) in list {
                 kill_group_and_wait(pgid, None, Duration::from_secs(2));
@@ -117,6 +121,31 @@ fn kill_group_and_wait(pgid: i32, mut leader: Option<&mut Child>, grace: Duratio
     !group_alive(pgid)
 }
 
+/// Makes the child start in a new UTS namespace whose host name is `name`
+/// (Linux; needs CAP_SYS_ADMIN, i.e. root).
+#[cfg(target_os = "linux")]
+fn private_host_name(cmd: &mut Command, name: &str) -> Result<()> {
+    let name = std::ffi::CString::new(name)?;
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::unshare(libc::CLONE_NEWUTS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::sethostname(name.as_ptr(), name.as_bytes().len()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn private_host_name(_cmd: &mut Command, _name: &str) -> Result<()> {
+    bail!("private host names need Linux UTS namespaces")
+}
+
 /// How the daemon was started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostName {
@@ -155,7 +184,7 @@ impl Daemon {
                 Ok(d) => return Ok(d),
                 Err(e) => crate::progress::info(&format!(
                     "could not give sendmail a private host name ({e:#}); the host name {machine:?} is not fully \
-                     qualified, so sendmail sleeps 60 s before it listens (run as root, or set a fully qualified \
+                     qualified, so sendmail sleeps 60 s before it listens (needs root with CAP_SYS_ADMIN, or set a fully qualified \
                      host name)"
                 )),
             }
@@ -168,19 +197,7 @@ impl Daemon {
         let mut cmd = Command::new(binary);
         cmd.arg("-bD").arg("-C").arg(cf).stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).process_group(0);
         if let Some(name) = private {
-            let name = std::ffi::CString::new(name)?;
-            // SAFETY: only async-signal-safe system calls between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    if libc::unshare(libc::CLONE_NEWUTS) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    if libc::sethostname(name.as_ptr(), name.as_bytes().len()) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    Ok(())
-                });
-            }
+            private_host_name(&mut cmd, name)?;
         }
         let child = cmd.spawn().with_context(|| format!("starting {} -bD -C {}", binary.display(), cf.display()))?;
         let pid = child.id() as i32;
@@ -205,6 +222,9 @@ impl Daemon {
             if let Some(status) = self.child.try_wait()? {
                 self.stopped = true;
                 unregister_group(self.pid);
+                if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    bail!("interrupted; sendmail (pid {}) stopped", self.pid);
+                }
                 bail!("sendmail exited before it listened ({status}); its output:\n{}", self.log_tail());
             }
             pending.retain(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_err());
