@@ -80,6 +80,18 @@ fn smoke_8_18_2_passes_five_checks_and_leaves_nothing_behind() {
 }
 
 #[test]
+fn smoke_8_17_1_9_passes_five_checks() {
+    let root = shared_build("8.17.1.9").unwrap();
+    let out = xtask(&["--version", "8.17.1.9", "--work-dir", root.to_str().unwrap(), "smoke"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let all = checks(&out);
+    assert_eq!(all.iter().filter(|c| c.0).count(), 5, "{}", text(&out));
+    assert!(check(&all, "smtps").2.contains("ESMTP Sendmail 8.17.1.9"), "{}", text(&out));
+    let (pid, ports) = daemon_facts(&stderr(&out));
+    assert_nothing_left(&root.join("8.17.1.9"), pid, &ports);
+}
+
+#[test]
 fn a_group_readable_key_is_reported_and_sendmail_is_not_started() {
     let root = shared_build("8.18.2").unwrap();
     let out = xtask(&["--work-dir", root.to_str().unwrap(), "smoke", "--key-mode", "644"], &[]);

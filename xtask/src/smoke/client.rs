@@ -393,23 +393,17 @@ fn s_client(t: &Target, args: &[&str]) -> Result<String> {
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("running {} s_client", t.openssl.display()))?;
-    let (mut out, mut err) = (child.stdout.take().context("stdout")?, child.stderr.take().context("stderr")?);
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
+    let read_all = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = r.read_to_string(&mut s);
+            s
+        })
+    };
+    let out = read_all(Box::new(child.stdout.take().context("s_client stdout")?));
+    let err = read_all(Box::new(child.stderr.take().context("s_client stderr")?));
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut text = String::new();
-    let stdout_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    loop {
-        if child.try_wait()?.is_some() {
-            break;
-        }
+    while child.try_wait()?.is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
@@ -417,9 +411,7 @@ fn s_client(t: &Target, args: &[&str]) -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    text.push_str(&stdout_reader.join().unwrap_or_default());
-    text.push_str(&reader.join().unwrap_or_default());
-    Ok(text)
+    Ok(out.join().unwrap_or_default() + &err.join().unwrap_or_default())
 }
 
 /// From `openssl s_client` output: the negotiated protocol, or None when

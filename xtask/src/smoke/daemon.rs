@@ -10,10 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A free TCP port on 127.0.0.1 (bound, then released for sendmail).
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("binding a free port on 127.0.0.1")?;
-    Ok(l.local_addr()?.port())
+/// `n` distinct free TCP ports on 127.0.0.1: all bound at once (so no two
+/// are the same), then released for sendmail.
+pub fn free_ports(n: usize) -> Result<Vec<u16>> {
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").context("binding a free port on 127.0.0.1"))
+        .collect::<Result<Vec<_>>>()?;
+    listeners.iter().map(|l| Ok(l.local_addr()?.port())).collect()
 }
 
 /// This machine's host name, as sendmail sees it at start.
@@ -296,10 +299,11 @@ mod tests {
     }
 
     #[test]
-    fn free_ports_are_usable() {
-        let p = free_port().unwrap();
-        assert!(p > 0);
-        TcpListener::bind(("127.0.0.1", p)).unwrap();
+    fn free_ports_are_distinct_and_usable() {
+        let p = free_ports(2).unwrap();
+        assert!(p[0] > 0 && p[0] != p[1], "{p:?}");
+        let _a = TcpListener::bind(("127.0.0.1", p[0])).unwrap();
+        let _b = TcpListener::bind(("127.0.0.1", p[1])).unwrap();
     }
 
     #[test]

@@ -149,7 +149,8 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     std::fs::set_permissions(&queue_dir, std::fs::Permissions::from_mode(0o700))?;
     let alias_file = dir.path.join("aliases");
     crate::util::write_atomic(&alias_file, b"")?;
-    let (smtp_port, smtps_port) = (daemon::free_port()?, daemon::free_port()?);
+    let ports = daemon::free_ports(2)?;
+    let (smtp_port, smtps_port) = (ports[0], ports[1]);
     let config = cf::SmokeCf {
         host: HOST.into(),
         ostype: cf::ostype().into(),
