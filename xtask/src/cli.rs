@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, plan, tools, verify};
+use crate::{build, configure, dist, fetch, plan, smoke, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +28,8 @@ pub enum Command {
     Options(configure::OptionsArgs),
     /// Everything with defaults: fetch, configure, build, verify.
     Dist(dist::DistArgs),
+    /// Prove the built sendmail speaks good TLS: real daemon on 127.0.0.1, five checks.
+    Smoke(smoke::SmokeArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
 }
@@ -56,6 +58,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
+        Command::Smoke(a) => smoke::run(&plan, &a).map(drop),
         Command::Setup => unreachable!(),
     }
 }

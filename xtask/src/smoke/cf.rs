@@ -1,0 +1,234 @@
+//! The test sendmail.cf: an .mc with a TLS stanza, turned into a .cf by m4
+//! and the release's own `cf/` tree, then checked line by line.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Cipher suites for TLS 1.2 and below: ECDHE key exchange with AEAD
+/// ciphers only (TLS 1.3 suites are all forward-secret AEAD already).
+pub const CIPHER_LIST: &str = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL";
+/// SSLv3, TLS 1.0 and TLS 1.1 off (SSLv2 is gone from OpenSSL altogether).
+pub const SERVER_SSL_OPTIONS: &str = "+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1";
+
+/// Everything the test configuration names.
+#[derive(Clone, Debug)]
+pub struct SmokeCf {
+    /// `$j`, the name in the greeting and in the server certificate.
+    pub host: String,
+    /// The `cf/ostype/*.m4` for this system (see [`ostype`]).
+    pub ostype: String,
+    pub queue_dir: PathBuf,
+    pub pid_file: PathBuf,
+    pub alias_file: PathBuf,
+    pub cert_dir: PathBuf,
+    pub ca_file: PathBuf,
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub dh_file: PathBuf,
+    pub smtp_port: u16,
+    pub smtps_port: u16,
+}
+
+impl SmokeCf {
+    /// The .mc text. File names inside `CERT_DIR` are written relative to
+    /// it, as cf/README shows administrators.
+    pub fn mc(&self) -> Result<String> {
+        let q = |p: &Path| quote(&p.to_string_lossy());
+        let in_cert_dir = |p: &Path| -> Result<String> {
+            let name = p.strip_prefix(&self.cert_dir).with_context(|| {
+                format!("{} is not inside the certificate directory {}", p.display(), self.cert_dir.display())
+            })?;
+            quote(&format!("CERT_DIR/{}", name.display()))
+        };
+        let mut s = String::new();
+        let mut line = |l: String| {
+            s.push_str(&l);
+            s.push('\n');
+        };
+        line("divert(-1)".into());
+        line("# smtls smoke test: generated, do not edit".into());
+        line("divert(0)dnl".into());
+        line("VERSIONID(`smtls smoke test')dnl".into());
+        line(format!("OSTYPE({})dnl", quote(&self.ostype)?));
+        line(format!("define(`confDOMAIN_NAME', {})dnl", quote(&self.host)?));
+        line(format!("define(`QUEUE_DIR', {})dnl", q(&self.queue_dir)?));
+        line(format!("define(`confPID_FILE', {})dnl", q(&self.pid_file)?));
+        line(format!("define(`ALIAS_FILE', {})dnl", q(&self.alias_file)?));
+        // Accepted mail stays in the queue, where the test reads it back.
+        line("define(`confDELIVERY_MODE', `queueonly')dnl".into());
+        line("dnl TLS".into());
+        line(format!("define(`CERT_DIR', {})dnl", q(&self.cert_dir)?));
+        line("define(`confCACERT_PATH', `CERT_DIR')dnl".into());
+        line(format!("define(`confCACERT', {})dnl", in_cert_dir(&self.ca_file)?));
+        line(format!("define(`confSERVER_CERT', {})dnl", in_cert_dir(&self.cert_file)?));
+        line(format!("define(`confSERVER_KEY', {})dnl", in_cert_dir(&self.key_file)?));
+        line(format!("define(`confCLIENT_CERT', {})dnl", in_cert_dir(&self.cert_file)?));
+        line(format!("define(`confCLIENT_KEY', {})dnl", in_cert_dir(&self.key_file)?));
+        line(format!("define(`confDH_PARAMETERS', {})dnl", in_cert_dir(&self.dh_file)?));
+        line(format!("define(`confSERVER_SSL_OPTIONS', `{SERVER_SSL_OPTIONS}')dnl"));
+        line(format!("define(`confCIPHER_LIST', `{CIPHER_LIST}')dnl"));
+        line("FEATURE(`no_default_msa')dnl".into());
+        line(format!("DAEMON_OPTIONS(`Port={}, Addr=127.0.0.1, Name=MTA')dnl", self.smtp_port));
+        line(format!("DAEMON_OPTIONS(`Port={}, Addr=127.0.0.1, Name=TLSMTA, M=s')dnl", self.smtps_port));
+        line("MAILER(`local')dnl".into());
+        line("MAILER(`smtp')dnl".into());
+        Ok(s)
+    }
+
+    /// The lines the .cf must contain, exactly: m4 expands words inside
+    /// values, so a path that happens to contain a macro name is caught here
+    /// rather than by a confused daemon.
+    pub fn expected_lines(&self) -> Vec<String> {
+        let d = |p: &Path| p.display().to_string();
+        vec![
+            format!("Dj{}", self.host),
+            format!("O QueueDirectory={}", d(&self.queue_dir)),
+            format!("O PidFile={}", d(&self.pid_file)),
+            format!("O AliasFile={}", d(&self.alias_file)),
+            "O DeliveryMode=queueonly".into(),
+            format!("O CACertPath={}", d(&self.cert_dir)),
+            format!("O CACertFile={}", d(&self.ca_file)),
+            format!("O ServerCertFile={}", d(&self.cert_file)),
+            format!("O ServerKeyFile={}", d(&self.key_file)),
+            format!("O ClientCertFile={}", d(&self.cert_file)),
+            format!("O ClientKeyFile={}", d(&self.key_file)),
+            format!("O DHParameters={}", d(&self.dh_file)),
+            format!("O ServerSSLOptions={SERVER_SSL_OPTIONS}"),
+            format!("O CipherList={CIPHER_LIST}"),
+            format!("O DaemonPortOptions=Port={}, Addr=127.0.0.1, Name=MTA", self.smtp_port),
+            format!("O DaemonPortOptions=Port={}, Addr=127.0.0.1, Name=TLSMTA, M=s", self.smtps_port),
+        ]
+    }
+}
+
+/// The `OSTYPE` for the system running the test.
+pub fn ostype() -> &'static str {
+    match std::env::consts::OS {
+        "freebsd" => "freebsd6",
+        "openbsd" => "openbsd",
+        "netbsd" => "bsd4.4",
+        "macos" => "darwin",
+        "solaris" | "illumos" => "solaris11",
+        _ => "linux",
+    }
+}
+
+/// Quotes a value for m4, refusing what cannot be quoted safely.
+pub fn quote(value: &str) -> Result<String> {
+    if let Some(c) =
+        value.chars().find(|c| matches!(c, '`' | '\'' | '\n' | '\r' | ',' | '(' | ')' | '#') || c.is_whitespace())
+    {
+        bail!(
+            "{value:?} contains {c:?}, which does not survive m4 and sendmail.cf: use a work directory \
+             (--work-dir) whose path has only letters, digits and / . _ - +"
+        );
+    }
+    Ok(format!("`{value}'"))
+}
+
+/// Checks the generated .cf: every expected line present, as written.
+pub fn check(cf: &str, expected: &[String]) -> Result<()> {
+    let missing: Vec<&String> = expected.iter().filter(|e| !cf.lines().any(|l| l == e.as_str())).collect();
+    if !missing.is_empty() {
+        bail!(
+            "the generated sendmail.cf lacks these lines (m4 expanded or dropped them):\n{}",
+            missing.iter().map(|m| format!("    {m}")).collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Runs `m4 -D_NO_MAKEINFO_ -D_CF_DIR_=CFDIR/ CFDIR/m4/cf.m4 MC` (no build
+/// stamp in the output) and returns the .cf text.
+pub fn m4(m4: &Path, cf_dir: &Path, mc: &Path) -> Result<String> {
+    let cf_m4 = cf_dir.join("m4/cf.m4");
+    if !cf_m4.is_file() {
+        bail!("{} is missing: the release's cf/ tree is needed to generate sendmail.cf", cf_m4.display());
+    }
+    let out = Command::new(m4)
+        .arg("-D_NO_MAKEINFO_")
+        .arg(format!("-D_CF_DIR_={}/", cf_dir.display()))
+        .arg(&cf_m4)
+        .arg(mc)
+        .output()
+        .with_context(|| format!("running {}", m4.display()))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || stderr.contains("ERROR") {
+        bail!("m4 failed on {} ({}):\n{}", mc.display(), out.status, stderr.trim());
+    }
+    String::from_utf8(out.stdout).context("m4 printed non-UTF-8 text")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> SmokeCf {
+        let d = PathBuf::from("/srv/smoke-1");
+        let c = d.join("certs");
+        SmokeCf {
+            host: "smoke.smtls.test".into(),
+            ostype: "linux".into(),
+            queue_dir: d.join("queue"),
+            pid_file: d.join("sendmail.pid"),
+            alias_file: d.join("aliases"),
+            ca_file: c.join("cacert.pem"),
+            cert_file: c.join("host.cert"),
+            key_file: c.join("host.key"),
+            dh_file: c.join("dh2048.pem"),
+            cert_dir: c,
+            smtp_port: 40025,
+            smtps_port: 40465,
+        }
+    }
+
+    #[test]
+    fn mc_has_the_tls_stanza_and_both_listeners() {
+        let mc = sample().mc().unwrap();
+        for want in [
+            "define(`CERT_DIR', `/srv/smoke-1/certs')dnl",
+            "define(`confCACERT_PATH', `CERT_DIR')dnl",
+            "define(`confCACERT', `CERT_DIR/cacert.pem')dnl",
+            "define(`confSERVER_CERT', `CERT_DIR/host.cert')dnl",
+            "define(`confSERVER_KEY', `CERT_DIR/host.key')dnl",
+            "define(`confCLIENT_CERT', `CERT_DIR/host.cert')dnl",
+            "define(`confCLIENT_KEY', `CERT_DIR/host.key')dnl",
+            "define(`confDH_PARAMETERS', `CERT_DIR/dh2048.pem')dnl",
+            "define(`confSERVER_SSL_OPTIONS', `+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1')dnl",
+            "define(`confCIPHER_LIST', `ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL')dnl",
+            "define(`confDOMAIN_NAME', `smoke.smtls.test')dnl",
+            "FEATURE(`no_default_msa')dnl",
+            "DAEMON_OPTIONS(`Port=40025, Addr=127.0.0.1, Name=MTA')dnl",
+            "DAEMON_OPTIONS(`Port=40465, Addr=127.0.0.1, Name=TLSMTA, M=s')dnl",
+        ] {
+            assert!(mc.lines().any(|l| l == want), "missing {want}\n{mc}");
+        }
+        // OSTYPE comes before the definitions and MAILERs come last, as cf/README requires.
+        assert!(mc.find("OSTYPE").unwrap() < mc.find("CERT_DIR").unwrap());
+        assert!(mc.trim_end().ends_with("MAILER(`smtp')dnl"));
+    }
+
+    #[test]
+    fn unquotable_paths_are_refused() {
+        let mut c = sample();
+        c.queue_dir = "/srv/it's/queue".into();
+        assert!(c.mc().unwrap_err().to_string().contains("does not survive m4"));
+        assert!(quote("/a b").is_err() && quote("/a,b").is_err() && quote("/a/b-c_d.e+f").is_ok());
+        let mut c = sample();
+        c.key_file = "/elsewhere/host.key".into();
+        assert!(c.mc().unwrap_err().to_string().contains("not inside the certificate directory"));
+    }
+
+    #[test]
+    fn cf_check_names_missing_or_mangled_lines() {
+        let c = sample();
+        let expected = c.expected_lines();
+        let good = expected.join("\n");
+        check(&good, &expected).unwrap();
+        // A path word that m4 expanded ("dnl" ate the rest of the line).
+        let bad = good.replace("O QueueDirectory=/srv/smoke-1/queue", "O QueueDirectory=/srv/");
+        let e = check(&bad, &expected).unwrap_err().to_string();
+        assert!(e.contains("O QueueDirectory=/srv/smoke-1/queue") && !e.contains("PidFile"), "{e}");
+    }
+}

@@ -1,0 +1,240 @@
+//! smoke: prove the built sendmail speaks good TLS. A throwaway PKI,
+//! installed as administrators are told to; a sendmail.cf made by m4 from
+//! the release's cf/ tree; the real daemon on 127.0.0.1; five checks by a
+//! real TLS client. One `pass`/`FAIL` line per check on stdout.
+
+pub mod cf;
+pub mod client;
+pub mod daemon;
+pub mod material;
+pub mod pki;
+
+use crate::{fetch, plan::Plan, progress, tools};
+use anyhow::{bail, Context, Result};
+use std::net::SocketAddr;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The name the test server answers to (`$j`, the leaf's subjectAltName).
+pub const HOST: &str = "smoke.smtls.test";
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct SmokeArgs {
+    /// Smoke this sendmail binary (e.g. an installed /usr/sbin/sendmail)
+    /// instead of the one built in the work directory; the .cf is still made
+    /// from the release's cf/ tree (fetched when missing).
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Keep the smoke directory (PKI, sendmail.cf, queue, daemon output) for
+    /// inspection. The daemon is stopped all the same.
+    #[arg(long)]
+    pub keep: bool,
+    /// Negative control for the material check: install the server key with
+    /// this octal mode instead of 600 (e.g. 644 must be refused).
+    #[arg(long, value_name = "OCTAL", hide = true, value_parser = parse_mode)]
+    pub key_mode: Option<u32>,
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| format!("{s:?} is not an octal file mode"))
+}
+
+/// What a smoke run found.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub outcomes: Vec<client::Outcome>,
+}
+
+/// The smoke directory: private (0700), removed on drop unless kept.
+struct SmokeDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl SmokeDir {
+    fn create(parent: &Path, keep: bool) -> Result<SmokeDir> {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        let path = parent.join(format!("smoke-{}", std::process::id()));
+        if path.exists() {
+            std::fs::remove_dir_all(&path).with_context(|| format!("removing a stale {}", path.display()))?;
+        }
+        std::fs::create_dir(&path).with_context(|| format!("creating {}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+        if !keep {
+            daemon::register_dir(&path);
+        }
+        Ok(SmokeDir { path, keep })
+    }
+}
+
+impl Drop for SmokeDir {
+    fn drop(&mut self) {
+        if self.keep {
+            progress::info(&format!("kept {} (--keep)", self.path.display()));
+        } else {
+            let _ = std::fs::remove_dir_all(&self.path);
+            daemon::unregister_dir(&self.path);
+        }
+    }
+}
+
+/// The binary to test and the cf/ tree to configure it with.
+fn inputs(plan: &Plan, args: &SmokeArgs) -> Result<(PathBuf, PathBuf)> {
+    let cf_dir = plan.source_dir().join("cf");
+    let binary = match &args.binary {
+        Some(b) => {
+            let b = std::path::absolute(b)?;
+            if !b.is_file() {
+                bail!("--binary {}: no such file", b.display());
+            }
+            if !cf_dir.join("m4/cf.m4").is_file() {
+                progress::info(&format!(
+                    "{} is missing; fetching sendmail {} for its cf/ tree",
+                    cf_dir.display(),
+                    plan.version
+                ));
+                fetch::run(plan, &fetch::FetchArgs::default())?;
+            }
+            b
+        }
+        None => {
+            let b = plan.program("sendmail");
+            if !b.is_file() {
+                bail!(
+                    "no sendmail built in {} ({} is missing): run `cargo xtask dist` first, or pass --binary PATH",
+                    plan.work_dir.display(),
+                    b.display()
+                );
+            }
+            b
+        }
+    };
+    if !cf_dir.join("m4/cf.m4").is_file() {
+        bail!("{} holds no cf/m4/cf.m4: run `cargo xtask fetch`", cf_dir.display());
+    }
+    Ok((binary, cf_dir))
+}
+
+pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
+    let openssl = tools::find(&tools::OPENSSL)?;
+    let m4 = tools::find(&tools::M4)?;
+    let (binary, cf_dir) = inputs(plan, args)?;
+    let t = progress::Timer::start(format!("smoke test of {} (TLS on 127.0.0.1)", binary.display()));
+
+    let dir = SmokeDir::create(&plan.work_dir, args.keep)?;
+    let layout = pki::Layout::new(dir.path.join("certs"));
+    progress::info(&format!(
+        "throwaway PKI (root CA, intermediate CA, leaf for {HOST}) in {}",
+        layout.cert_dir.display()
+    ));
+    let pki = pki::generate(HOST)?;
+    let hash = pki::install(&pki, &layout, &openssl, args.key_mode.unwrap_or(0o600))?;
+
+    let problems = material::check(&layout, &pki, &hash, &openssl);
+    if !problems.is_empty() {
+        for p in &problems {
+            println!("FAIL material: {p}");
+        }
+        bail!(
+            "the certificate material is unsafe ({} problem(s) above); sendmail was not started, since it would only \
+             log this and serve without STARTTLS",
+            problems.len()
+        );
+    }
+    progress::info("certificate material: directory private, key 0600, chain leaf+intermediate, hash link, DH 2048");
+
+    let queue_dir = dir.path.join("queue");
+    std::fs::create_dir(&queue_dir)?;
+    std::fs::set_permissions(&queue_dir, std::fs::Permissions::from_mode(0o700))?;
+    let alias_file = dir.path.join("aliases");
+    crate::util::write_atomic(&alias_file, b"")?;
+    let ports = daemon::free_ports(2)?;
+    let (smtp_port, smtps_port) = (ports[0], ports[1]);
+    let config = cf::SmokeCf {
+        host: HOST.into(),
+        ostype: cf::ostype().into(),
+        queue_dir: queue_dir.clone(),
+        pid_file: dir.path.join("sendmail.pid"),
+        alias_file,
+        cert_dir: layout.cert_dir.clone(),
+        ca_file: layout.ca_file(),
+        cert_file: layout.cert_file(),
+        key_file: layout.key_file(),
+        dh_file: layout.dh_file(),
+        smtp_port,
+        smtps_port,
+    };
+    let mc_path = dir.path.join("smoke.mc");
+    crate::util::write_atomic(&mc_path, config.mc()?.as_bytes())?;
+    let cf_text = cf::m4(&m4, &cf_dir, &mc_path)?;
+    cf::check(&cf_text, &config.expected_lines())?;
+    let cf_path = dir.path.join("sendmail.cf");
+    crate::util::write_atomic(&cf_path, cf_text.as_bytes())?;
+    std::fs::set_permissions(&cf_path, std::fs::Permissions::from_mode(0o644))?;
+    progress::info(&format!("sendmail.cf from {} with m4: {}", cf_dir.display(), cf_path.display()));
+
+    let log = dir.path.join("sendmail.out");
+    let mut d = daemon::Daemon::start(&binary, &cf_path, &log, HOST)?;
+    let smtp: SocketAddr = ([127, 0, 0, 1], smtp_port).into();
+    let smtps: SocketAddr = ([127, 0, 0, 1], smtps_port).into();
+    let timeout = match &d.host_name {
+        daemon::HostName::Private(_) => Duration::from_secs(30),
+        daemon::HostName::Machine(m) if daemon::host_name_is_unqualified(m) => Duration::from_secs(100),
+        daemon::HostName::Machine(_) => Duration::from_secs(30),
+    };
+    progress::info(&format!(
+        "sendmail -bD (pid {}{}) starting: SMTP on {smtp}, SMTPS on {smtps}",
+        d.pid(),
+        match &d.host_name {
+            daemon::HostName::Private(h) => format!(", private host name {h}"),
+            daemon::HostName::Machine(_) => String::new(),
+        }
+    ));
+    d.wait_ready(&[smtp, smtps], timeout)?;
+    progress::info(&format!("sendmail (pid {}) accepts on both ports", d.pid()));
+
+    let target = client::Target { pki: &pki, host: HOST, smtp, smtps, queue_dir, openssl };
+    let outcomes = client::run_all(&target);
+
+    let stopped = d.stop();
+    let ports_closed =
+        [smtp, smtps].iter().all(|a| std::net::TcpStream::connect_timeout(a, Duration::from_millis(500)).is_err());
+    progress::info(&format!(
+        "sendmail (pid {}) stopped ({}); {}; ports {smtp_port} and {smtps_port} {}",
+        stopped.pid,
+        stopped.status,
+        if stopped.group_gone { "no process of its group left" } else { "SOME PROCESS OF ITS GROUP IS STILL RUNNING" },
+        if ports_closed { "closed" } else { "STILL OPEN" }
+    ));
+    if args.keep {
+        progress::info(&format!(
+            "to run it again by hand: {} -bD -C {} (as root, in a UTS namespace named {HOST} if the host name is \
+             not fully qualified: unshare -u sh -c 'hostname {HOST}; exec ...')",
+            binary.display(),
+            cf_path.display()
+        ));
+    }
+    drop(dir);
+    if !stopped.group_gone || !ports_closed {
+        bail!("sendmail (pid {}) could not be stopped cleanly", stopped.pid);
+    }
+    let failed: Vec<&str> = outcomes.iter().filter(|o| !o.pass).map(|o| o.name).collect();
+    if !failed.is_empty() {
+        bail!("{} of {} smoke checks failed: {}", failed.len(), outcomes.len(), failed.join(", "));
+    }
+    t.done();
+    Ok(Report { outcomes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse_as_octal() {
+        assert_eq!(parse_mode("644"), Ok(0o644));
+        assert_eq!(parse_mode("0600"), Ok(0o600));
+        assert!(parse_mode("999").is_err() && parse_mode("7777").is_err());
+    }
+}
