@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, plan, stage, tools, verify};
+use crate::{build, configure, dist, fetch, package, plan, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,7 +26,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Lay out the install tree (no root needed) and write its contents list.
     Stage(stage::StageArgs),
-    /// Everything with defaults: fetch, configure, build, verify.
+    /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
+    Package(package::PackageArgs),
+    /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(dist::DistArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
@@ -55,6 +57,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Stage(a) => stage::run(&plan, &a).map(drop),
+        Command::Package(a) => package::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Setup => unreachable!(),
     }
