@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, package, plan, stage, tools, verify};
+use crate::{build, configure, dist, fetch, package, plan, repro, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,6 +30,8 @@ pub enum Command {
     Package(package::PackageArgs),
     /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(dist::DistArgs),
+    /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
+    Repro(repro::ReproArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
 }
@@ -59,6 +61,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stage(a) => stage::run(&plan, &a).map(drop),
         Command::Package(a) => package::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
+        Command::Repro(a) => repro::run(&plan, &a),
         Command::Setup => unreachable!(),
     }
 }

@@ -12,6 +12,7 @@ pub mod package;
 pub mod plan;
 pub mod progress;
 pub mod releases;
+pub mod repro;
 pub mod stage;
 pub mod tools;
 pub mod util;
