@@ -1,12 +1,16 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, plan, smoke, tools, verify};
+use crate::{build, configure, dist, fetch, package, plan, repro, smoke, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "smtls: a TLS-enabled sendmail, fetched, proven, built, verified and packaged")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "smtls: a TLS-enabled sendmail, fetched, proven, built, verified and packaged"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub plan: plan::PlanArgs,
@@ -26,10 +30,16 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// List the build options (SASL, IPv6, maps, DANE, ...) and whether this host can build them.
     Options(configure::OptionsArgs),
-    /// Everything with defaults: fetch, configure, build, verify.
-    Dist(dist::DistArgs),
     /// Prove the built sendmail speaks good TLS: real daemon on 127.0.0.1, five checks.
     Smoke(smoke::SmokeArgs),
+    /// Lay out the install tree (no root needed) and write its contents list.
+    Stage(stage::StageArgs),
+    /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
+    Package(package::PackageArgs),
+    /// Everything with defaults: fetch, configure, build, verify, package.
+    Dist(dist::DistArgs),
+    /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
+    Repro(repro::ReproArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
 }
@@ -56,9 +66,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Configure(a) => configure::run(&plan, &a).map(drop),
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
+        Command::Stage(a) => stage::run(&plan, &a).map(drop),
+        Command::Package(a) => package::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Smoke(a) => smoke::run(&plan, &a).map(drop),
+        Command::Repro(a) => repro::run(&plan, &a),
         Command::Setup => unreachable!(),
     }
 }

@@ -71,6 +71,7 @@ pub const M4: Need = tool("m4", "m4", "m4", "(base system)");
 pub const CURL: Need = tool("curl", "curl", "curl", "ftp/curl");
 pub const GPGV: Need = tool("gpgv", "gpgv", "gnupg2", "security/gnupg");
 pub const APT_GET: Need = tool("apt-get", "apt", "", "");
+pub const STRIP: Need = tool("strip", "binutils", "binutils", "(base system)");
 pub const OPENSSL: Need = tool("openssl", "openssl", "openssl", "security/openssl");
 pub const OPENSSL_HEADERS: Need = Need {
     command: "",
@@ -89,8 +90,20 @@ pub const BERKELEY_DB: Need = Need {
 
 /// What `cargo xtask setup` installs on a Debian-family host: everything
 /// the main job and the tests run.
-pub const SETUP_DEBIAN: &[&str] =
-    &["gcc", "make", "m4", "libc6-dev", "libssl-dev", "libdb-dev", "openssl", "curl", "gpgv"];
+pub const SETUP_DEBIAN: &[&str] = &[
+    "gcc",
+    "make",
+    "m4",
+    "libc6-dev",
+    "libssl-dev",
+    "libdb-dev",
+    "openssl",
+    "curl",
+    "gpgv",
+    "binutils",
+    "lintian",
+    "libarchive-tools",
+];
 
 /// The path of a command, or an error naming the package that provides it.
 pub fn find(need: &Need) -> Result<PathBuf> {
