@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, plan, tools, verify};
+use crate::{build, configure, dist, fetch, freebsd, plan, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +28,12 @@ pub enum Command {
     Dist(dist::DistArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
+    /// FreeBSD base system: edit usr.sbin/sendmail/Makefile so stock sendmail gets EC and chain files.
+    FreebsdBase(freebsd::BaseArgs),
+    /// FreeBSD: the same edit for a checkout of the official mail/sendmail port.
+    FreebsdPortEdit(freebsd::PortEditArgs),
+    /// Regenerate patches/freebsd-base/*.diff (the base edit as diffs) from the fixtures.
+    FreebsdPatches(freebsd::patches::PatchesArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -42,8 +48,13 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    if let Command::Setup = cli.command {
-        return setup();
+    // Commands that work on files the user names, not on a sendmail release.
+    match &cli.command {
+        Command::Setup => return setup(),
+        Command::FreebsdBase(a) => return freebsd::run_base(a),
+        Command::FreebsdPortEdit(a) => return freebsd::run_port_edit(a),
+        Command::FreebsdPatches(a) => return freebsd::patches::run(a),
+        _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
     let _lock = plan.lock_work()?;
@@ -53,7 +64,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
-        Command::Setup => unreachable!(),
+        Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod configure;
 pub mod dist;
 pub mod fetch;
+pub mod freebsd;
 pub mod plan;
 pub mod progress;
 pub mod releases;
