@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, freebsd, plan, tools, verify};
+use crate::{build, configure, dist, fetch, freebsd, plan, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -24,6 +24,8 @@ pub enum Command {
     Build(build::BuildArgs),
     /// Prove the built binary has STARTTLS, TLS_EC and the chain-file flag.
     Verify(verify::VerifyArgs),
+    /// Lay out the install tree (no root needed) and write its contents list.
+    Stage(stage::StageArgs),
     /// Everything with defaults: fetch, configure, build, verify.
     Dist(dist::DistArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
@@ -63,6 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Configure(a) => configure::run(&plan, &a).map(drop),
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
+        Command::Stage(a) => stage::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
             unreachable!("handled above")

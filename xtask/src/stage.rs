@@ -1,0 +1,904 @@
+//! stage: the ONE list of what a package installs — every path, its kind,
+//! owner, group and mode — and a staged tree built from it without root.
+//!
+//! Packagers (`package/`), the FreeBSD port generator and the tests read
+//! this list; none of them re-derives a path, an owner or a mode. Owners and
+//! modes live here, not on the staging disk: staging runs unprivileged and
+//! writes plain files.
+//!
+//! Generated files (the `.mc`/`.cf` files, the rc.conf.d file, copyright,
+//! changelogs, compressed man pages, stripped binaries) are materialised in
+//! `<work>/generated/<target>/<install path>` by [`generate`], so every
+//! entry has a source file. Their text comes from `xtask/templates/`.
+
+use crate::{epoch, plan::Plan, progress, tools};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The package's name in every format.
+pub const PACKAGE_NAME: &str = "smtls-sendmail";
+/// Who the packages name as maintainer.
+pub const MAINTAINER: &str = "smtls packagers <smtls-packagers@users.noreply.github.com>";
+/// The Debian revision appended to the upstream version.
+pub const DEBIAN_REVISION: &str = "0smtls1";
+/// One line about the package.
+pub const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
+/// Where sendmail comes from (upstream's distribution site).
+pub const HOMEPAGE: &str = "https://ftp.sendmail.org/";
+
+/// Which system the tree is laid out for.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// Debian and derivatives: PREFIX /usr, Debian's own sendmail paths.
+    Debian,
+    /// FreeBSD packages: PREFIX /usr/local.
+    #[value(name = "freebsd")]
+    #[serde(rename = "freebsd")]
+    FreeBsd,
+}
+
+impl Target {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Target::Debian => "/usr",
+            Target::FreeBsd => "/usr/local",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Debian => "debian",
+            Target::FreeBsd => "freebsd",
+        }
+    }
+
+    /// The target of this host: FreeBSD on FreeBSD, Debian everywhere else.
+    pub fn host() -> Target {
+        if std::env::consts::OS == "freebsd" {
+            Target::FreeBsd
+        } else {
+            Target::Debian
+        }
+    }
+
+    /// The group of root-owned files: `root` on Debian, `wheel` on FreeBSD
+    /// (both gid 0).
+    pub fn root_group(self) -> &'static str {
+        match self {
+            Target::Debian => "root",
+            Target::FreeBsd => "wheel",
+        }
+    }
+
+    /// Mode of an ordinary program: Debian policy wants 0755, the FreeBSD
+    /// ports framework installs BINMODE 0555.
+    pub fn program_mode(self) -> u32 {
+        match self {
+            Target::Debian => 0o755,
+            Target::FreeBsd => 0o555,
+        }
+    }
+
+    /// Helper programs not meant for PATH (sendmail itself on Debian,
+    /// mail.local, smrsh).
+    pub fn libexec(self) -> &'static str {
+        match self {
+            Target::Debian => "/usr/libexec/sendmail",
+            Target::FreeBsd => "/usr/local/libexec",
+        }
+    }
+
+    pub fn man_dir(self) -> PathBuf {
+        Path::new(self.prefix()).join("share/man")
+    }
+
+    /// The cf tree (m4 macros for building .cf files).
+    pub fn cf_dir(self) -> PathBuf {
+        Path::new(self.prefix()).join("share/sendmail/cf")
+    }
+
+    pub fn doc_dir(self) -> PathBuf {
+        Path::new(self.prefix()).join("share/doc").join(PACKAGE_NAME)
+    }
+
+    /// The file rc.subr reads for the sendmail service (FreeBSD only).
+    pub fn rc_conf_d(self) -> Option<PathBuf> {
+        match self {
+            Target::Debian => None,
+            Target::FreeBsd => Some(PathBuf::from("/usr/local/etc/rc.conf.d/sendmail")),
+        }
+    }
+
+    /// The version string the package carries.
+    pub fn package_version(self, upstream: &str) -> String {
+        match self {
+            Target::Debian => format!("{upstream}-{DEBIAN_REVISION}"),
+            Target::FreeBsd => upstream.to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an entry is and where its bytes come from.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Kind {
+    /// A file, copied from `source`.
+    File {
+        source: PathBuf,
+    },
+    /// A configuration file (under /etc): upgrades keep local edits.
+    Config {
+        source: PathBuf,
+    },
+    Dir,
+    /// A symbolic link; `target` is written as is (relative where possible).
+    Symlink {
+        target: PathBuf,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Entry {
+    /// Absolute install path.
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub kind: Kind,
+    pub owner: String,
+    pub group: String,
+    /// Permission bits including setuid/setgid/sticky (e.g. 0o2555).
+    pub mode: u32,
+}
+
+impl Entry {
+    /// The install path without its leading `/`, e.g. `usr/sbin/sendmail`.
+    pub fn relative(&self) -> &Path {
+        self.path.strip_prefix("/").unwrap_or(&self.path)
+    }
+
+    /// Where a file's bytes come from, for files and config files.
+    pub fn source(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::File { source } | Kind::Config { source } => Some(source),
+            _ => None,
+        }
+    }
+
+    pub fn is_config(&self) -> bool {
+        matches!(self.kind, Kind::Config { .. })
+    }
+
+    /// The path of this entry in a staged tree.
+    pub fn staged(&self, root: &Path) -> PathBuf {
+        root.join(self.relative())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contents {
+    pub target: Target,
+    /// Sorted by path; no path twice.
+    pub entries: Vec<Entry>,
+}
+
+impl Contents {
+    pub fn get(&self, path: impl AsRef<Path>) -> Option<&Entry> {
+        let path = path.as_ref();
+        self.entries.binary_search_by(|e| e.path.as_path().cmp(path)).ok().map(|i| &self.entries[i])
+    }
+
+    pub fn config_files(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| e.is_config())
+    }
+}
+
+/// `cargo xtask stage`: build the staged tree and print where it is.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct StageArgs {
+    /// Layout to stage (default: this host's: freebsd on FreeBSD, debian elsewhere).
+    #[arg(long, value_enum)]
+    pub target: Option<Target>,
+    /// Print the contents list as JSON instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(plan: &Plan, args: &StageArgs) -> Result<(PathBuf, Contents)> {
+    let target = args.target.unwrap_or_else(Target::host);
+    let t = progress::Timer::start(format!("stage sendmail {} for {target}", plan.version));
+    let (root, contents) = stage(plan, target)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&contents)?);
+    } else {
+        println!("{}", root.display());
+    }
+    t.done();
+    Ok((root, contents))
+}
+
+// ---------------------------------------------------------------------------
+// The data: what goes where.
+
+/// A built program and its install path per target.
+struct Program {
+    name: &'static str,
+    debian: &'static str,
+    freebsd: &'static str,
+}
+
+/// The programs, as built by `build::PROGRAMS` (rmail, a UUCP helper, is not
+/// packaged).
+const PROGRAMS: &[Program] = &[
+    Program { name: "sendmail", debian: "/usr/libexec/sendmail/sendmail", freebsd: "/usr/local/sbin/sendmail" },
+    Program {
+        name: "mail.local",
+        debian: "/usr/libexec/sendmail/mail.local",
+        freebsd: "/usr/local/libexec/mail.local",
+    },
+    Program { name: "smrsh", debian: "/usr/libexec/sendmail/smrsh", freebsd: "/usr/local/libexec/smrsh" },
+    Program { name: "makemap", debian: "/usr/sbin/makemap", freebsd: "/usr/local/sbin/makemap" },
+    Program { name: "editmap", debian: "/usr/sbin/editmap", freebsd: "/usr/local/sbin/editmap" },
+    Program { name: "praliases", debian: "/usr/sbin/praliases", freebsd: "/usr/local/sbin/praliases" },
+    Program { name: "mailstats", debian: "/usr/sbin/mailstats", freebsd: "/usr/local/sbin/mailstats" },
+    Program { name: "vacation", debian: "/usr/bin/vacation", freebsd: "/usr/local/bin/vacation" },
+];
+
+/// Names under which sendmail runs in another mode (it looks at argv[0]).
+fn sendmail_links(target: Target) -> &'static [&'static str] {
+    match target {
+        // /usr/sbin/sendmail is what Debian policy requires of an MTA;
+        // /usr/lib/sendmail is the traditional compatibility name.
+        Target::Debian => &[
+            "/usr/sbin/sendmail",
+            "/usr/lib/sendmail",
+            "/usr/bin/mailq",
+            "/usr/bin/newaliases",
+            "/usr/sbin/hoststat",
+            "/usr/sbin/purgestat",
+        ],
+        // As the mail/sendmail port installs them.
+        Target::FreeBsd => &[
+            "/usr/local/bin/mailq",
+            "/usr/local/bin/newaliases",
+            "/usr/local/bin/hoststat",
+            "/usr/local/bin/purgestat",
+        ],
+    }
+}
+
+/// Man pages: (file in the source tree, section).
+const MAN_PAGES: &[(&str, u8)] = &[
+    ("sendmail/sendmail.8", 8),
+    ("sendmail/aliases.5", 5),
+    ("sendmail/mailq.1", 1),
+    ("sendmail/newaliases.1", 1),
+    ("mail.local/mail.local.8", 8),
+    ("smrsh/smrsh.8", 8),
+    ("makemap/makemap.8", 8),
+    ("editmap/editmap.8", 8),
+    ("praliases/praliases.8", 8),
+    ("mailstats/mailstats.8", 8),
+    ("vacation/vacation.1", 1),
+];
+
+/// Man page links: hoststat and purgestat are documented in sendmail(8).
+const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("man8/purgestat.8.gz", "sendmail.8.gz")];
+
+/// Files of the cf tree that only work inside the source tree (they call
+/// ../../devtools).
+const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
+
+/// The configuration files generated from templates, under /etc/mail.
+pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf"];
+
+/// The queue and certificate directories, with their fixed owners and modes.
+fn special_dirs(target: Target) -> Vec<(&'static str, &'static str, &'static str, u32)> {
+    let rg = target.root_group();
+    vec![
+        ("/etc/mail/certs", "root", rg, 0o755),
+        ("/var/spool/clientmqueue", "smmsp", "smmsp", 0o770),
+        ("/var/spool/mqueue", "root", rg, 0o700),
+    ]
+}
+
+/// Where the templates live in the repository.
+pub fn templates_dir() -> PathBuf {
+    crate::plan::workspace_root().join("xtask").join("templates")
+}
+
+/// `<work>/generated/<target>`: generated files, at their install paths.
+pub fn generated_dir(plan: &Plan, target: Target) -> PathBuf {
+    plan.work_dir.join("generated").join(target.name())
+}
+
+/// `<work>/stage/<target>`: `root/` (the staged tree) and `contents.json`.
+pub fn stage_dir(plan: &Plan, target: Target) -> PathBuf {
+    plan.work_dir.join("stage").join(target.name())
+}
+
+// ---------------------------------------------------------------------------
+// The list.
+
+/// The list of contents for `target`. Reads only the source tree's cf
+/// directory (to list it); generated files are named at their place in
+/// [`generated_dir`], which [`generate`] fills.
+pub fn contents(plan: &Plan, target: Target) -> Result<Contents> {
+    let src = plan.source_dir();
+    let cf_src = src.join("cf");
+    let cf_files = walk(&cf_src).with_context(|| {
+        format!("listing the cf tree {}: run `cargo xtask fetch` (and build) first", cf_src.display())
+    })?;
+    let cf = cf_files
+        .into_iter()
+        .filter(|(rel, _)| !CF_SKIP.iter().any(|s| Path::new(s) == rel))
+        .map(|(rel, exec)| (rel.clone(), cf_src.join(&rel), exec))
+        .collect();
+    list(target, &src, &generated_dir(plan, target), cf)
+}
+
+/// The pure part of [`contents`]: every decision about paths, owners and
+/// modes, from the source and generated directories and the cf tree listing
+/// (relative path, source path, is a script).
+pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, bool)>) -> Result<Contents> {
+    let rg = target.root_group();
+    let generated = |install: &Path| gen.join(install.strip_prefix("/").unwrap_or(install));
+    let mut entries: BTreeMap<PathBuf, Entry> = BTreeMap::new();
+    let mut add = |e: Entry| -> Result<()> {
+        if let Some(old) = entries.insert(e.path.clone(), e) {
+            bail!("{} is listed twice in the {target} contents", old.path.display());
+        }
+        Ok(())
+    };
+    let file = |path: PathBuf, source: PathBuf, owner: &str, group: &str, mode: u32| Entry {
+        path,
+        kind: Kind::File { source },
+        owner: owner.into(),
+        group: group.into(),
+        mode,
+    };
+
+    // Programs: stripped copies in the generated directory.
+    let mut sendmail_path = PathBuf::new();
+    for p in PROGRAMS {
+        let path = PathBuf::from(match target {
+            Target::Debian => p.debian,
+            Target::FreeBsd => p.freebsd,
+        });
+        let (group, mode) = if p.name == "sendmail" {
+            sendmail_path = path.clone();
+            ("smmsp", 0o2555)
+        } else {
+            (rg, target.program_mode())
+        };
+        add(file(path.clone(), generated(&path), "root", group, mode))?;
+    }
+    for link in sendmail_links(target) {
+        let path = PathBuf::from(link);
+        let to = relative_link(&path, &sendmail_path);
+        add(Entry { path, kind: Kind::Symlink { target: to }, owner: "root".into(), group: rg.into(), mode: 0o777 })?;
+    }
+
+    // Man pages, compressed in the generated directory.
+    let man = target.man_dir();
+    for (page, section) in MAN_PAGES {
+        let name = Path::new(page).file_name().context("man page name")?.to_string_lossy().to_string();
+        let path = man.join(format!("man{section}")).join(format!("{name}.gz"));
+        add(file(path.clone(), generated(&path), "root", rg, 0o644))?;
+    }
+    for (link, to) in MAN_LINKS {
+        add(Entry {
+            path: man.join(link),
+            kind: Kind::Symlink { target: to.into() },
+            owner: "root".into(),
+            group: rg.into(),
+            mode: 0o777,
+        })?;
+    }
+
+    // The cf tree, so administrators can rebuild their .cf files.
+    let cf_dir = target.cf_dir();
+    for (rel, source, script) in cf {
+        add(file(cf_dir.join(&rel), source, "root", rg, if script { 0o755 } else { 0o644 }))?;
+    }
+
+    // Configuration.
+    for name in MAIL_CONFIGS {
+        let path = Path::new("/etc/mail").join(name);
+        add(Entry {
+            kind: Kind::Config { source: generated(&path) },
+            path,
+            owner: "root".into(),
+            group: rg.into(),
+            mode: 0o644,
+        })?;
+    }
+    add(Entry {
+        path: "/etc/mail/helpfile".into(),
+        kind: Kind::Config { source: src.join("sendmail/helpfile") },
+        owner: "root".into(),
+        group: rg.into(),
+        mode: 0o644,
+    })?;
+    if let Some(rc) = target.rc_conf_d() {
+        add(Entry {
+            kind: Kind::Config { source: generated(&rc) },
+            path: rc,
+            owner: "root".into(),
+            group: rg.into(),
+            mode: 0o644,
+        })?;
+    }
+
+    // Documentation.
+    let doc = target.doc_dir();
+    let docs: &[&str] = match target {
+        Target::Debian => &["copyright", "changelog.gz", "changelog.Debian.gz"],
+        Target::FreeBsd => &["LICENSE", "RELEASE_NOTES"],
+    };
+    for d in docs {
+        let path = doc.join(d);
+        add(file(path.clone(), generated(&path), "root", rg, 0o644))?;
+    }
+
+    // Directories with fixed owners and modes.
+    for (path, owner, group, mode) in special_dirs(target) {
+        add(Entry { path: path.into(), kind: Kind::Dir, owner: owner.into(), group: group.into(), mode })?;
+    }
+
+    // Other directories: on Debian every parent (a .deb lists them all); on
+    // FreeBSD only those the package owns (the cf tree and the doc
+    // directory), never shared ones such as /usr/local/sbin.
+    let owned = |d: &Path| match target {
+        Target::Debian => true,
+        Target::FreeBsd => d.starts_with(cf_dir.parent().unwrap_or(&cf_dir)) || d.starts_with(&doc),
+    };
+    let parents: Vec<PathBuf> = entries
+        .keys()
+        .flat_map(|p| p.ancestors().skip(1).map(Path::to_path_buf).collect::<Vec<_>>())
+        .filter(|d| d != Path::new("/") && owned(d))
+        .collect();
+    for d in parents {
+        entries.entry(d.clone()).or_insert(Entry {
+            path: d,
+            kind: Kind::Dir,
+            owner: "root".into(),
+            group: rg.into(),
+            mode: 0o755,
+        });
+    }
+
+    let contents = Contents { target, entries: entries.into_values().collect() };
+    check(&contents)?;
+    Ok(contents)
+}
+
+/// Invariants every packager relies on.
+pub fn check(c: &Contents) -> Result<()> {
+    for w in c.entries.windows(2) {
+        if w[0].path >= w[1].path {
+            bail!("contents are not sorted: {} before {}", w[0].path.display(), w[1].path.display());
+        }
+    }
+    for e in &c.entries {
+        if !e.path.is_absolute() || e.path.components().any(|c| matches!(c, Component::ParentDir | Component::CurDir)) {
+            bail!("{} is not a clean absolute path", e.path.display());
+        }
+        if e.mode & !0o7777 != 0 {
+            bail!("{} has mode {:o}, which has bits beyond 07777", e.path.display(), e.mode);
+        }
+        if e.is_config() && !e.path.starts_with("/etc") && !e.path.starts_with("/usr/local/etc") {
+            bail!("{} is a config file outside /etc", e.path.display());
+        }
+    }
+    Ok(())
+}
+
+/// A relative symlink target from `link` to `to` (both absolute), e.g.
+/// /usr/sbin/sendmail -> ../libexec/sendmail/sendmail.
+pub fn relative_link(link: &Path, to: &Path) -> PathBuf {
+    let from: Vec<_> = link.parent().unwrap_or(Path::new("/")).components().collect();
+    let to_c: Vec<_> = to.components().collect();
+    let common = from.iter().zip(&to_c).take_while(|(a, b)| a == b).count();
+    let mut out = PathBuf::new();
+    for _ in common..from.len() {
+        out.push("..");
+    }
+    for c in &to_c[common..] {
+        out.push(c);
+    }
+    out
+}
+
+/// Lists the files under `dir` as (relative path, starts with `#!`), sorted.
+fn walk(dir: &Path) -> Result<Vec<(PathBuf, bool)>> {
+    fn go(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<()> {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .collect::<std::io::Result<Vec<_>>>()?;
+        names.sort_by_key(|e| e.file_name());
+        for e in names {
+            let p = e.path();
+            let ft = e.file_type()?;
+            if ft.is_dir() {
+                go(root, &p, out)?;
+            } else if ft.is_file() {
+                let mut head = [0u8; 2];
+                let n = std::io::Read::read(&mut std::fs::File::open(&p)?, &mut head)?;
+                out.push((p.strip_prefix(root)?.to_path_buf(), n == 2 && &head == b"#!"));
+            } else {
+                bail!("{} is neither a file nor a directory: the cf tree should hold only those", p.display());
+            }
+        }
+        Ok(())
+    }
+    let mut out = vec![];
+    go(dir, dir, &mut out)?;
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------
+// Generated files.
+
+/// Fills `@NAME@` placeholders in a template from `xtask/templates/`.
+pub fn template(name: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
+    let path = templates_dir().join(name);
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading template {}", path.display()))?;
+    crate::configure::site_config::fill(&crate::configure::site_config::Fragment { name: name.into(), text }, vars)
+}
+
+/// The text of `/etc/mail/sendmail.mc` or `submit.mc` for `target`.
+pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
+    let (file, stanza) = match (which, target) {
+        ("sendmail", Target::Debian) => ("sendmail-debian.mc.in", "tls-server.mc"),
+        ("sendmail", Target::FreeBsd) => ("sendmail-freebsd.mc.in", "tls-server.mc"),
+        ("submit", _) => ("submit.mc.in", "tls-submit.mc"),
+        _ => bail!("no template for {which}.mc"),
+    };
+    let stanza = template(stanza, &BTreeMap::new())?;
+    let vars = BTreeMap::from([
+        ("VERSION", version.to_string()),
+        ("CF_DIR", target.cf_dir().display().to_string()),
+        ("LIBEXEC", target.libexec().to_string()),
+        ("TLS_STANZA", stanza.trim_end().to_string()),
+    ]);
+    template(file, &vars)
+}
+
+/// Generates a `.cf` from `.mc` text with the built tree's own m4 macros:
+/// `m4 -D_NO_MAKEINFO_ ../m4/cf.m4 FILE.mc` inside `cf/cf`, as cf/cf/Makefile
+/// does but without the user/host/date stamp, then the .mc appended as
+/// comments like upstream's rule. Any m4 diagnostic is an error.
+pub fn generate_cf(cf_cf: &Path, mc_name: &str, mc_text: &str, installed_mc: &str) -> Result<String> {
+    let m4 = tools::find(&tools::M4)?;
+    let mc = cf_cf.join(mc_name);
+    std::fs::write(&mc, mc_text).with_context(|| format!("writing {}", mc.display()))?;
+    let out = Command::new(m4)
+        .args(["-D_NO_MAKEINFO_", "../m4/cf.m4", mc_name])
+        .current_dir(cf_cf)
+        .env("LC_ALL", "C")
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running m4 in {}", cf_cf.display()))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() || !stderr.trim().is_empty() {
+        bail!(
+            "m4 -D_NO_MAKEINFO_ ../m4/cf.m4 {mc_name} in {} failed ({}):\n{stderr}\nfix the template in {}",
+            cf_cf.display(),
+            out.status,
+            templates_dir().display()
+        );
+    }
+    let mut cf = String::from_utf8(out.stdout).context("m4 printed something that is not UTF-8")?;
+    cf.push_str(&format!("### {installed_mc} ###\n"));
+    for line in mc_text.lines() {
+        cf.push_str(&format!("# {line}\n"));
+    }
+    Ok(cf)
+}
+
+/// A man page or changelog gzipped like `gzip -9n`: no name, mtime 0.
+pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
+    use std::io::Write;
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?)
+}
+
+/// The Debian changelog of this build.
+pub fn debian_changelog(version: &str, secs: u64) -> String {
+    format!(
+        "{PACKAGE_NAME} ({}) unstable; urgency=medium\n\n  * sendmail {version} built by smtls with STARTTLS, TLS_EC and\n    \
+         _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE; certificates are never created\n    \
+         automatically (see /etc/mail/sendmail.mc).\n\n -- {MAINTAINER}  {}\n",
+        Target::Debian.package_version(version),
+        epoch::rfc2822(secs)
+    )
+}
+
+/// The Debian copyright file: sendmail's LICENSE in DEP-5 form.
+pub fn copyright(version: &str, license: &str) -> Result<String> {
+    let indented: Vec<String> = license
+        .lines()
+        .map(|l| {
+            let l = l.trim_end().replace('\t', "        ");
+            if l.trim().is_empty() {
+                " .".to_string()
+            } else {
+                format!(" {l}")
+            }
+        })
+        .collect();
+    let text = indented.join("\n");
+    template("copyright.in", &BTreeMap::from([("VERSION", version.to_string()), ("LICENSE_TEXT", text)]))
+}
+
+/// Writes every generated file of `target` into [`generated_dir`]; returns
+/// that directory. Needs a built tree (the binaries and cf/cf).
+pub fn generate(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<PathBuf> {
+    let src = plan.source_dir();
+    let gen = generated_dir(plan, target);
+    let partial = gen.with_extension(format!("partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let at = |install: &str| partial.join(install.trim_start_matches('/'));
+    let put = |install: &str, bytes: &[u8]| -> Result<()> {
+        let p = at(install);
+        std::fs::create_dir_all(p.parent().context("no parent")?)?;
+        std::fs::write(&p, bytes).with_context(|| format!("writing {}", p.display()))
+    };
+    let version = plan.version.to_string();
+
+    // Stripped programs, like dh_strip and the ports framework.
+    let strip = tools::find(&tools::STRIP)?;
+    for p in PROGRAMS {
+        let built = plan.program(p.name);
+        if !built.is_file() {
+            bail!("{} is missing: run `cargo xtask build` (or dist) first", built.display());
+        }
+        let install = match target {
+            Target::Debian => p.debian,
+            Target::FreeBsd => p.freebsd,
+        };
+        let out = at(install);
+        std::fs::create_dir_all(out.parent().context("no parent")?)?;
+        let status = Command::new(&strip)
+            .args(["--remove-section=.comment", "--remove-section=.note", "--strip-unneeded", "-o"])
+            .arg(&out)
+            .arg(&built)
+            .status()
+            .with_context(|| format!("running strip on {}", built.display()))?;
+        if !status.success() {
+            bail!("strip {} failed ({status})", built.display());
+        }
+    }
+
+    // Man pages.
+    for (page, section) in MAN_PAGES {
+        let from = src.join(page);
+        let bytes = std::fs::read(&from).with_context(|| format!("reading man page {}", from.display()))?;
+        let name = Path::new(page).file_name().context("man page name")?.to_string_lossy().to_string();
+        let install = target.man_dir().join(format!("man{section}")).join(format!("{name}.gz"));
+        put(&install.to_string_lossy(), &gzip(&bytes)?)?;
+    }
+
+    // .mc and .cf files.
+    let cf_cf = src.join("cf/cf");
+    for which in ["sendmail", "submit"] {
+        let mc = mc_text(target, which, &version)?;
+        let cf = generate_cf(&cf_cf, &format!("smtls-{}-{which}.mc", target.name()), &mc, &format!("{which}.mc"))?;
+        put(&format!("/etc/mail/{which}.mc"), mc.as_bytes())?;
+        put(&format!("/etc/mail/{which}.cf"), cf.as_bytes())?;
+    }
+    if let Some(rc) = target.rc_conf_d() {
+        put(&rc.to_string_lossy(), template("rc.conf.d-sendmail", &BTreeMap::new())?.as_bytes())?;
+    }
+
+    // Documentation.
+    let license = std::fs::read_to_string(src.join("LICENSE")).context("reading sendmail's LICENSE")?;
+    let notes = std::fs::read(src.join("RELEASE_NOTES")).context("reading sendmail's RELEASE_NOTES")?;
+    let doc = target.doc_dir();
+    let doc = |name: &str| doc.join(name).to_string_lossy().to_string();
+    match target {
+        Target::Debian => {
+            put(&doc("copyright"), copyright(&version, &license)?.as_bytes())?;
+            put(&doc("changelog.gz"), &gzip(&notes)?)?;
+            put(&doc("changelog.Debian.gz"), &gzip(debian_changelog(&version, time.secs).as_bytes())?)?;
+        }
+        Target::FreeBsd => {
+            put(&doc("LICENSE"), license.as_bytes())?;
+            put(&doc("RELEASE_NOTES"), &notes)?;
+        }
+    }
+
+    if gen.exists() {
+        std::fs::remove_dir_all(&gen).with_context(|| format!("removing the old {}", gen.display()))?;
+    }
+    std::fs::rename(&partial, &gen).with_context(|| format!("moving {} into place", gen.display()))?;
+    Ok(gen)
+}
+
+/// Generates the files, lists the contents and builds the staged tree in
+/// `<work>/stage/<target>/root`, plus `contents.json` beside it. Files get
+/// their mode without setuid/setgid bits and without any owner change:
+/// the real owners and modes are in the returned list.
+pub fn stage(plan: &Plan, target: Target) -> Result<(PathBuf, Contents)> {
+    let time = epoch::from_environment(&plan.cached_tarball())?;
+    stage_at(plan, target, &time)
+}
+
+/// [`stage`] with an explicit build time.
+pub fn stage_at(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<(PathBuf, Contents)> {
+    use std::os::unix::fs::PermissionsExt;
+    progress::info(&format!("staging the {target} layout (PREFIX {})", target.prefix()));
+    generate(plan, target, time)?;
+    let contents = contents(plan, target)?;
+    let dir = stage_dir(plan, target);
+    let root = dir.join("root");
+    let partial = dir.join(format!("root.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
+    for e in &contents.entries {
+        let to = e.staged(&partial);
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        match &e.kind {
+            Kind::Dir => std::fs::create_dir_all(&to).with_context(|| format!("creating {}", to.display()))?,
+            Kind::File { source } | Kind::Config { source } => {
+                std::fs::copy(source, &to).with_context(|| {
+                    format!("staging {}: cannot copy {} (was it built?)", e.path.display(), source.display())
+                })?;
+                std::fs::set_permissions(&to, std::fs::Permissions::from_mode((e.mode & 0o777) | 0o200))?;
+            }
+            Kind::Symlink { target } => {
+                std::os::unix::fs::symlink(target, &to).with_context(|| format!("creating symlink {}", to.display()))?
+            }
+        }
+    }
+    if root.exists() {
+        std::fs::remove_dir_all(&root).with_context(|| format!("removing the old {}", root.display()))?;
+    }
+    std::fs::rename(&partial, &root)?;
+    crate::util::write_atomic(&dir.join("contents.json"), serde_json::to_string_pretty(&contents)?.as_bytes())?;
+    progress::info(&format!("staged {} entries in {}", contents.entries.len(), root.display()));
+    Ok((root, contents))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(target: Target) -> Contents {
+        let cf = vec![
+            (PathBuf::from("README"), PathBuf::from("/src/cf/README"), false),
+            (PathBuf::from("m4/cf.m4"), PathBuf::from("/src/cf/m4/cf.m4"), false),
+            (PathBuf::from("sh/makeinfo.sh"), PathBuf::from("/src/cf/sh/makeinfo.sh"), true),
+        ];
+        list(target, Path::new("/src"), Path::new("/gen"), cf).unwrap()
+    }
+
+    #[test]
+    fn relative_links() {
+        let l = |a: &str, b: &str| relative_link(Path::new(a), Path::new(b));
+        assert_eq!(
+            l("/usr/sbin/sendmail", "/usr/libexec/sendmail/sendmail"),
+            Path::new("../libexec/sendmail/sendmail")
+        );
+        assert_eq!(l("/usr/local/bin/mailq", "/usr/local/sbin/sendmail"), Path::new("../sbin/sendmail"));
+        assert_eq!(l("/usr/lib/sendmail", "/usr/libexec/sendmail/sendmail"), Path::new("../libexec/sendmail/sendmail"));
+    }
+
+    #[test]
+    fn debian_layout_owners_and_modes() {
+        let c = sample(Target::Debian);
+        check(&c).unwrap();
+        let e = c.get("/usr/libexec/sendmail/sendmail").unwrap();
+        assert_eq!((e.owner.as_str(), e.group.as_str(), e.mode), ("root", "smmsp", 0o2555));
+        assert_eq!(e.source(), Some(Path::new("/gen/usr/libexec/sendmail/sendmail")));
+        let q = c.get("/var/spool/clientmqueue").unwrap();
+        assert_eq!((q.owner.as_str(), q.group.as_str(), q.mode, &q.kind), ("smmsp", "smmsp", 0o770, &Kind::Dir));
+        let m = c.get("/var/spool/mqueue").unwrap();
+        assert_eq!((m.owner.as_str(), m.mode), ("root", 0o700));
+        assert_eq!(c.get("/etc/mail/certs").unwrap().mode, 0o755);
+        assert_eq!(
+            c.get("/usr/sbin/sendmail").unwrap().kind,
+            Kind::Symlink { target: "../libexec/sendmail/sendmail".into() }
+        );
+        for name in ["/usr/bin/mailq", "/usr/bin/newaliases", "/usr/sbin/hoststat", "/usr/sbin/purgestat"] {
+            assert!(matches!(c.get(name).unwrap().kind, Kind::Symlink { .. }), "{name}");
+        }
+        for p in ["smrsh", "mail.local"] {
+            assert!(c.get(format!("/usr/libexec/sendmail/{p}")).is_some());
+        }
+        assert_eq!(c.get("/usr/share/sendmail/cf/sh/makeinfo.sh").unwrap().mode, 0o755);
+        assert_eq!(c.get("/usr/share/sendmail/cf/m4/cf.m4").unwrap().mode, 0o644);
+        let configs: Vec<_> = c.config_files().map(|e| e.path.to_string_lossy().to_string()).collect();
+        assert_eq!(
+            configs,
+            [
+                "/etc/mail/helpfile",
+                "/etc/mail/sendmail.cf",
+                "/etc/mail/sendmail.mc",
+                "/etc/mail/submit.cf",
+                "/etc/mail/submit.mc"
+            ]
+        );
+        assert!(c.get("/usr/share/doc/smtls-sendmail/copyright").is_some());
+        assert!(c.get("/usr/share/doc/smtls-sendmail/changelog.gz").is_some());
+        // Every parent directory is listed, root-owned 0755 unless special.
+        for e in &c.entries {
+            for d in e.path.ancestors().skip(1).filter(|d| *d != Path::new("/")) {
+                let de = c.get(d).unwrap_or_else(|| panic!("{} has no entry", d.display()));
+                assert_eq!(de.kind, Kind::Dir);
+            }
+        }
+        assert!(c.entries.iter().all(|e| e.group != "wheel"));
+        assert!(c.get("/usr/local/etc/rc.conf.d/sendmail").is_none());
+    }
+
+    #[test]
+    fn freebsd_layout() {
+        let c = sample(Target::FreeBsd);
+        check(&c).unwrap();
+        let e = c.get("/usr/local/sbin/sendmail").unwrap();
+        assert_eq!((e.owner.as_str(), e.group.as_str(), e.mode), ("root", "smmsp", 0o2555));
+        assert_eq!(c.get("/usr/local/sbin/makemap").unwrap().mode, 0o555);
+        assert_eq!(c.get("/usr/local/sbin/makemap").unwrap().group, "wheel");
+        let rc = c.get("/usr/local/etc/rc.conf.d/sendmail").unwrap();
+        assert!(rc.is_config());
+        assert_eq!(rc.source(), Some(Path::new("/gen/usr/local/etc/rc.conf.d/sendmail")));
+        assert_eq!(c.get("/usr/local/bin/mailq").unwrap().kind, Kind::Symlink { target: "../sbin/sendmail".into() });
+        // Only owned directories: not the shared /usr/local/sbin.
+        assert!(c.get("/usr/local/sbin").is_none());
+        assert!(c.get("/usr/local/share/sendmail/cf/m4").is_some());
+        assert!(c.get("/usr/local/share/sendmail").is_some());
+        assert!(c.get("/usr/local/share/doc/smtls-sendmail").is_some());
+        assert_eq!(c.get("/var/spool/mqueue").unwrap().group, "wheel");
+        assert!(c.get("/var/spool").is_none());
+        assert!(c.entries.iter().all(|e| e.path.starts_with("/usr/local")
+            || e.path.starts_with("/etc/mail")
+            || e.path.starts_with("/var/spool")));
+    }
+
+    #[test]
+    fn templates_fill_and_carry_the_tls_stanza() {
+        for t in [Target::Debian, Target::FreeBsd] {
+            let mc = mc_text(t, "sendmail", "8.18.2").unwrap();
+            assert!(!mc.contains('@'), "{mc}");
+            assert!(mc.contains("define(`confSERVER_CERT', `/etc/mail/certs/host.cert')dnl"), "{mc}");
+            assert!(mc.contains("+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1"), "{mc}");
+            assert!(mc.contains(&format!("{}/mail.local", t.libexec())), "{mc}");
+            let submit = mc_text(t, "submit", "8.18.2").unwrap();
+            assert!(submit.contains("confCACERT_PATH") && !submit.contains("confSERVER_KEY"), "{submit}");
+        }
+        let rc = template("rc.conf.d-sendmail", &BTreeMap::new()).unwrap();
+        assert!(rc.lines().any(|l| l == "sendmail_cert_create=\"NO\""), "{rc}");
+    }
+
+    #[test]
+    fn gzip_is_deterministic_and_nameless() {
+        let a = gzip(b"hello").unwrap();
+        assert_eq!(a, gzip(b"hello").unwrap());
+        assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0], "no FNAME flag");
+        assert_eq!(&a[4..8], &[0, 0, 0, 0], "mtime 0");
+    }
+
+    #[test]
+    fn changelog_and_copyright() {
+        let c = debian_changelog("8.18.2", 1_766_793_600);
+        assert!(c.starts_with("smtls-sendmail (8.18.2-0smtls1) unstable; urgency=medium\n"), "{c}");
+        assert!(c.ends_with("  Sat, 27 Dec 2025 00:00:00 +0000\n"), "{c}");
+        let cr = copyright("8.18.2", "\t\tSENDMAIL LICENSE\n\nterms\n").unwrap();
+        assert!(cr.contains("License: Sendmail\n                 SENDMAIL LICENSE\n .\n terms\n"), "{cr}");
+    }
+}
