@@ -30,6 +30,8 @@ pub enum Command {
     Dist(dist::DistArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
+    /// FreeBSD: regenerate the overlay port ports/mail/sendmail-tls (distinfo, PORTVERSION, pkg-plist ...).
+    Port(freebsd::port::PortArgs),
     /// FreeBSD base system: edit usr.sbin/sendmail/Makefile so stock sendmail gets EC and chain files.
     FreebsdBase(freebsd::BaseArgs),
     /// FreeBSD: the same edit for a checkout of the official mail/sendmail port.
@@ -66,6 +68,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Stage(a) => stage::run(&plan, &a).map(drop),
+        Command::Port(a) => freebsd::port::run(&plan, &a),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
             unreachable!("handled above")
