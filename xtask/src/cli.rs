@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, freebsd, plan, stage, tools, verify};
+use crate::{build, configure, dist, fetch, freebsd, package, plan, repro, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,8 +26,12 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Lay out the install tree (no root needed) and write its contents list.
     Stage(stage::StageArgs),
-    /// Everything with defaults: fetch, configure, build, verify.
+    /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
+    Package(package::PackageArgs),
+    /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(dist::DistArgs),
+    /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
+    Repro(repro::ReproArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
     /// FreeBSD: regenerate the overlay port ports/mail/sendmail-tls (distinfo, PORTVERSION, pkg-plist ...).
@@ -68,8 +72,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Stage(a) => stage::run(&plan, &a).map(drop),
+        Command::Package(a) => package::run(&plan, &a).map(drop),
         Command::Port(a) => freebsd::port::run(&plan, &a),
         Command::Dist(a) => dist::run(&plan, &a),
+        Command::Repro(a) => repro::run(&plan, &a),
         Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
             unreachable!("handled above")
         }

@@ -1,6 +1,6 @@
-//! dist: the main job with defaults: fetch, configure, build, verify.
+//! dist: the main job with defaults: fetch, configure, build, verify, package.
 
-use crate::{build, configure, fetch, plan::Plan, progress, verify};
+use crate::{build, configure, fetch, package, plan::Plan, progress, verify};
 use anyhow::Result;
 
 #[derive(clap::Args, Clone, Debug, Default)]
@@ -11,6 +11,8 @@ pub struct DistArgs {
     pub configure: configure::ConfigureArgs,
     #[command(flatten)]
     pub build: build::BuildArgs,
+    #[command(flatten)]
+    pub package: package::PackageArgs,
 }
 
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
@@ -20,6 +22,7 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
     build::run(plan, &args.build)?;
     let report = verify::run(plan, &verify::VerifyArgs::default())?;
     progress::info(&format!("verified: {}", report.summary()));
+    package::run(plan, &args.package)?;
     t.done();
     Ok(())
 }

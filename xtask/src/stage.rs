@@ -291,6 +291,27 @@ pub const MAN_PAGES: &[(&str, u8)] = &[
     ("vacation/vacation.1", 1),
 ];
 
+/// Upstream man page typos fixed while compressing: (page, wrong, right).
+/// A fix whose text is absent (fixed upstream) is skipped.
+const MAN_FIXES: &[(&str, &str, &str)] = &[
+    // An undefined lower-case macro: groff warns and the word disappears.
+    ("vacation/vacation.1", "\n.i vacation\n", "\n.I vacation\n"),
+];
+
+/// The man page text with [`MAN_FIXES`] applied.
+pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
+    let mut text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => return e.into_bytes(),
+    };
+    for (p, wrong, right) in MAN_FIXES {
+        if *p == page {
+            text = text.replace(wrong, right);
+        }
+    }
+    text.into_bytes()
+}
+
 /// Man page links: hoststat and purgestat are documented in sendmail(8).
 const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("man8/purgestat.8.gz", "sendmail.8.gz")];
 
@@ -578,12 +599,14 @@ pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
 /// `m4 -D_NO_MAKEINFO_ ../m4/cf.m4 FILE.mc` inside `cf/cf`, as cf/cf/Makefile
 /// does but without the user/host/date stamp, then the .mc appended as
 /// comments like upstream's rule. Any m4 diagnostic is an error.
-pub fn generate_cf(cf_cf: &Path, mc_name: &str, mc_text: &str, installed_mc: &str) -> Result<String> {
+/// `mc` is written outside the source tree (so the cf tree stays as
+/// shipped); its path must not, and does not, end up in the output.
+pub fn generate_cf(cf_cf: &Path, mc: &Path, mc_text: &str, installed_mc: &str) -> Result<String> {
     let m4 = tools::find(&tools::M4)?;
-    let mc = cf_cf.join(mc_name);
-    std::fs::write(&mc, mc_text).with_context(|| format!("writing {}", mc.display()))?;
+    std::fs::write(mc, mc_text).with_context(|| format!("writing {}", mc.display()))?;
+    let mc_name = mc.display().to_string();
     let out = Command::new(m4)
-        .args(["-D_NO_MAKEINFO_", "../m4/cf.m4", mc_name])
+        .args(["-D_NO_MAKEINFO_", "../m4/cf.m4", &mc_name])
         .current_dir(cf_cf)
         .env("LC_ALL", "C")
         .env("TZ", "UTC")
@@ -600,19 +623,15 @@ pub fn generate_cf(cf_cf: &Path, mc_name: &str, mc_text: &str, installed_mc: &st
         );
     }
     let mut cf = String::from_utf8(out.stdout).context("m4 printed something that is not UTF-8")?;
+    let dir = mc.parent().unwrap_or(mc).display().to_string();
+    if cf.contains(&dir) || cf.contains(&cf_cf.display().to_string()) {
+        bail!("the .cf generated from {mc_name} names a build directory, so it would not reproduce");
+    }
     cf.push_str(&format!("### {installed_mc} ###\n"));
     for line in mc_text.lines() {
         cf.push_str(&format!("# {line}\n"));
     }
     Ok(cf)
-}
-
-/// A man page or changelog gzipped like `gzip -9n`: no name, mtime 0.
-pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
-    use std::io::Write;
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
-    gz.write_all(bytes)?;
-    Ok(gz.finish()?)
 }
 
 /// The Debian changelog of this build.
@@ -686,17 +705,20 @@ pub fn generate(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<
     for (page, section) in MAN_PAGES {
         let from = src.join(page);
         let bytes = std::fs::read(&from).with_context(|| format!("reading man page {}", from.display()))?;
+        let bytes = fix_man_page(page, bytes);
         let name = Path::new(page).file_name().context("man page name")?.to_string_lossy().to_string();
         let install = target.man_dir().join(format!("man{section}")).join(format!("{name}.gz"));
-        put(&install.to_string_lossy(), &gzip(&bytes)?)?;
+        put(&install.to_string_lossy(), &crate::package::archive::gzip(&bytes)?)?;
     }
 
     // .mc and .cf files.
     let cf_cf = src.join("cf/cf");
     for which in ["sendmail", "submit"] {
         let mc = mc_text(target, which, &version)?;
-        let cf = generate_cf(&cf_cf, &format!("smtls-{}-{which}.mc", target.name()), &mc, &format!("{which}.mc"))?;
         put(&format!("/etc/mail/{which}.mc"), mc.as_bytes())?;
+        let mc_path = partial.join(format!("{which}.mc.m4-input"));
+        let cf = generate_cf(&cf_cf, &mc_path, &mc, &format!("{which}.mc"))?;
+        std::fs::remove_file(&mc_path)?;
         put(&format!("/etc/mail/{which}.cf"), cf.as_bytes())?;
     }
     if let Some(rc) = target.rc_conf_d() {
@@ -711,8 +733,11 @@ pub fn generate(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<
     match target {
         Target::Debian => {
             put(&doc("copyright"), copyright(&version, &license)?.as_bytes())?;
-            put(&doc("changelog.gz"), &gzip(&notes)?)?;
-            put(&doc("changelog.Debian.gz"), &gzip(debian_changelog(&version, time.secs).as_bytes())?)?;
+            put(&doc("changelog.gz"), &crate::package::archive::gzip(&notes)?)?;
+            put(
+                &doc("changelog.Debian.gz"),
+                &crate::package::archive::gzip(debian_changelog(&version, time.secs).as_bytes())?,
+            )?;
         }
         Target::FreeBsd => {
             put(&doc("LICENSE"), license.as_bytes())?;
@@ -886,11 +911,10 @@ mod tests {
     }
 
     #[test]
-    fn gzip_is_deterministic_and_nameless() {
-        let a = gzip(b"hello").unwrap();
-        assert_eq!(a, gzip(b"hello").unwrap());
-        assert_eq!(&a[..4], &[0x1f, 0x8b, 8, 0], "no FNAME flag");
-        assert_eq!(&a[4..8], &[0, 0, 0, 0], "mtime 0");
+    fn man_fixes() {
+        let fixed = fix_man_page("vacation/vacation.1", b"cause\n.i vacation\nto".to_vec());
+        assert_eq!(fixed, b"cause\n.I vacation\nto");
+        assert_eq!(fix_man_page("sendmail/sendmail.8", b"\n.i vacation\n".to_vec()), b"\n.i vacation\n");
     }
 
     #[test]

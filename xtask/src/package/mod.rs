@@ -1,0 +1,199 @@
+//! package: write the staged contents list as .deb, FreeBSD .pkg and
+//! .tar.gz, byte-identical on every rebuild.
+//!
+//! Every format is a [`Packager`]: it decides only how its format writes
+//! the shared list ([`crate::stage::Contents`]); paths, owners and modes come
+//! from the list. The archive writers in [`archive`] are deterministic: one
+//! build time ([`crate::epoch`]), entries in list order (sorted by path),
+//! numeric owners as recorded, gzip with mtime 0 and no file name.
+
+pub mod archive;
+pub mod deb;
+pub mod pkg;
+pub mod tarball;
+
+use crate::stage::{self, Contents, Target};
+use crate::{epoch, plan::Plan, progress, util};
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A package format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, clap::ValueEnum)]
+pub enum Format {
+    /// Debian binary package (.deb).
+    Deb,
+    /// FreeBSD pkg(8) package (.pkg).
+    Pkg,
+    /// The staged tree as .tar.gz, owners and modes in the headers.
+    Tar,
+}
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct PackageArgs {
+    /// Formats, comma-separated [default: tar, plus deb on Debian-family hosts and pkg on FreeBSD].
+    #[arg(long = "format", value_enum, value_delimiter = ',', value_name = "deb,pkg,tar")]
+    pub formats: Vec<Format>,
+    /// Output directory [default: <work-dir>/<version>/packages].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// ABI of the .pkg, e.g. FreeBSD:14:amd64 [default: this host's; FreeBSD:14:<arch> elsewhere].
+    #[arg(long, value_name = "ABI")]
+    pub abi: Option<String>,
+    /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
+    #[arg(long, value_enum, value_name = "TARGET")]
+    pub tar_target: Option<Target>,
+}
+
+/// The formats written when none are asked for.
+pub fn default_formats(os: crate::tools::Os) -> Vec<Format> {
+    match os {
+        crate::tools::Os::DebianLike => vec![Format::Deb, Format::Tar],
+        crate::tools::Os::FreeBsd => vec![Format::Pkg, Format::Tar],
+        _ => vec![Format::Tar],
+    }
+}
+
+/// What a packager gets: the list, the staged tree, the build time.
+pub struct Input<'a> {
+    pub contents: &'a Contents,
+    /// The staged tree; an entry's bytes are at `entry.staged(root)`.
+    pub root: &'a Path,
+    /// The upstream version, e.g. 8.18.2.
+    pub version: String,
+    /// Seconds since the epoch, for every timestamp in the archive.
+    pub time: u64,
+}
+
+impl Input<'_> {
+    /// The bytes of a file entry, from the staged tree.
+    pub fn bytes(&self, e: &stage::Entry) -> Result<Vec<u8>> {
+        let p = e.staged(self.root);
+        std::fs::read(&p).with_context(|| format!("reading staged {}", p.display()))
+    }
+}
+
+/// One package format.
+pub trait Packager {
+    fn format(&self) -> Format;
+    /// The layout this format installs.
+    fn target(&self) -> Target;
+    fn file_name(&self, input: &Input) -> Result<String>;
+    /// The whole artifact; pure given the input (no clock, no umask, no locale).
+    fn build(&self, input: &Input) -> Result<Vec<u8>>;
+}
+
+/// The packager for each requested format.
+pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn Packager>>> {
+    let mut out: Vec<Box<dyn Packager>> = vec![];
+    for f in formats {
+        out.push(match f {
+            Format::Deb => Box::new(deb::Deb::for_host()?),
+            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone().map_or_else(pkg::host_abi, Ok)?)?),
+            Format::Tar => Box::new(tarball::Tarball { target: args.tar_target.unwrap_or_else(Target::host) }),
+        });
+    }
+    Ok(out)
+}
+
+/// Numeric ids recorded in archives for the names the contents list uses:
+/// root and wheel are 0; smmsp is 25, as in FreeBSD's base system.
+pub fn numeric_id(name: &str) -> Result<u64> {
+    match name {
+        "root" | "wheel" => Ok(0),
+        "smmsp" => Ok(25),
+        other => bail!("no numeric id is known for {other:?}: add it to package::numeric_id"),
+    }
+}
+
+/// Set in a `repro` run to perturb one staged file, proving the comparison
+/// catches a difference. Test use only.
+pub const INJECT_ENV: &str = "SMTLS_REPRO_INJECT";
+/// The file `INJECT_ENV` changes.
+pub const INJECT_PATH: &str = "/etc/mail/sendmail.mc";
+
+/// An artifact written by [`run`].
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Artifact {
+    pub format: String,
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
+    let formats = if args.formats.is_empty() {
+        default_formats(crate::tools::Os::detect())
+    } else {
+        let mut f = args.formats.clone();
+        f.sort();
+        f.dedup();
+        f
+    };
+    let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
+    let names: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
+    let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
+    let time = epoch::from_environment(&plan.cached_tarball())?;
+    progress::info(&format!("build time {}", time.describe()));
+    let packagers = packagers(&formats, args)?;
+
+    let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
+    for p in &packagers {
+        if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
+            let (root, contents) = stage::stage_at(plan, p.target(), &time)?;
+            if std::env::var_os(INJECT_ENV).is_some() {
+                inject_difference(&root)?;
+            }
+            slot.insert((root, contents));
+        }
+    }
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    let mut artifacts = vec![];
+    for p in &packagers {
+        let (root, contents) = &staged[&p.target()];
+        let input = Input { contents, root, version: plan.version.to_string(), time: time.secs };
+        let name = p.file_name(&input)?;
+        let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
+        let path = out_dir.join(&name);
+        util::write_atomic(&path, &bytes)?;
+        let sha256 = crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        progress::info(&format!("{sha256}  {} ({} bytes)", path.display(), bytes.len()));
+        artifacts.push(Artifact { format: format!("{:?}", p.format()).to_lowercase(), path, sha256 });
+    }
+    let sums: String = artifacts
+        .iter()
+        .map(|a| format!("{}  {}\n", a.sha256, a.path.file_name().unwrap_or_default().to_string_lossy()))
+        .collect();
+    util::write_atomic(&out_dir.join("SHA256SUMS"), sums.as_bytes())?;
+    t.done();
+    Ok(artifacts)
+}
+
+fn inject_difference(root: &Path) -> Result<()> {
+    use std::io::Write;
+    let p = root.join(INJECT_PATH.trim_start_matches('/'));
+    progress::info(&format!("{INJECT_ENV} is set: changing {} on purpose", p.display()));
+    let mut f =
+        std::fs::OpenOptions::new().append(true).open(&p).with_context(|| format!("opening {}", p.display()))?;
+    f.write_all(b"dnl difference injected by smtls repro --inject-difference\n")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_per_host() {
+        use crate::tools::Os;
+        assert_eq!(default_formats(Os::DebianLike), [Format::Deb, Format::Tar]);
+        assert_eq!(default_formats(Os::FreeBsd), [Format::Pkg, Format::Tar]);
+        assert_eq!(default_formats(Os::FedoraLike), [Format::Tar]);
+    }
+
+    #[test]
+    fn ids() {
+        assert_eq!(numeric_id("wheel").unwrap(), 0);
+        assert_eq!(numeric_id("smmsp").unwrap(), 25);
+        assert!(numeric_id("nobody").is_err());
+    }
+}
