@@ -514,8 +514,36 @@ pub fn render_ssl_fragment() -> Result<String> {
     )
 }
 
-/// The whole port: relative path -> text.
-pub fn render(plan: &Plan, distinfo: &str, entries: &[PortEntry]) -> Result<BTreeMap<String, String>> {
+/// `files/patch-*` for the man page fixes the contents list applies
+/// (`stage::fix_man_page`), so the port installs the same text: (file name,
+/// unified diff in the ports' `make makepatch` form, applied with -p0).
+/// `read` gives a page's text from the source tree.
+pub fn render_man_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for (page, _) in stage::MAN_PAGES {
+        let old = read(page)?;
+        let new = String::from_utf8(stage::fix_man_page(page, old.clone().into_bytes()))
+            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
+        if new != old {
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{page}.orig"), page)
+                .to_string();
+            out.push((format!("patch-{}", page.replace('_', "__").replace('/', "_")), diff));
+        }
+    }
+    Ok(out)
+}
+
+/// The whole port: relative path -> text. `read` gives a file's text from
+/// the source tree.
+pub fn render(
+    plan: &Plan,
+    distinfo: &str,
+    entries: &[PortEntry],
+    read: &dyn Fn(&str) -> Result<String>,
+) -> Result<BTreeMap<String, String>> {
     let version = plan.version.to_string();
     let prefix = stage::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
         format!("stage::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", stage::PACKAGE_NAME)
@@ -573,6 +601,9 @@ pub fn render(plan: &Plan, distinfo: &str, entries: &[PortEntry]) -> Result<BTre
         };
         files.insert(format!("files/{name}"), text);
     }
+    for (name, diff) in render_man_patches(read)? {
+        files.insert(format!("files/{name}"), diff);
+    }
     Ok(files)
 }
 
@@ -609,7 +640,11 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     let gen = stage::generated_dir(plan, Target::FreeBsd);
     let src_has = |name: &str| src.join(name).is_file();
     let entries = plan_entries(&contents, &src, &gen, &src_has)?;
-    render(plan, &distinfo, &entries)
+    let read = |rel: &str| {
+        let p = src.join(rel);
+        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    render(plan, &distinfo, &entries, &read)
 }
 
 /// Files in `dir` (relative paths), for spotting ones the generator does not make.
@@ -799,6 +834,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn man_page_fixes_become_port_patches() {
+        let read = |p: &str| -> Result<String> {
+            Ok(if p == "vacation/vacation.1" { "a\nb\ncause\n.i vacation\nto\n".into() } else { "x\n".into() })
+        };
+        let patches = render_man_patches(&read).unwrap();
+        assert_eq!(patches.len(), 1, "{patches:?}");
+        assert_eq!(patches[0].0, "patch-vacation_vacation.1");
+        assert!(
+            patches[0].1.starts_with("--- vacation/vacation.1.orig\n+++ vacation/vacation.1\n@@"),
+            "{}",
+            patches[0].1
+        );
+        assert!(patches[0].1.contains("\n-.i vacation\n+.I vacation\n"), "{}", patches[0].1);
     }
 
     #[test]
