@@ -98,3 +98,37 @@ pub fn shared_build(version: &str) -> Result<PathBuf> {
     }
     Ok(root)
 }
+
+/// Packages the shared verified build of `version` into a fresh scratch
+/// directory named `name`; returns that directory.
+pub fn shared_packages(version: &str, name: &str, formats: &str, envs: &[(&str, &str)]) -> PathBuf {
+    let root = shared_build(version).expect("shared build");
+    let out = scratch(name);
+    let (w, o) = (root.to_str().unwrap().to_string(), out.to_str().unwrap().to_string());
+    ok(xtask(&["--version", version, "--work-dir", &w, "package", "--format", formats, "--out", &o], envs));
+    out
+}
+
+/// The one file in `dir` whose name ends with `suffix`.
+pub fn artifact(dir: &Path, suffix: &str) -> PathBuf {
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("reading the output directory")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    assert_eq!(found.len(), 1, "expected one *{suffix} in {}: {found:?}", dir.display());
+    found[0].clone()
+}
+
+/// Runs a system command and returns its stdout; panics with its output on failure.
+pub fn sh(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("running {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}

@@ -45,7 +45,13 @@ pub fn parse_source_date_epoch(value: &str) -> Result<u64> {
 
 /// The newest mtime among the entries of a `.tar.gz`; never 0.
 pub fn newest_entry_mtime(tarball: &Path) -> Result<u64> {
-    let f = std::fs::File::open(tarball).with_context(|| format!("opening {}", tarball.display()))?;
+    let f = std::fs::File::open(tarball).with_context(|| {
+        format!(
+            "opening the source tarball {} to derive the build time from it: run `cargo xtask fetch`, \
+             or set SOURCE_DATE_EPOCH",
+            tarball.display()
+        )
+    })?;
     let mut archive = tar::Archive::new(GzDecoder::new(std::io::BufReader::new(f)));
     let mut newest = 0;
     for entry in archive.entries().with_context(|| format!("reading {}", tarball.display()))? {

@@ -152,7 +152,10 @@ pub fn compare_dirs(a: &Path, b: &Path) -> Result<Report> {
     if na.is_empty() {
         bail!("{} holds no artifacts", a.display());
     }
-    for name in na.union(&nb) {
+    // The artifacts first, the checksum file (which only restates them) last.
+    let mut all: Vec<&String> = na.union(&nb).collect();
+    all.sort_by_key(|n| (n.as_str() == "SHA256SUMS", n.as_str()));
+    for name in all {
         let (pa, pb) = (a.join(name), b.join(name));
         if !pa.exists() || !pb.exists() {
             report.differences.push(format!("{name} exists in only one run"));
@@ -197,13 +200,7 @@ pub fn first_difference(name: &str, a: &[u8], b: &[u8]) -> String {
                     return format!("tar member #{i} is {} in one run, {} in the other", x.name, y.name);
                 }
                 if x.data != y.data {
-                    return format!(
-                        "tar member {}: content differs ({} vs {} bytes; {})",
-                        x.name,
-                        x.data.len(),
-                        y.data.len(),
-                        first_byte(&x.data, &y.data)
-                    );
+                    return format!("tar member {}: content differs ({})", x.name, first_byte(&x.data, &y.data));
                 }
                 if x != y {
                     return format!("tar member {}: header differs ({x:?} vs {y:?})", x.name);
@@ -221,7 +218,7 @@ pub fn first_difference(name: &str, a: &[u8], b: &[u8]) -> String {
 fn first_byte(a: &[u8], b: &[u8]) -> String {
     match a.iter().zip(b).position(|(x, y)| x != y) {
         Some(i) => format!("first differing byte at offset {i}"),
-        None => format!("one is a prefix of the other ({} vs {} bytes)", a.len(), b.len()),
+        None => format!("{} vs {} bytes, the shorter a prefix of the longer", a.len(), b.len()),
     }
 }
 
@@ -283,6 +280,12 @@ mod tests {
         let r = compare_dirs(&a, &b).unwrap();
         assert_eq!(r.same.len(), 1);
         assert_eq!(r.differences, ["only-a exists in only one run"]);
+        std::fs::write(a.join("SHA256SUMS"), b"1").unwrap();
+        std::fs::write(b.join("SHA256SUMS"), b"2").unwrap();
+        std::fs::write(b.join("only-a"), b"x").unwrap();
+        let r = compare_dirs(&a, &b).unwrap();
+        assert_eq!(r.first_differing_file.as_deref(), Some("only-a"), "artifacts before SHA256SUMS");
+        assert_eq!(r.differences[1], "SHA256SUMS: first differing byte at offset 0");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -444,6 +444,13 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
         })?;
     }
     add(Entry {
+        path: "/etc/mail/local-host-names".into(),
+        kind: Kind::Config { source: generated(Path::new("/etc/mail/local-host-names")) },
+        owner: "root".into(),
+        group: rg.into(),
+        mode: 0o644,
+    })?;
+    add(Entry {
         path: "/etc/mail/helpfile".into(),
         kind: Kind::Config { source: src.join("sendmail/helpfile") },
         owner: "root".into(),
@@ -721,6 +728,8 @@ pub fn generate(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<
         std::fs::remove_file(&mc_path)?;
         put(&format!("/etc/mail/{which}.cf"), cf.as_bytes())?;
     }
+    // DOMAIN(generic) reads class w from this file; sendmail errors without it.
+    put("/etc/mail/local-host-names", template("local-host-names", &BTreeMap::new())?.as_bytes())?;
     if let Some(rc) = target.rc_conf_d() {
         put(&rc.to_string_lossy(), template("rc.conf.d-sendmail", &BTreeMap::new())?.as_bytes())?;
     }
@@ -852,6 +861,7 @@ mod tests {
             configs,
             [
                 "/etc/mail/helpfile",
+                "/etc/mail/local-host-names",
                 "/etc/mail/sendmail.cf",
                 "/etc/mail/sendmail.mc",
                 "/etc/mail/submit.cf",

@@ -90,8 +90,20 @@ pub const BERKELEY_DB: Need = Need {
 
 /// What `cargo xtask setup` installs on a Debian-family host: everything
 /// the main job and the tests run.
-pub const SETUP_DEBIAN: &[&str] =
-    &["gcc", "make", "m4", "libc6-dev", "libssl-dev", "libdb-dev", "openssl", "curl", "gpgv"];
+pub const SETUP_DEBIAN: &[&str] = &[
+    "gcc",
+    "make",
+    "m4",
+    "libc6-dev",
+    "libssl-dev",
+    "libdb-dev",
+    "openssl",
+    "curl",
+    "gpgv",
+    "binutils",
+    "lintian",
+    "libarchive-tools",
+];
 
 /// The path of a command, or an error naming the package that provides it.
 pub fn find(need: &Need) -> Result<PathBuf> {

@@ -1,0 +1,222 @@
+//! The packages for real: the .deb read by dpkg-deb and lintian, the .pkg
+//! read back by libarchive (bsdtar) and its manifest checked against its
+//! files, the .tar.gz headers, and determinism of a rebuild.
+
+use sha2::{Digest, Sha256};
+use smtls_tests::*;
+use std::collections::BTreeMap;
+use xtask::package::archive::{read_ar, read_tar, ReadMember};
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn members_by_name(m: Vec<ReadMember>) -> BTreeMap<String, ReadMember> {
+    m.into_iter().map(|m| (m.name.clone(), m)).collect()
+}
+
+#[test]
+fn deb_passes_dpkg_deb_and_lintian() {
+    let out = shared_packages("8.18.2", "deb-lintian", "deb", &[]);
+    let deb = artifact(&out, ".deb");
+    let d = deb.to_str().unwrap();
+    let info = sh("dpkg-deb", &["--info", d]);
+    for want in [
+        "Package: smtls-sendmail",
+        "Version: 8.18.2-0smtls1",
+        "Provides: mail-transport-agent",
+        "Conflicts: mail-transport-agent",
+        "Section: mail",
+    ] {
+        assert!(info.contains(want), "{want} missing from:\n{info}");
+    }
+    let depends = info.lines().find(|l| l.trim_start().starts_with("Depends:")).expect("Depends");
+    for pkg in ["adduser", "libc6", "libssl3", "libdb5.3"] {
+        assert!(depends.contains(pkg), "{pkg} missing from {depends}");
+    }
+    let contents = sh("dpkg-deb", &["--contents", d]);
+    for want in [
+        "./usr/libexec/sendmail/sendmail",
+        "./usr/sbin/sendmail -> ../libexec/sendmail/sendmail",
+        "./etc/mail/sendmail.cf",
+        "./usr/share/sendmail/cf/m4/cf.m4",
+        "./usr/share/doc/smtls-sendmail/copyright",
+        "./usr/share/doc/smtls-sendmail/changelog.gz",
+        "./var/spool/clientmqueue/",
+    ] {
+        assert!(contents.contains(want), "{want} missing from dpkg-deb --contents");
+    }
+    assert!(which::which("lintian").is_ok(), "lintian is not installed: apt-get install lintian");
+    let lint = std::process::Command::new("lintian").args(["--no-tag-display-limit", d]).output().unwrap();
+    let text = String::from_utf8_lossy(&lint.stdout);
+    eprintln!("lintian:\n{text}{}", String::from_utf8_lossy(&lint.stderr));
+    let bad: Vec<&str> = text.lines().filter(|l| l.starts_with("E:") || l.starts_with("W:")).collect();
+    assert!(bad.is_empty(), "lintian errors or warnings:\n{}", bad.join("\n"));
+    assert!(lint.status.success(), "lintian failed");
+}
+
+#[test]
+fn deb_members_md5sums_conffiles_and_neutral_data_owners() {
+    let out = shared_packages("8.18.2", "deb-members", "deb", &[]);
+    let bytes = std::fs::read(artifact(&out, ".deb")).unwrap();
+    let ar = read_ar(&bytes).unwrap();
+    let names: Vec<&str> = ar.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["debian-binary", "control.tar.gz", "data.tar.gz"]);
+    assert_eq!(ar[0].data, b"2.0\n");
+    let control = members_by_name(read_tar(&ar[1].data).unwrap());
+    let data = read_tar(&ar[2].data).unwrap();
+    assert_eq!(data[0].name, "./");
+    let count = data.len();
+    let data = members_by_name(data);
+    assert_eq!(count, data.len(), "no member twice");
+
+    let conffiles = String::from_utf8(control["./conffiles"].data.clone()).unwrap();
+    let conf: Vec<&str> = conffiles.lines().collect();
+    assert_eq!(
+        conf,
+        [
+            "/etc/mail/helpfile",
+            "/etc/mail/sendmail.cf",
+            "/etc/mail/sendmail.mc",
+            "/etc/mail/submit.cf",
+            "/etc/mail/submit.mc"
+        ]
+    );
+    for c in &conf {
+        assert!(data.contains_key(&format!(".{c}")), "conffile {c} not in data.tar");
+    }
+    // Every regular file that is not a conffile is in md5sums, with the right sum.
+    let md5sums = String::from_utf8(control["./md5sums"].data.clone()).unwrap();
+    let listed: BTreeMap<String, String> =
+        md5sums.lines().map(|l| (format!("./{}", &l[34..]), l[..32].to_string())).collect();
+    for (name, m) in &data {
+        if m.kind == '0' && !conf.iter().any(|c| format!(".{c}") == *name) {
+            let sum = listed.get(name).unwrap_or_else(|| panic!("{name} missing from md5sums"));
+            assert_eq!(sum, &hex(&<md5::Md5 as md5::Digest>::digest(&m.data)), "{name}");
+        }
+    }
+    assert_eq!(listed.len(), data.values().filter(|m| m.kind == '0').count() - conf.len());
+    // data.tar cannot name smmsp: everything is root:root, no setgid, and
+    // the real owner and mode are applied by the postinst.
+    for m in data.values() {
+        assert_eq!((m.uid, m.gid, m.uname.as_str(), m.gname.as_str()), (0, 0, "root", "root"), "{}", m.name);
+        assert_eq!(m.mode & 0o7000, 0, "{} has special bits in data.tar", m.name);
+    }
+    let postinst = String::from_utf8(control["./postinst"].data.clone()).unwrap();
+    assert!(postinst.contains("override root smmsp 2555 /usr/libexec/sendmail/sendmail"), "{postinst}");
+    assert!(postinst.contains("override smmsp smmsp 0770 /var/spool/clientmqueue"), "{postinst}");
+    assert!(postinst.contains("adduser --system"), "{postinst}");
+    assert_eq!(control["./postinst"].mode, 0o755);
+    // The .cf carries no build stamp and the TLS settings.
+    let cf = String::from_utf8(data["./etc/mail/sendmail.cf"].data.clone()).unwrap();
+    assert!(!cf.contains("built by"), "build stamp in sendmail.cf");
+    for want in [
+        "O ServerCertFile=/etc/mail/certs/host.cert",
+        "O ServerKeyFile=/etc/mail/certs/host.key",
+        "O CACertFile=/etc/mail/certs/cacert.pem",
+        "O CACertPath=/etc/mail/certs",
+        "O ServerSSLOptions=+SSL_OP_NO_SSLv2 +SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1",
+    ] {
+        assert!(cf.lines().any(|l| l == want), "{want} missing from sendmail.cf");
+    }
+    // All members share one timestamp, not 1975 or earlier.
+    let times: std::collections::BTreeSet<u64> = data.values().map(|m| m.mtime).collect();
+    assert_eq!(times.len(), 1);
+    assert!(*times.first().unwrap() > 200_000_000);
+}
+
+#[test]
+fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
+    let out = shared_packages("8.18.2", "pkg-manifest", "pkg", &[("SOURCE_DATE_EPOCH", "1766793600")]);
+    let pkg = artifact(&out, ".pkg");
+    let p = pkg.to_str().unwrap();
+    assert!(which::which("bsdtar").is_ok(), "bsdtar is not installed: apt-get install libarchive-tools");
+    let listing = sh("bsdtar", &["-tf", p]);
+    let names: Vec<&str> = listing.lines().collect();
+    assert_eq!(&names[..2], ["+COMPACT_MANIFEST", "+MANIFEST"], "manifests first");
+    assert!(names[2..].iter().all(|n| n.starts_with('/')), "absolute paths after the manifests");
+    let mut sorted = names[2..].to_vec();
+    sorted.sort_by(|a, b| std::path::Path::new(a).cmp(std::path::Path::new(b)));
+    assert_eq!(sorted, names[2..], "entries sorted by path");
+    let verbose = sh("bsdtar", &["-tvf", p]);
+    let line = verbose.lines().find(|l| l.ends_with(" /usr/local/sbin/sendmail")).expect("sendmail in bsdtar -tv");
+    assert!(line.starts_with("-r-xr-sr-x") && line.contains("root") && line.contains("smmsp"), "{line}");
+
+    let manifest: serde_json::Value = serde_json::from_str(&sh("bsdtar", &["-xOf", p, "+MANIFEST"])).unwrap();
+    let compact: serde_json::Value = serde_json::from_str(&sh("bsdtar", &["-xOf", p, "+COMPACT_MANIFEST"])).unwrap();
+    for key in xtask::package::pkg::REQUIRED_KEYS {
+        assert!(manifest[key].is_string(), "+MANIFEST lacks {key}");
+        assert_eq!(manifest[key], compact[key], "{key} differs between the manifests");
+    }
+    assert!(compact.get("files").is_none());
+    assert_eq!(manifest["prefix"], "/usr/local");
+    assert_eq!(manifest["abi"], xtask::package::pkg::host_abi().unwrap());
+
+    let members = members_by_name(read_tar(&std::fs::read(&pkg).unwrap()).unwrap());
+    let files = manifest["files"].as_object().unwrap();
+    let dirs = manifest["directories"].as_object().unwrap();
+    let mut flatsize = 0;
+    for (path, f) in files {
+        let m = members.get(path).unwrap_or_else(|| panic!("{path} is in the manifest but not in the archive"));
+        let hashed: &[u8] = if m.kind == '2' { m.link.as_deref().unwrap().as_bytes() } else { &m.data };
+        flatsize += m.data.len();
+        assert_eq!(f["sum"], format!("1${}", hex(&Sha256::digest(hashed))), "{path}");
+        assert_eq!(f["perm"], format!("{:04o}", m.mode), "{path}");
+        assert_eq!((f["uname"].as_str().unwrap(), f["gname"].as_str().unwrap()), (&*m.uname, &*m.gname), "{path}");
+    }
+    assert_eq!(manifest["flatsize"], flatsize);
+    assert_eq!(files.len() + dirs.len() + 2, members.len(), "every archive member is in the manifest");
+    let sendmail = &files["/usr/local/sbin/sendmail"];
+    assert_eq!(
+        (&sendmail["uname"], &sendmail["gname"], &sendmail["perm"]),
+        (&"root".into(), &"smmsp".into(), &"2555".into())
+    );
+    let q = &dirs["/var/spool/clientmqueue"];
+    assert_eq!((&q["uname"], &q["gname"], &q["perm"]), (&"smmsp".into(), &"smmsp".into(), &"0770".into()));
+    assert_eq!(dirs["/var/spool/mqueue"]["perm"], "0700");
+    assert_eq!(dirs["/etc/mail/certs"]["perm"], "0755");
+    let config: Vec<&str> = manifest["config"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(config.contains(&"/usr/local/etc/rc.conf.d/sendmail") && config.contains(&"/etc/mail/sendmail.cf"));
+    let rc = String::from_utf8(members["/usr/local/etc/rc.conf.d/sendmail"].data.clone()).unwrap();
+    let settings: Vec<&str> = rc.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
+    assert_eq!(settings, ["sendmail_cert_create=\"NO\""]);
+    assert!(manifest["scripts"]["pre-install"].as_str().unwrap().contains("pw useradd smmsp"));
+    assert!(members.values().all(|m| m.mtime == 1_766_793_600), "SOURCE_DATE_EPOCH is every mtime");
+}
+
+#[test]
+fn tarball_headers_carry_the_recorded_owners_and_modes() {
+    let out = shared_packages("8.18.2", "tarball", "tar", &[]);
+    let members = members_by_name(read_tar(&std::fs::read(artifact(&out, ".tar.gz")).unwrap()).unwrap());
+    let s = &members["./usr/libexec/sendmail/sendmail"];
+    assert_eq!((s.mode, s.uid, s.gid, s.uname.as_str(), s.gname.as_str()), (0o2555, 0, 25, "root", "smmsp"));
+    let q = &members["./var/spool/clientmqueue/"];
+    assert_eq!((q.mode, q.uid, q.gid, q.uname.as_str(), q.gname.as_str()), (0o770, 25, 25, "smmsp", "smmsp"));
+    assert_eq!(members["./var/spool/mqueue/"].mode, 0o700);
+    assert_eq!(members["./usr/sbin/makemap"].mode, 0o755);
+    assert_eq!(members["./usr/sbin/sendmail"].link.as_deref(), Some("../libexec/sendmail/sendmail"));
+}
+
+#[test]
+fn packaging_twice_gives_identical_bytes_and_a_bad_epoch_is_refused() {
+    let a = shared_packages("8.18.2", "twice-a", "deb,pkg,tar", &[]);
+    let b = shared_packages("8.18.2", "twice-b", "deb,pkg,tar", &[("TZ", "Asia/Kathmandu"), ("LC_ALL", "C.UTF-8")]);
+    let sums = |d: &std::path::Path| std::fs::read_to_string(d.join("SHA256SUMS")).unwrap();
+    assert_eq!(sums(&a), sums(&b));
+    assert_eq!(sums(&a).lines().count(), 3);
+    for line in sums(&a).lines() {
+        let (sum, name) = line.split_once("  ").unwrap();
+        assert_eq!(hex(&Sha256::digest(std::fs::read(a.join(name)).unwrap())), sum, "{name}");
+    }
+
+    let root = shared_build("8.18.2").unwrap();
+    let out = scratch("bad-epoch");
+    for bad in ["1766793600x", "", "-5", " 1766793600"] {
+        let r = xtask(
+            &["--work-dir", root.to_str().unwrap(), "package", "--format", "tar", "--out", out.to_str().unwrap()],
+            &[("SOURCE_DATE_EPOCH", bad)],
+        );
+        assert!(!r.status.success(), "SOURCE_DATE_EPOCH={bad:?} was accepted");
+        assert!(text(&r).contains("SOURCE_DATE_EPOCH") && text(&r).contains("malformed"), "{}", text(&r));
+    }
+}
