@@ -62,10 +62,16 @@ fn name_of(path: &Path) -> Result<String> {
     Ok(path.file_name().with_context(|| format!("{} has no file name", path.display()))?.to_string_lossy().into())
 }
 
+/// What `how` may look up: whether the source tree holds a top-level file,
+/// whether `xtask/templates/` holds a template of that name.
+pub struct Lookup<'a> {
+    pub src_has: &'a dyn Fn(&str) -> bool,
+    pub template_has: &'a dyn Fn(&str) -> bool,
+}
+
 /// Decides how the port makes `e`, given the source tree `src` and the
-/// directory of generated files `gen` the list refers to; `src_has` says
-/// whether the source tree holds a top-level file.
-pub fn how(e: &Entry, src: &Path, gen: &Path, src_has: &dyn Fn(&str) -> bool) -> Result<How> {
+/// directory of generated files `gen` the list refers to.
+pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
     let (source, config) = match &e.kind {
         Kind::Dir => return Ok(How::Dir),
         Kind::Symlink { target } => return Ok(How::Link(target.display().to_string())),
@@ -95,6 +101,10 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, src_has: &dyn Fn(&str) -> bool) ->
         if target.rc_conf_d().as_deref() == Some(e.path.as_path()) {
             return Ok(How::Sample(format!("${{FILESDIR}}/{RC_CONF_D}")));
         }
+        // A configuration file written from the template of the same name.
+        if (look.template_has)(&name) {
+            return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
+        }
     } else {
         if build::PROGRAMS.contains(&name.as_str()) {
             return Ok(How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")));
@@ -105,7 +115,7 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, src_has: &dyn Fn(&str) -> bool) ->
                 return Ok(How::Man(format!("${{WRKSRC}}/{p}")));
             }
         }
-        if e.path.starts_with(target.doc_dir()) && src_has(&name) {
+        if e.path.starts_with(target.doc_dir()) && (look.src_has)(&name) {
             return Ok(How::Data(format!("${{WRKSRC}}/{name}")));
         }
     }
@@ -116,16 +126,11 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, src_has: &dyn Fn(&str) -> bool) ->
 }
 
 /// The list with how each entry is made, in the list's order.
-pub fn plan_entries(
-    contents: &Contents,
-    src: &Path,
-    gen: &Path,
-    src_has: &dyn Fn(&str) -> bool,
-) -> Result<Vec<PortEntry>> {
+pub fn plan_entries(contents: &Contents, src: &Path, gen: &Path, look: &Lookup) -> Result<Vec<PortEntry>> {
     if contents.target != Target::FreeBsd {
         bail!("the port is generated from the freebsd contents list, not the {} one", contents.target);
     }
-    contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e, src, gen, src_has)? })).collect()
+    contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e, src, gen, look)? })).collect()
 }
 
 /// Under PREFIX: relative (`sbin/sendmail`); elsewhere absolute.
@@ -594,8 +599,8 @@ pub fn render(
     for name in from_files {
         let text = if let Some(stem) = name.strip_suffix(".mc") {
             stage::mc_text(Target::FreeBsd, stem, &version)?
-        } else if name == RC_CONF_D {
-            stage::template(RC_CONF_D, &BTreeMap::new())?
+        } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
+            stage::template(&name, &BTreeMap::new())?
         } else {
             bail!("files/{name}: freebsd/port.rs does not know its text");
         };
@@ -639,7 +644,8 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     let src = plan.source_dir();
     let gen = stage::generated_dir(plan, Target::FreeBsd);
     let src_has = |name: &str| src.join(name).is_file();
-    let entries = plan_entries(&contents, &src, &gen, &src_has)?;
+    let template_has = |name: &str| stage::templates_dir().join(name).is_file();
+    let entries = plan_entries(&contents, &src, &gen, &Lookup { src_has: &src_has, template_has: &template_has })?;
     let read = |rel: &str| {
         let p = src.join(rel);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
@@ -722,7 +728,9 @@ mod tests {
         ];
         let c = stage::list(Target::FreeBsd, Path::new("/src"), Path::new("/gen"), cf).unwrap();
         let has = |n: &str| ["LICENSE", "RELEASE_NOTES"].contains(&n);
-        plan_entries(&c, Path::new("/src"), Path::new("/gen"), &has).unwrap()
+        let template = |n: &str| n == "local-host-names";
+        plan_entries(&c, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &has, template_has: &template })
+            .unwrap()
     }
 
     fn find<'a>(entries: &'a [PortEntry], path: &str) -> &'a PortEntry {
@@ -744,6 +752,7 @@ mod tests {
         assert_eq!(find(&e, "/etc/mail/sendmail.mc").how, How::Sample("${FILESDIR}/sendmail.mc".into()));
         assert_eq!(find(&e, "/etc/mail/submit.cf").how, How::Cf("submit.cf".into()));
         assert_eq!(find(&e, "/etc/mail/helpfile").how, How::Sample("${WRKSRC}/sendmail/helpfile".into()));
+        assert_eq!(find(&e, "/etc/mail/local-host-names").how, How::Sample("${FILESDIR}/local-host-names".into()));
         assert_eq!(
             find(&e, "/usr/local/etc/rc.conf.d/sendmail").how,
             How::Sample(format!("${{FILESDIR}}/{RC_CONF_D}"))
@@ -757,10 +766,13 @@ mod tests {
     #[test]
     fn unknown_generated_files_are_refused() {
         let e = file("/usr/local/share/doc/x/NEWS", "/gen/usr/local/share/doc/x/NEWS", "wheel", 0o644);
-        let err = how(&e, Path::new("/src"), Path::new("/gen"), &|_| false).unwrap_err().to_string();
+        let no = |_: &str| false;
+        let look = Lookup { src_has: &no, template_has: &no };
+        let err = how(&e, Path::new("/src"), Path::new("/gen"), &look).unwrap_err().to_string();
         assert!(err.contains("teach `port::how`"), "{err}");
         let e = file("/usr/local/bin/x", "/elsewhere/x", "wheel", 0o555);
-        assert!(how(&e, Path::new("/src"), Path::new("/gen"), &|_| true).is_err());
+        let yes = |_: &str| true;
+        assert!(how(&e, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &yes, template_has: &no }).is_err());
     }
 
     #[test]
