@@ -76,6 +76,7 @@ fn deb_members_md5sums_conffiles_and_neutral_data_owners() {
         conf,
         [
             "/etc/mail/helpfile",
+            "/etc/mail/local-host-names",
             "/etc/mail/sendmail.cf",
             "/etc/mail/sendmail.mc",
             "/etc/mail/submit.cf",
