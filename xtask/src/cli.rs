@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, package, plan, repro, smoke, stage, tools, verify};
+use crate::{build, configure, dist, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -42,6 +42,14 @@ pub enum Command {
     Repro(repro::ReproArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
+    /// FreeBSD: regenerate the overlay port ports/mail/sendmail-tls (distinfo, PORTVERSION, pkg-plist ...).
+    Port(freebsd::port::PortArgs),
+    /// FreeBSD base system: edit usr.sbin/sendmail/Makefile so stock sendmail gets EC and chain files.
+    FreebsdBase(freebsd::BaseArgs),
+    /// FreeBSD: the same edit for a checkout of the official mail/sendmail port.
+    FreebsdPortEdit(freebsd::PortEditArgs),
+    /// Regenerate patches/freebsd-base/*.diff (the base edit as diffs) from the fixtures.
+    FreebsdPatches(freebsd::patches::PatchesArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -56,8 +64,13 @@ pub fn main() -> ExitCode {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    if let Command::Setup = cli.command {
-        return setup();
+    // Commands that work on files the user names, not on a sendmail release.
+    match &cli.command {
+        Command::Setup => return setup(),
+        Command::FreebsdBase(a) => return freebsd::run_base(a),
+        Command::FreebsdPortEdit(a) => return freebsd::run_port_edit(a),
+        Command::FreebsdPatches(a) => return freebsd::patches::run(a),
+        _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
     let _lock = plan.lock_work()?;
@@ -68,11 +81,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Stage(a) => stage::run(&plan, &a).map(drop),
         Command::Package(a) => package::run(&plan, &a).map(drop),
+        Command::Port(a) => freebsd::port::run(&plan, &a),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Smoke(a) => smoke::run(&plan, &a).map(drop),
         Command::Repro(a) => repro::run(&plan, &a),
-        Command::Setup => unreachable!(),
+        Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
+            unreachable!("handled above")
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod configure;
 pub mod dist;
 pub mod epoch;
 pub mod fetch;
+pub mod freebsd;
 pub mod package;
 pub mod plan;
 pub mod progress;

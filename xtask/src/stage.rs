@@ -277,7 +277,7 @@ fn sendmail_links(target: Target) -> &'static [&'static str] {
 }
 
 /// Man pages: (file in the source tree, section).
-const MAN_PAGES: &[(&str, u8)] = &[
+pub const MAN_PAGES: &[(&str, u8)] = &[
     ("sendmail/sendmail.8", 8),
     ("sendmail/aliases.5", 5),
     ("sendmail/mailq.1", 1),

@@ -39,6 +39,15 @@ pub fn ec_define(version: &Version) -> Result<&'static str> {
     Ok(if *version < v(EC_OFFICIAL_SINCE) { "_FFR_TLS_EC" } else { "TLS_EC" })
 }
 
+/// Every spelling that turns elliptic curves on in this version: the
+/// official name first. Since `TLS_EC` became official, `tls.h` still maps
+/// `_FFR_TLS_EC` onto it, so a build file that already says either needs no
+/// change.
+pub fn ec_spellings(version: &Version) -> Result<Vec<&'static str>> {
+    let official = ec_define(version)?;
+    Ok(if official == "TLS_EC" { vec!["TLS_EC", "_FFR_TLS_EC"] } else { vec![official] })
+}
+
 /// The defines (without `-D`) for sendmail, in the order they are passed.
 pub fn tls_defines(version: &Version, req: &TlsRequest) -> Result<Vec<String>> {
     let mut out = vec!["STARTTLS".to_string()];
@@ -82,6 +91,14 @@ mod tests {
         assert_eq!(defines("8.16.1", &r).unwrap()[1], "TLS_EC");
         assert_eq!(defines("8.15.2", &r).unwrap()[1], "_FFR_TLS_EC");
         assert_eq!(defines("8.15.1", &r).unwrap()[2], "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE");
+    }
+
+    #[test]
+    fn ec_aliases_follow_the_version() {
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        assert_eq!(ec_spellings(&v("8.18.2")).unwrap(), ["TLS_EC", "_FFR_TLS_EC"]);
+        assert_eq!(ec_spellings(&v("8.15.2")).unwrap(), ["_FFR_TLS_EC"]);
+        assert!(ec_spellings(&v("8.14.7")).is_err());
     }
 
     #[test]

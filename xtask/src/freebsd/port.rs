@@ -1,0 +1,887 @@
+//! The overlay port `ports/mail/sendmail-tls`: pure renderers from data, and
+//! the thin edge that gathers the data and writes the files.
+//!
+//! Every fact comes from its one source: the release (version, file, size,
+//! SHA-256) from `releases.toml` checked against the verified tarball; the
+//! TLS defines from `site-configs/` through the flag table; the installed
+//! files, owners and modes from `stage::contents(.., Target::FreeBsd)`; the
+//! `.mc` and rc.conf.d texts from `xtask/templates/`; the build order from
+//! `build.rs`. The committed port is this module's output, and a test
+//! regenerates it byte for byte.
+//!
+//! distinfo's TIMESTAMP is when the distfile's checksum was taken; to be
+//! reproducible it is the newest entry date inside the tarball (the
+//! release's own date, as `epoch::newest_entry_mtime` reads it), not now.
+
+use crate::configure::{flags, site_config};
+use crate::stage::{self, Contents, Entry, Kind, Target};
+use crate::{build, epoch, fetch, plan::Plan, progress, util};
+use anyhow::{bail, Context, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Where the port lives in the repository.
+pub const DIR: &str = "ports/mail/sendmail-tls";
+/// SHAREMODE and MANMODE the Makefile sets: the contents list gives data
+/// files and man pages this mode, so their plist lines need no attributes.
+pub const DATA_MODE: u32 = 0o644;
+/// BINMODE of the ports framework (INSTALL_PROGRAM, INSTALL_SCRIPT).
+pub const PROGRAM_MODE: u32 = 0o555;
+/// Packages installing the same files under /usr/local.
+pub const CONFLICTS: &[&str] = &["sendmail", "sendmail+*", "sendmail-devel"];
+/// The rc.conf.d template, shipped in files/ under the same name.
+pub const RC_CONF_D: &str = "rc.conf.d-sendmail";
+
+/// How the port produces one entry of the contents list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum How {
+    /// `${INSTALL_PROGRAM}` of a program the build made (stripped).
+    Program(String),
+    /// `${INSTALL_MAN}` of an uncompressed page; the framework gzips it.
+    Man(String),
+    /// `${INSTALL_DATA}` (or `${INSTALL_SCRIPT}` for an executable mode),
+    /// keeping the file name.
+    Data(String),
+    /// A configuration file, installed as `PATH.sample` (plist `@sample`).
+    Sample(String),
+    /// A `.cf` built in post-build from `${FILESDIR}/<stem>.mc`, installed as a sample.
+    Cf(String),
+    /// A symbolic link with this target.
+    Link(String),
+    Dir,
+}
+
+/// One line of the contents list and how the port makes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortEntry {
+    pub entry: Entry,
+    pub how: How,
+}
+
+fn name_of(path: &Path) -> Result<String> {
+    Ok(path.file_name().with_context(|| format!("{} has no file name", path.display()))?.to_string_lossy().into())
+}
+
+/// What `how` may look up: whether the source tree holds a top-level file,
+/// whether `xtask/templates/` holds a template of that name.
+pub struct Lookup<'a> {
+    pub src_has: &'a dyn Fn(&str) -> bool,
+    pub template_has: &'a dyn Fn(&str) -> bool,
+}
+
+/// Decides how the port makes `e`, given the source tree `src` and the
+/// directory of generated files `gen` the list refers to.
+pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
+    let (source, config) = match &e.kind {
+        Kind::Dir => return Ok(How::Dir),
+        Kind::Symlink { target } => return Ok(How::Link(target.display().to_string())),
+        Kind::File { source } => (source, false),
+        Kind::Config { source } => (source, true),
+    };
+    if let Ok(rel) = source.strip_prefix(src) {
+        let from = format!("${{WRKSRC}}/{}", rel.display());
+        return Ok(if config { How::Sample(from) } else { How::Data(from) });
+    }
+    if source.strip_prefix(gen).is_err() {
+        bail!(
+            "{}: its source {} is neither in the source tree nor among the generated files: freebsd/port.rs cannot install it",
+            e.path.display(),
+            source.display()
+        );
+    }
+    let name = name_of(&e.path)?;
+    let target = Target::FreeBsd;
+    if config {
+        if name.ends_with(".mc") {
+            return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
+        }
+        if name.ends_with(".cf") {
+            return Ok(How::Cf(name));
+        }
+        if target.rc_conf_d().as_deref() == Some(e.path.as_path()) {
+            return Ok(How::Sample(format!("${{FILESDIR}}/{RC_CONF_D}")));
+        }
+        // A configuration file written from the template of the same name.
+        if (look.template_has)(&name) {
+            return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
+        }
+    } else {
+        if build::PROGRAMS.contains(&name.as_str()) {
+            return Ok(How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")));
+        }
+        if e.path.starts_with(target.man_dir()) {
+            let page = name.strip_suffix(".gz").unwrap_or(&name);
+            if let Some((p, _)) = stage::MAN_PAGES.iter().find(|(p, _)| p.ends_with(&format!("/{page}"))) {
+                return Ok(How::Man(format!("${{WRKSRC}}/{p}")));
+            }
+        }
+        if e.path.starts_with(target.doc_dir()) && (look.src_has)(&name) {
+            return Ok(How::Data(format!("${{WRKSRC}}/{name}")));
+        }
+    }
+    bail!(
+        "{}: a generated file freebsd/port.rs does not know how to make on FreeBSD: teach `port::how` about it",
+        e.path.display()
+    )
+}
+
+/// The list with how each entry is made, in the list's order.
+pub fn plan_entries(contents: &Contents, src: &Path, gen: &Path, look: &Lookup) -> Result<Vec<PortEntry>> {
+    if contents.target != Target::FreeBsd {
+        bail!("the port is generated from the freebsd contents list, not the {} one", contents.target);
+    }
+    contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e, src, gen, look)? })).collect()
+}
+
+/// Under PREFIX: relative (`sbin/sendmail`); elsewhere absolute.
+fn plist_path(path: &Path) -> String {
+    match path.strip_prefix(Target::FreeBsd.prefix()) {
+        Ok(rel) => rel.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// The install path inside the stage directory, in make syntax.
+fn staged(path: &Path) -> String {
+    match path.strip_prefix(Target::FreeBsd.prefix()) {
+        Ok(rel) => format!("${{STAGEDIR}}${{PREFIX}}/{}", rel.display()),
+        Err(_) => format!("${{STAGEDIR}}{}", path.display()),
+    }
+}
+
+/// The macro that installs a file, and the mode it leaves.
+fn install_macro(pe: &PortEntry) -> Option<(&'static str, u32)> {
+    match &pe.how {
+        How::Program(_) => Some(("${INSTALL_PROGRAM}", PROGRAM_MODE)),
+        How::Man(_) => Some(("${INSTALL_MAN}", DATA_MODE)),
+        How::Data(_) if pe.entry.mode & 0o111 != 0 => Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)),
+        How::Data(_) | How::Sample(_) | How::Cf(_) => Some(("${INSTALL_DATA}", DATA_MODE)),
+        How::Link(_) | How::Dir => None,
+    }
+}
+
+/// `@(owner,group,mode) ` when the entry differs from what the install
+/// leaves (root, wheel, the macro's mode); empty otherwise.
+fn attributes(e: &Entry, staged_mode: u32) -> String {
+    if e.owner == "root" && e.group == Target::FreeBsd.root_group() && e.mode == staged_mode {
+        String::new()
+    } else {
+        format!("({},{},{:04o})", e.owner, e.group, e.mode)
+    }
+}
+
+/// pkg-plist: every entry of the list, with `@(owner,group,mode)` where the
+/// list differs from what do-install leaves, `@sample` for configuration
+/// files, `@dir` for directories pkg would not otherwise know (empty, or
+/// with their own owner or mode). Directories outside PREFIX belong to the
+/// base system: the package sets their owner and mode at install and never
+/// removes them.
+pub fn render_plist(entries: &[PortEntry]) -> String {
+    let mut out = String::new();
+    let root_group = Target::FreeBsd.root_group();
+    let prefix = Path::new(Target::FreeBsd.prefix());
+    for pe in entries {
+        let e = &pe.entry;
+        let path = plist_path(&e.path);
+        match &pe.how {
+            How::Dir => {
+                let has_children = entries.iter().any(|o| o.entry.path != e.path && o.entry.path.starts_with(&e.path));
+                let special = !(e.owner == "root" && e.group == root_group && e.mode == 0o755);
+                if !e.path.starts_with(prefix) {
+                    out.push_str(&format!(
+                        "@comment {path}: a base-system directory; the package sets its owner and mode, never removes it\n\
+                         @postexec install -d -o {} -g {} -m {:04o} {path}\n",
+                        e.owner, e.group, e.mode
+                    ));
+                } else if special || !has_children {
+                    let attrs = attributes(e, 0o755);
+                    out.push_str(&format!("@dir{attrs} {path}\n"));
+                }
+            }
+            How::Link(_) => out.push_str(&format!("{path}\n")),
+            How::Sample(_) | How::Cf(_) => {
+                let attrs = attributes(e, DATA_MODE);
+                out.push_str(&format!("@sample{attrs} {path}.sample\n"));
+            }
+            How::Program(_) | How::Man(_) | How::Data(_) => {
+                let (_, mode) = install_macro(pe).expect("files have an install macro");
+                let attrs = attributes(e, mode);
+                if attrs.is_empty() {
+                    out.push_str(&format!("{path}\n"));
+                } else {
+                    out.push_str(&format!("@{attrs} {path}\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Where an entry's bytes come from on the FreeBSD build host.
+fn from_of(how: &How) -> Option<String> {
+    match how {
+        How::Program(f) | How::Man(f) | How::Data(f) | How::Sample(f) => Some(f.clone()),
+        How::Cf(name) => Some(format!("${{WRKDIR}}/{name}")),
+        How::Link(_) | How::Dir => None,
+    }
+}
+
+/// One make command over several words, one word per continuation line.
+fn command(words: &[String]) -> String {
+    let mut s = String::from("\t");
+    s.push_str(&words[0]);
+    for w in &words[1..] {
+        s.push_str(" \\\n\t\t");
+        s.push_str(w);
+    }
+    s.push('\n');
+    s
+}
+
+/// The body of do-install: directories, then files grouped by macro and
+/// destination directory (install(1) takes several sources), renamed
+/// samples one by one, then links.
+pub fn render_install(entries: &[PortEntry]) -> String {
+    // Directories to create in the stage: parents of what is installed, and
+    // the package's own directories under PREFIX.
+    let prefix = Path::new(Target::FreeBsd.prefix());
+    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    for pe in entries {
+        match pe.how {
+            How::Dir if pe.entry.path.starts_with(prefix) => {
+                dirs.insert(pe.entry.path.clone());
+            }
+            How::Dir => {}
+            _ => {
+                if let Some(parent) = pe.entry.path.parent() {
+                    dirs.insert(parent.to_path_buf());
+                }
+            }
+        }
+    }
+    let leaves: Vec<String> =
+        dirs.iter().filter(|d| !dirs.iter().any(|o| o != *d && o.starts_with(d))).map(|d| staged(d)).collect();
+    let mut out = String::new();
+    if !leaves.is_empty() {
+        let mut words = vec!["${MKDIR}".to_string()];
+        words.extend(leaves);
+        out.push_str(&command(&words));
+    }
+
+    // Files: group consecutive entries by (macro, destination directory)
+    // when the file keeps its name.
+    let mut groups: Vec<((String, PathBuf), Vec<String>)> = vec![];
+    let mut single: Vec<String> = vec![];
+    let mut links: Vec<String> = vec![];
+    for pe in entries {
+        let e = &pe.entry;
+        if let How::Link(target) = &pe.how {
+            links.push(format!("\t${{LN}} -sf {target} {}\n", staged(&e.path)));
+            continue;
+        }
+        let (Some((mac, _)), Some(from)) = (install_macro(pe), from_of(&pe.how)) else { continue };
+        let renamed = matches!(pe.how, How::Sample(_) | How::Cf(_));
+        if renamed {
+            single.push(format!("\t{mac} {from} {}.sample\n", staged(&e.path)));
+            continue;
+        }
+        let dir = e.path.parent().expect("install paths have a parent").to_path_buf();
+        let key = (mac.to_string(), dir);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, files)) => files.push(from),
+            None => groups.push((key, vec![from])),
+        }
+    }
+    for ((mac, dir), files) in groups {
+        let mut words = vec![mac];
+        words.extend(files);
+        words.push(staged(&dir));
+        out.push_str(&command(&words));
+    }
+    for s in single.into_iter().chain(links) {
+        out.push_str(&s);
+    }
+    out
+}
+
+/// Everything the Makefile says that is not the install list.
+#[derive(Clone, Debug)]
+pub struct MakefileData {
+    pub version: String,
+    pub master_site: String,
+    pub pkgnameprefix: String,
+    pub comment: String,
+    pub maintainer: String,
+    pub www: String,
+    /// Subdirectories to build, in order.
+    pub build_dirs: Vec<String>,
+    /// `.cf` files built from `${FILESDIR}/<stem>.mc`.
+    pub cf_files: Vec<String>,
+    /// The body of do-install.
+    pub install: String,
+}
+
+pub fn render_makefile(d: &MakefileData) -> String {
+    let cf_rules: String = d
+        .cf_files
+        .iter()
+        .map(|cf| {
+            let stem = cf.strip_suffix(".cf").unwrap_or(cf);
+            format!(
+                "\tcd ${{WRKSRC}}/cf/cf && m4 -D_CF_DIR_=${{WRKSRC}}/cf/ -D_NO_MAKEINFO_ \\\n\
+                 \t\t${{WRKSRC}}/cf/m4/cf.m4 ${{FILESDIR}}/{stem}.mc > ${{WRKDIR}}/{cf}\n\
+                 \t${{ECHO_CMD}} '### {stem}.mc ###' >> ${{WRKDIR}}/{cf}\n\
+                 \t${{SED}} -e 's/^/# /' ${{FILESDIR}}/{stem}.mc >> ${{WRKDIR}}/{cf}\n"
+            )
+        })
+        .collect();
+    format!(
+        "# Generated by smtls (`cargo xtask port`) from releases.toml, site-configs/,
+# xtask/templates/ and the contents list in xtask/src/stage.rs.
+# Do not edit: change those and run `cargo xtask port` again.
+
+PORTNAME=\tsendmail
+PORTVERSION=\t{version}
+CATEGORIES=\tmail
+MASTER_SITES=\t{master_site}
+PKGNAMEPREFIX=\t{pkgnameprefix}
+DISTNAME=\t${{PORTNAME}}.${{PORTVERSION}}
+
+MAINTAINER=\t{maintainer}
+COMMENT=\t{comment}
+WWW=\t\t{www}
+
+LICENSE=\tSendmail
+LICENSE_NAME=\tSendmail License
+LICENSE_FILE=\t${{WRKSRC}}/LICENSE
+LICENSE_PERMS=\tdist-mirror dist-sell pkg-mirror pkg-sell auto-accept
+
+# mail/sendmail (and its flavours, and mail/sendmail-devel) install the same
+# files under ${{PREFIX}}.
+CONFLICTS_INSTALL=\t{conflicts}
+
+USES=\t\tssl
+USERS=\t\tsmmsp
+GROUPS=\t\tsmmsp
+
+WRKSRC=\t\t${{WRKDIR}}/${{PORTNAME}}-${{PORTVERSION}}
+# The contents list gives data files and man pages mode {data_mode:04o}.
+SHAREMODE=\t{data_mode:04o}
+MANMODE=\t{data_mode:04o}
+
+# site.config.m4 is the concatenation of these fragments, as in mail/sendmail.
+SITE=\t\t${{FILESDIR}}/site.config.m4.ports ${{FILESDIR}}/site.config.m4.tls
+
+.include <bsd.port.pre.mk>
+
+.if ${{SSL_DEFAULT}} != base
+SITE+=\t\t${{FILESDIR}}/site.config.m4.ssl
+.endif
+.if exists(${{FILESDIR}}/site.config.m4.local)
+SITE+=\t\t${{FILESDIR}}/site.config.m4.local
+.endif
+
+# A pre-created obj. directory: Build uses it instead of
+# obj.<uname -s>.<uname -r>.<uname -m>, so paths do not follow the kernel.
+post-extract:
+\t${{MKDIR}} ${{WRKSRC}}/obj.
+
+do-configure:
+\t${{CAT}} ${{SITE}} | ${{SED}} \\
+\t\t-e 's|%%CC%%|${{CC}}|g' \\
+\t\t-e 's|%%CFLAGS%%|${{CFLAGS}}|g' \\
+\t\t-e 's|%%LDFLAGS%%|${{LDFLAGS}}|g' \\
+\t\t-e 's|%%OPENSSLINC%%|${{OPENSSLINC}}|g' \\
+\t\t-e 's|%%OPENSSLLIB%%|${{OPENSSLLIB}}|g' \\
+\t\t> ${{WRKSRC}}/devtools/Site/site.config.m4
+
+do-build:
+.for d in {build_dirs}
+\tcd ${{WRKSRC}}/${{d}} && ${{SETENV}} ${{MAKE_ENV}} ${{SH}} ./Build
+.endfor
+
+post-build:
+{cf_rules}
+do-install:
+{install}
+.include <bsd.port.post.mk>
+",
+        version = d.version,
+        master_site = d.master_site,
+        pkgnameprefix = d.pkgnameprefix,
+        maintainer = d.maintainer,
+        comment = d.comment,
+        www = d.www,
+        conflicts = CONFLICTS.join(" "),
+        data_mode = DATA_MODE,
+        build_dirs = d.build_dirs.join(" "),
+        cf_rules = cf_rules,
+        install = d.install,
+    )
+}
+
+pub fn render_distinfo(timestamp: u64, file: &str, sha256: &str, size: u64) -> String {
+    format!("TIMESTAMP = {timestamp}\nSHA256 ({file}) = {sha256}\nSIZE ({file}) = {size}\n")
+}
+
+pub fn render_descr() -> String {
+    "sendmail built with everything its TLS needs: STARTTLS, elliptic-curve key
+exchange (TLS_EC) and _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE, so ServerCertFile
+and ClientCertFile hold a full chain (the leaf, then its intermediates), the
+way public certificate authorities issue them.
+
+The official mail/sendmail port has the chain-file flag only as an option,
+and the base system's sendmail is built without it. This package also keeps
+/etc/rc.d/sendmail from creating a throwaway self-signed certificate.
+"
+    .to_string()
+}
+
+pub fn render_message(version: &str) -> String {
+    let t = Target::FreeBsd;
+    let rc = t.rc_conf_d().expect("FreeBSD has an rc.conf.d file").display().to_string();
+    let cf = t.cf_dir().display().to_string();
+    let prefix = t.prefix();
+    format!(
+        "[
+{{ type: install
+  message: <<EOM
+sendmail {version} with STARTTLS, TLS_EC and certificate chain files is
+installed as {prefix}/sbin/sendmail. The base system's sendmail stays in
+place until you switch:
+
+1. Point mailwrapper(8) at this sendmail: in /etc/mail/mailer.conf, replace
+   /usr/libexec/sendmail/sendmail by {prefix}/sbin/sendmail on every line.
+
+2. {rc} sets sendmail_cert_create=\"NO\": /etc/rc.d/sendmail
+   no longer creates a self-signed certificate. Put yours in /etc/mail/certs:
+   host.cert (the leaf, then its intermediates), host.key (mode 0600) and
+   cacert.pem; then run `openssl rehash /etc/mail/certs`.
+
+3. /etc/mail/sendmail.mc.sample and submit.mc.sample carry the TLS settings
+   for those files. Merge them into your .mc files and rebuild the .cf files:
+     cd /etc/mail && make SENDMAIL_CF_DIR={cf} all install
+
+4. service sendmail restart, then check the build flags:
+     {prefix}/sbin/sendmail -d0.14 -bt < /dev/null | grep -e TLS -e CHAIN
+EOM
+}}
+]
+"
+    )
+}
+
+/// The port's own fragment: the framework's compiler and flags, filled in
+/// by do-configure. (Not a site-configs/ fragment: only the port has them.)
+pub fn render_ports_fragment() -> String {
+    "dnl Generated by smtls (cargo xtask port): the ports framework's compiler and
+dnl flags, filled in by do-configure. Man pages are installed unformatted.
+define(`confCC', `%%CC%%')
+define(`confLD', `%%CC%%')
+define(`confOPTIMIZE', `%%CFLAGS%%')
+define(`confLDOPTS', `%%LDFLAGS%%')
+define(`confNO_MAN_BUILD')
+"
+    .to_string()
+}
+
+/// `files/site.config.m4.tls`: site-configs/tls.m4, ec.m4 and cert-chain.m4,
+/// filled for `version` through the flag table.
+pub fn render_tls_fragment(version: &crate::releases::Version) -> Result<String> {
+    let want = super::wanted(version, "the port needs a newer sendmail")?;
+    let mut fragments = vec![site_config::builtin("tls.m4")?];
+    let ec = flags::ec_define(version)?;
+    if want.iter().any(|d| d == ec) {
+        fragments.push(site_config::builtin("ec.m4")?);
+    }
+    if want.iter().any(|d| d == super::port_edit::CHAIN) {
+        fragments.push(site_config::builtin("cert-chain.m4")?);
+    }
+    let vars = BTreeMap::from([("EC_DEFINE", ec.to_string())]);
+    site_config::generate_with_header(
+        "dnl Generated by smtls (cargo xtask port) from site-configs/. Do not edit.\n",
+        &fragments,
+        &vars,
+    )
+}
+
+/// `files/site.config.m4.ssl`: site-configs/openssl-prefix.m4 for an OpenSSL
+/// from ports, its directories filled in by do-configure.
+pub fn render_ssl_fragment() -> Result<String> {
+    let vars = BTreeMap::from([
+        ("OPENSSL_INCDIR", "%%OPENSSLINC%%".to_string()),
+        ("OPENSSL_LIBDIR", "%%OPENSSLLIB%%".to_string()),
+    ]);
+    site_config::generate_with_header(
+        "dnl Generated by smtls (cargo xtask port) from site-configs/. Do not edit.\n",
+        &[site_config::builtin("openssl-prefix.m4")?],
+        &vars,
+    )
+}
+
+/// `files/patch-*` for the man page fixes the contents list applies
+/// (`stage::fix_man_page`), so the port installs the same text: (file name,
+/// unified diff in the ports' `make makepatch` form, applied with -p0).
+/// `read` gives a page's text from the source tree.
+pub fn render_man_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for (page, _) in stage::MAN_PAGES {
+        let old = read(page)?;
+        let new = String::from_utf8(stage::fix_man_page(page, old.clone().into_bytes()))
+            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
+        if new != old {
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{page}.orig"), page)
+                .to_string();
+            out.push((format!("patch-{}", page.replace('_', "__").replace('/', "_")), diff));
+        }
+    }
+    Ok(out)
+}
+
+/// The whole port: relative path -> text. `read` gives a file's text from
+/// the source tree.
+pub fn render(
+    plan: &Plan,
+    distinfo: &str,
+    entries: &[PortEntry],
+    read: &dyn Fn(&str) -> Result<String>,
+) -> Result<BTreeMap<String, String>> {
+    let version = plan.version.to_string();
+    let prefix = stage::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
+        format!("stage::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", stage::PACKAGE_NAME)
+    })?;
+    let maintainer = stage::MAINTAINER
+        .split_once('<')
+        .and_then(|(_, r)| r.strip_suffix('>'))
+        .with_context(|| format!("stage::MAINTAINER {} has no <address>", stage::MAINTAINER))?;
+    let cf_files: Vec<String> = entries
+        .iter()
+        .filter_map(|pe| match &pe.how {
+            How::Cf(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect();
+    let data = MakefileData {
+        version: version.clone(),
+        master_site: fetch::upstream::DEFAULT_URL.to_string(),
+        pkgnameprefix: prefix.to_string(),
+        comment: stage::SUMMARY.to_string(),
+        maintainer: maintainer.to_string(),
+        www: stage::HOMEPAGE.to_string(),
+        build_dirs: build::LIBRARIES.iter().chain(build::PROGRAMS).map(|s| s.to_string()).collect(),
+        cf_files: cf_files.clone(),
+        install: render_install(entries),
+    };
+    let mut files = BTreeMap::from([
+        ("Makefile".to_string(), render_makefile(&data)),
+        ("distinfo".to_string(), distinfo.to_string()),
+        ("pkg-descr".to_string(), render_descr()),
+        ("pkg-plist".to_string(), render_plist(entries)),
+        ("pkg-message".to_string(), render_message(&version)),
+        ("files/site.config.m4.ports".to_string(), render_ports_fragment()),
+        ("files/site.config.m4.tls".to_string(), render_tls_fragment(&plan.version)?),
+        ("files/site.config.m4.ssl".to_string(), render_ssl_fragment()?),
+    ]);
+    // files/ for what the list installs from ${FILESDIR}, and the .mc of each .cf.
+    let mut from_files: BTreeSet<String> = entries
+        .iter()
+        .filter_map(|pe| match &pe.how {
+            How::Sample(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            _ => None,
+        })
+        .collect();
+    for cf in &cf_files {
+        from_files.insert(format!("{}.mc", cf.strip_suffix(".cf").unwrap_or(cf)));
+    }
+    for name in from_files {
+        let text = if let Some(stem) = name.strip_suffix(".mc") {
+            stage::mc_text(Target::FreeBsd, stem, &version)?
+        } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
+            stage::template(&name, &BTreeMap::new())?
+        } else {
+            bail!("files/{name}: freebsd/port.rs does not know its text");
+        };
+        files.insert(format!("files/{name}"), text);
+    }
+    for (name, diff) in render_man_patches(read)? {
+        files.insert(format!("files/{name}"), diff);
+    }
+    Ok(files)
+}
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct PortArgs {
+    /// Write the port here instead of ports/mail/sendmail-tls in the repository.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Fail if the port differs from what would be generated, without writing.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The files of the port for `plan`: the verified tarball, the contents
+/// list and the templates, rendered.
+pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
+    let fetched = fetch::run(plan, &fetch::FetchArgs::default())?;
+    let tarball = &fetched.tarball;
+    let size = std::fs::metadata(tarball).with_context(|| format!("reading {}", tarball.display()))?.len();
+    let sha256 = fetch::checksum::sha256_file(tarball)?;
+    if sha256 != plan.release.sha256 || (plan.release.size != 0 && size != plan.release.size) {
+        bail!(
+            "{} ({size} bytes, SHA-256 {sha256}) is not sendmail {} as releases.toml pins it ({} bytes, {})",
+            tarball.display(),
+            plan.version,
+            plan.release.size,
+            plan.release.sha256
+        );
+    }
+    let timestamp = epoch::newest_entry_mtime(tarball)?;
+    let distinfo = render_distinfo(timestamp, &plan.release.upstream_file, &sha256, size);
+    let contents = stage::contents(plan, Target::FreeBsd)?;
+    let src = plan.source_dir();
+    let gen = stage::generated_dir(plan, Target::FreeBsd);
+    let src_has = |name: &str| src.join(name).is_file();
+    let template_has = |name: &str| stage::templates_dir().join(name).is_file();
+    let entries = plan_entries(&contents, &src, &gen, &Lookup { src_has: &src_has, template_has: &template_has })?;
+    let read = |rel: &str| {
+        let p = src.join(rel);
+        std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
+    };
+    render(plan, &distinfo, &entries, &read)
+}
+
+/// Files in `dir` (relative paths), for spotting ones the generator does not make.
+fn existing(dir: &Path) -> Result<BTreeSet<String>> {
+    let mut out = BTreeSet::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).with_context(|| format!("listing {}", d.display()))? {
+            let p = e?.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.strip_prefix(dir)?.to_string_lossy().to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
+    let t = progress::Timer::start(format!("port mail/sendmail-tls for sendmail {}", plan.version));
+    let out = args.out.clone().unwrap_or_else(|| crate::plan::workspace_root().join(DIR));
+    let files = generate(plan)?;
+    let extra: Vec<String> = existing(&out)?.into_iter().filter(|f| !files.contains_key(f)).collect();
+    let mut stale = vec![];
+    for (rel, text) in &files {
+        let path = out.join(rel);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+            continue;
+        }
+        stale.push(rel.clone());
+        if !args.check {
+            util::write_atomic(&path, text.as_bytes())?;
+            progress::info(&format!("wrote {}", path.display()));
+        }
+    }
+    if !extra.is_empty() {
+        bail!(
+            "{} holds files `cargo xtask port` does not generate ({}): the port directory is generated output; move them away",
+            out.display(),
+            extra.join(", ")
+        );
+    }
+    if args.check && !stale.is_empty() {
+        bail!("{}: {} differ from the generated port: run `cargo xtask port`", out.display(), stale.join(", "));
+    }
+    if stale.is_empty() {
+        progress::info(&format!("{} is up to date ({} files)", out.display(), files.len()));
+    }
+    t.done();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
+        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode }
+    }
+
+    fn file(path: &str, source: &str, group: &str, mode: u32) -> Entry {
+        entry(path, Kind::File { source: source.into() }, "root", group, mode)
+    }
+
+    /// A small contents list in the stage's FreeBSD layout (from stage::list).
+    fn sample() -> Vec<PortEntry> {
+        let cf = vec![
+            (PathBuf::from("README"), PathBuf::from("/src/cf/README"), false),
+            (PathBuf::from("m4/cf.m4"), PathBuf::from("/src/cf/m4/cf.m4"), false),
+            (PathBuf::from("sh/makeinfo.sh"), PathBuf::from("/src/cf/sh/makeinfo.sh"), true),
+        ];
+        let c = stage::list(Target::FreeBsd, Path::new("/src"), Path::new("/gen"), cf).unwrap();
+        let has = |n: &str| ["LICENSE", "RELEASE_NOTES"].contains(&n);
+        let template = |n: &str| n == "local-host-names";
+        plan_entries(&c, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &has, template_has: &template })
+            .unwrap()
+    }
+
+    fn find<'a>(entries: &'a [PortEntry], path: &str) -> &'a PortEntry {
+        entries.iter().find(|e| e.entry.path == Path::new(path)).unwrap_or_else(|| panic!("{path}"))
+    }
+
+    #[test]
+    fn every_entry_of_the_freebsd_list_has_a_way_in() {
+        let e = sample();
+        assert_eq!(find(&e, "/usr/local/sbin/sendmail").how, How::Program("${WRKSRC}/obj./sendmail/sendmail".into()));
+        assert_eq!(
+            find(&e, "/usr/local/share/man/man8/sendmail.8.gz").how,
+            How::Man("${WRKSRC}/sendmail/sendmail.8".into())
+        );
+        assert_eq!(
+            find(&e, "/usr/local/share/man/man1/vacation.1.gz").how,
+            How::Man("${WRKSRC}/vacation/vacation.1".into())
+        );
+        assert_eq!(find(&e, "/etc/mail/sendmail.mc").how, How::Sample("${FILESDIR}/sendmail.mc".into()));
+        assert_eq!(find(&e, "/etc/mail/submit.cf").how, How::Cf("submit.cf".into()));
+        assert_eq!(find(&e, "/etc/mail/helpfile").how, How::Sample("${WRKSRC}/sendmail/helpfile".into()));
+        assert_eq!(find(&e, "/etc/mail/local-host-names").how, How::Sample("${FILESDIR}/local-host-names".into()));
+        assert_eq!(
+            find(&e, "/usr/local/etc/rc.conf.d/sendmail").how,
+            How::Sample(format!("${{FILESDIR}}/{RC_CONF_D}"))
+        );
+        assert_eq!(find(&e, "/usr/local/share/sendmail/cf/m4/cf.m4").how, How::Data("${WRKSRC}/cf/m4/cf.m4".into()));
+        assert_eq!(find(&e, "/usr/local/share/doc/smtls-sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
+        assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
+        assert_eq!(find(&e, "/var/spool/clientmqueue").how, How::Dir);
+    }
+
+    #[test]
+    fn unknown_generated_files_are_refused() {
+        let e = file("/usr/local/share/doc/x/NEWS", "/gen/usr/local/share/doc/x/NEWS", "wheel", 0o644);
+        let no = |_: &str| false;
+        let look = Lookup { src_has: &no, template_has: &no };
+        let err = how(&e, Path::new("/src"), Path::new("/gen"), &look).unwrap_err().to_string();
+        assert!(err.contains("teach `port::how`"), "{err}");
+        let e = file("/usr/local/bin/x", "/elsewhere/x", "wheel", 0o555);
+        let yes = |_: &str| true;
+        assert!(how(&e, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &yes, template_has: &no }).is_err());
+    }
+
+    #[test]
+    fn plist_lines_carry_attributes_only_where_needed() {
+        let e = sample();
+        let plist = render_plist(&e);
+        let lines: Vec<&str> = plist.lines().collect();
+        assert!(lines.contains(&"@(root,smmsp,2555) sbin/sendmail"), "{plist}");
+        assert!(lines.contains(&"sbin/makemap"));
+        assert!(lines.contains(&"bin/mailq"));
+        assert!(lines.contains(&"share/man/man8/sendmail.8.gz"));
+        assert!(lines.contains(&"share/man/man8/hoststat.8.gz"));
+        assert!(lines.contains(&"share/sendmail/cf/m4/cf.m4"));
+        assert!(lines.contains(&"@(root,wheel,0755) share/sendmail/cf/sh/makeinfo.sh"), "{plist}");
+        assert!(lines.contains(&"@sample /etc/mail/sendmail.cf.sample"));
+        assert!(lines.contains(&"@sample etc/rc.conf.d/sendmail.sample"));
+        assert!(lines.contains(&"@postexec install -d -o smmsp -g smmsp -m 0770 /var/spool/clientmqueue"), "{plist}");
+        assert!(lines.contains(&"@postexec install -d -o root -g wheel -m 0700 /var/spool/mqueue"));
+        assert!(lines.contains(&"@postexec install -d -o root -g wheel -m 0755 /etc/mail/certs"));
+        // Directories implied by their files are not listed.
+        assert!(!lines.iter().any(|l| l.starts_with("@dir")), "{plist}");
+        // One line per file, link and config entry.
+        let listed = e.iter().filter(|pe| !matches!(pe.how, How::Dir)).count();
+        let file_lines = lines.iter().filter(|l| !l.starts_with("@comment") && !l.starts_with("@postexec")).count();
+        assert_eq!(listed, file_lines);
+    }
+
+    #[test]
+    fn empty_or_special_directories_under_prefix_get_dir_lines() {
+        let mut e = sample();
+        e.push(PortEntry {
+            entry: entry("/usr/local/share/sendmail/empty", Kind::Dir, "root", "wheel", 0o755),
+            how: How::Dir,
+        });
+        e.push(PortEntry {
+            entry: entry("/usr/local/share/sendmail/private", Kind::Dir, "smmsp", "smmsp", 0o700),
+            how: How::Dir,
+        });
+        let plist = render_plist(&e);
+        assert!(plist.contains("\n@dir share/sendmail/empty\n"), "{plist}");
+        assert!(plist.contains("\n@dir(smmsp,smmsp,0700) share/sendmail/private\n"), "{plist}");
+    }
+
+    #[test]
+    fn install_creates_directories_then_groups_files() {
+        let body = render_install(&sample());
+        assert!(body.starts_with("\t${MKDIR} \\\n"), "{body}");
+        assert!(body.contains("\t\t${STAGEDIR}${PREFIX}/share/sendmail/cf/m4 \\\n"), "{body}");
+        assert!(body.contains("\t\t${STAGEDIR}/etc/mail \\\n"), "{body}");
+        assert!(!body.contains("${STAGEDIR}${PREFIX}/share/sendmail/cf \\\n"), "parents are implied by ${{MKDIR}}");
+        assert!(body.contains(
+            "\t${INSTALL_PROGRAM} \\\n\t\t${WRKSRC}/obj./editmap/editmap \\\n\t\t${WRKSRC}/obj./mailstats/mailstats \\\n"
+        ), "{body}");
+        assert!(body.contains("\t${INSTALL_SCRIPT} \\\n\t\t${WRKSRC}/cf/sh/makeinfo.sh \\\n\t\t${STAGEDIR}${PREFIX}/share/sendmail/cf/sh\n"), "{body}");
+        assert!(
+            body.contains("\t${INSTALL_DATA} ${WRKDIR}/sendmail.cf ${STAGEDIR}/etc/mail/sendmail.cf.sample\n"),
+            "{body}"
+        );
+        assert!(body.contains(
+            "\t${INSTALL_DATA} ${FILESDIR}/rc.conf.d-sendmail ${STAGEDIR}${PREFIX}/etc/rc.conf.d/sendmail.sample\n"
+        ));
+        assert!(body.contains("\t${LN} -sf ../sbin/sendmail ${STAGEDIR}${PREFIX}/bin/mailq\n"));
+        assert!(body.contains("\t${LN} -sf sendmail.8.gz ${STAGEDIR}${PREFIX}/share/man/man8/hoststat.8.gz\n"));
+        // Every file of the list is installed exactly once.
+        for pe in sample() {
+            if let Some(from) = from_of(&pe.how) {
+                assert_eq!(
+                    body.matches(&format!("{from} ")).count() + body.matches(&format!("{from}\n")).count(),
+                    1,
+                    "{from}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn man_page_fixes_become_port_patches() {
+        let read = |p: &str| -> Result<String> {
+            Ok(if p == "vacation/vacation.1" { "a\nb\ncause\n.i vacation\nto\n".into() } else { "x\n".into() })
+        };
+        let patches = render_man_patches(&read).unwrap();
+        assert_eq!(patches.len(), 1, "{patches:?}");
+        assert_eq!(patches[0].0, "patch-vacation_vacation.1");
+        assert!(
+            patches[0].1.starts_with("--- vacation/vacation.1.orig\n+++ vacation/vacation.1\n@@"),
+            "{}",
+            patches[0].1
+        );
+        assert!(patches[0].1.contains("\n-.i vacation\n+.I vacation\n"), "{}", patches[0].1);
+    }
+
+    #[test]
+    fn distinfo_has_the_three_lines() {
+        assert_eq!(
+            render_distinfo(1_700_000_000, "sendmail.8.18.2.tar.gz", "ab", 5),
+            "TIMESTAMP = 1700000000\nSHA256 (sendmail.8.18.2.tar.gz) = ab\nSIZE (sendmail.8.18.2.tar.gz) = 5\n"
+        );
+    }
+
+    #[test]
+    fn tls_fragment_carries_every_flag_for_the_version() {
+        let f = render_tls_fragment(&"8.18.2".parse().unwrap()).unwrap();
+        for want in ["`-DSTARTTLS'", "`-DTLS_EC'", "`-D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE'", "`-lssl -lcrypto'"] {
+            assert!(f.contains(want), "{want}: {f}");
+        }
+        let old = render_tls_fragment(&"8.15.2".parse().unwrap()).unwrap();
+        assert!(old.contains("`-D_FFR_TLS_EC'") && !old.contains("`-DTLS_EC'"), "{old}");
+        assert!(render_tls_fragment(&"8.14.9".parse().unwrap()).is_err());
+        let ssl = render_ssl_fragment().unwrap();
+        assert!(ssl.contains("-I%%OPENSSLINC%%") && ssl.contains("-Wl,-rpath,%%OPENSSLLIB%%"), "{ssl}");
+    }
+}
