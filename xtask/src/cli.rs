@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "smtls: a TLS-enabled sendmail, fetched, proven, built, verified and packaged")]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "smtls: a TLS-enabled sendmail, fetched, proven, built, verified and packaged"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub plan: plan::PlanArgs,

@@ -87,10 +87,31 @@ pub const BERKELEY_DB: Need = Need {
     freebsd: "databases/db5",
 };
 
+pub const SASLPASSWD2: Need = tool("saslpasswd2", "sasl2-bin", "cyrus-sasl", "security/cyrus-sasl2");
+/// The PLAIN, LOGIN and CRAM-MD5 plugins the smoke test's AUTH checks use.
+pub const SASL_MODULES: Need = Need {
+    command: "",
+    what: "Cyrus SASL PLAIN, LOGIN and CRAM-MD5 plugins",
+    debian: "libsasl2-modules",
+    fedora: "cyrus-sasl-plain cyrus-sasl-md5",
+    freebsd: "security/cyrus-sasl2",
+};
+
 /// What `cargo xtask setup` installs on a Debian-family host: everything
 /// the main job and the tests run.
-pub const SETUP_DEBIAN: &[&str] =
-    &["gcc", "make", "m4", "libc6-dev", "libssl-dev", "libdb-dev", "openssl", "curl", "gpgv"];
+pub const SETUP_DEBIAN: &[&str] = &[
+    "gcc",
+    "make",
+    "m4",
+    "libc6-dev",
+    "libssl-dev",
+    "libdb-dev",
+    "openssl",
+    "curl",
+    "gpgv",
+    "sasl2-bin",
+    "libsasl2-modules",
+];
 
 /// The path of a command, or an error naming the package that provides it.
 pub fn find(need: &Need) -> Result<PathBuf> {
