@@ -163,7 +163,10 @@ pub struct Facts {
 /// (sendmail/usersmtp.c: SFF_SAFEDIRPATH, no group- or world-writable
 /// files, and for password files (SASL_VRFY_PASSWD) no group- or
 /// world-readable ones unless DontBlameSendmail says
-/// GroupReadableSASLDBFile), for a daemon running as `euid`.
+/// GroupReadableSASLDBFile), for a daemon running as `euid`. (Cyrus SASL
+/// 2.1.28 checks the sasldb once, at plugin initialisation, with its own
+/// always-yes callback instead of sendmail's: a 0640 sasldb was accepted
+/// when tried by hand. The documented rule is enforced here all the same.)
 pub fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
     let mut problems = vec![];
     for f in facts {
