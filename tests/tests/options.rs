@@ -83,5 +83,20 @@ fn options_switched_off_are_gone_from_the_binary() {
         assert!(t.contains(&format!("pass option off: {token}")), "{token}: {t}");
     }
     assert!(!dir.join("8.18.2/src/sendmail-8.18.2/obj./libmilter").exists());
+
+    // The same build, smoked: the TLS checks pass, the SMTP AUTH checks are
+    // reported as skipped (one line, with the reason), not left out.
+    let out = xtask(&["--work-dir", &w, "--cache-dir", c.to_str().unwrap(), "smoke"], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let so = String::from_utf8_lossy(&out.stdout).into_owned();
+    let passed: Vec<&str> =
+        so.lines().filter_map(|l| l.strip_prefix("pass ")).filter_map(|l| l.split(':').next()).collect();
+    assert_eq!(passed, ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"], "{so}");
+    let skips: Vec<&str> = so.lines().filter(|l| l.starts_with("skip ")).collect();
+    assert_eq!(skips.len(), 1, "{so}");
+    assert!(skips[0].starts_with("skip auth-before-tls, auth-after-tls, auth-login: "), "{so}");
+    assert!(skips[0].contains("was built without SASL") && skips[0].contains("no SASLv2"), "{so}");
+    assert!(!so.contains("FAIL"), "{so}");
+    assert!(!text(&out).contains("SASL_CONF_PATH"), "no SASL setup without SASL: {}", text(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -47,6 +47,20 @@ fn daemon_facts(err: &str) -> (i32, Vec<u16>) {
     (pid, ports)
 }
 
+/// The five TLS checks, then the three SMTP AUTH checks.
+const ALL_CHECKS: [&str; 8] =
+    ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery", "auth-before-tls", "auth-after-tls", "auth-login"];
+
+/// The system-wide places Cyrus SASL looks for Sendmail.conf (Debian):
+/// whether each exists, and its bytes.
+fn system_sasl_files() -> Vec<(String, Option<Vec<u8>>)> {
+    ["/etc/sasl2/Sendmail.conf", "/etc/sasl/Sendmail.conf", "/usr/lib/sasl2/Sendmail.conf"]
+        .iter()
+        .map(|p| (p.to_string(), std::fs::read(p).ok()))
+        .chain(std::iter::once(("/etc/sasldb2".to_string(), std::fs::read("/etc/sasldb2").ok())))
+        .collect()
+}
+
 fn assert_nothing_left(work: &Path, pid: i32, ports: &[u16]) {
     assert!(!Path::new(&format!("/proc/{pid}")).exists(), "sendmail pid {pid} still exists");
     for p in ports {
@@ -62,30 +76,50 @@ fn assert_nothing_left(work: &Path, pid: i32, ports: &[u16]) {
 }
 
 #[test]
-fn smoke_8_18_2_passes_five_checks_and_leaves_nothing_behind() {
+fn smoke_8_18_2_passes_eight_checks_and_leaves_nothing_behind() {
+    // The default build has SASL: the five TLS checks and the three AUTH
+    // checks, against a private sasldb that no system file points to.
     let root = shared_build("8.18.2").unwrap();
+    let system_before = system_sasl_files();
     let out = xtask(&["--version", "8.18.2", "--work-dir", root.to_str().unwrap(), "smoke"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let all = checks(&out);
     let names: Vec<&str> = all.iter().map(|c| c.1.as_str()).collect();
-    assert_eq!(names, ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"], "{}", text(&out));
+    assert_eq!(names, ALL_CHECKS, "{}", text(&out));
     assert!(all.iter().all(|c| c.0), "{}", text(&out));
     assert!(check(&all, "starttls-chain").2.contains("server sent 2 certificates (leaf, intermediate)"));
     assert!(check(&all, "smtps").2.contains("ESMTP Sendmail 8.18.2"));
     assert!(check(&all, "ecdhe").2.contains("TLS_ECDHE_"));
     assert!(check(&all, "delivery").2.contains("body intact"));
+    // Before STARTTLS: CRAM-MD5 only, and PLAIN refused with 504.
+    let before = &check(&all, "auth-before-tls").2;
+    assert!(before.contains("advertises AUTH CRAM-MD5 only (PLAIN, LOGIN withheld"), "{before}");
+    assert!(before.contains("refused: 504 5.3.3"), "{before}");
+    assert_eq!(
+        check(&all, "auth-after-tls").2.split(" (").next(),
+        Some("EHLO inside TLS advertises AUTH PLAIN LOGIN CRAM-MD5")
+    );
+    // The right password: 235 and an authenticated message; a wrong one: 535.
+    let login = &check(&all, "auth-login").2;
+    assert!(login.contains("AUTH PLAIN as smoke (realm smoke.smtls.test) from the private sasldb: 235 "), "{login}");
+    assert!(login.contains("with ESMTPSA (authenticated)") && login.contains("AUTH LOGIN: 235 "), "{login}");
+    assert!(login.contains("a wrong password: 535 "), "{login}");
+    assert!(!text(&out).contains("skip "), "{}", text(&out));
+    assert!(stderr(&out).contains("found by sendmail through SASL_CONF_PATH"), "{}", text(&out));
+    assert_eq!(system_sasl_files(), system_before, "a system SASL file was created or changed");
     let (pid, ports) = daemon_facts(&stderr(&out));
     assert_eq!(ports.len(), 2);
     assert_nothing_left(&root.join("8.18.2"), pid, &ports);
 }
 
 #[test]
-fn smoke_8_17_1_9_passes_five_checks() {
+fn smoke_8_17_1_9_passes_eight_checks() {
     let root = shared_build("8.17.1.9").unwrap();
     let out = xtask(&["--version", "8.17.1.9", "--work-dir", root.to_str().unwrap(), "smoke"], &[]);
     assert!(out.status.success(), "{}", text(&out));
     let all = checks(&out);
-    assert_eq!(all.iter().filter(|c| c.0).count(), 5, "{}", text(&out));
+    let passed: Vec<&str> = all.iter().filter(|c| c.0).map(|c| c.1.as_str()).collect();
+    assert_eq!(passed, ALL_CHECKS, "{}", text(&out));
     assert!(check(&all, "smtps").2.contains("ESMTP Sendmail 8.17.1.9"), "{}", text(&out));
     let (pid, ports) = daemon_facts(&stderr(&out));
     assert_nothing_left(&root.join("8.17.1.9"), pid, &ports);
@@ -110,11 +144,23 @@ fn a_group_readable_key_is_reported_and_sendmail_is_not_started() {
 fn smoke_takes_a_binary_from_outside_the_work_dir() {
     // As the packaging step will: an installed sendmail, and a work dir that
     // holds nothing yet (the cf/ tree is fetched from the shared cache).
+    // Installed as packages do, set-group-ID (the FreeBSD port: 2555
+    // root:smmsp; here group mail): Cyrus SASL ignores SASL_CONF_PATH in a
+    // set-ID process, so the AUTH checks pass only because -C drops those
+    // privileges before sendmail reads its .cf.
     let root = shared_build("8.18.2").unwrap();
     let dir = scratch("smoke-binary");
     let bin = dir.join("sbin/sendmail");
     std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
     std::fs::copy(root.join("8.18.2/src/sendmail-8.18.2/obj./sendmail/sendmail"), &bin).unwrap();
+    let mail_gid = std::fs::read_to_string("/etc/group")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("mail:x:").and_then(|r| r.split(':').next()?.parse::<u32>().ok()));
+    if let (Some(gid), true) = (mail_gid, xtask::tools::is_root()) {
+        std::os::unix::fs::chown(&bin, Some(0), Some(gid)).unwrap();
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o2755)).unwrap();
+    }
     let work = dir.join("work");
     let cache = shared_cache();
     let out = xtask(
@@ -133,7 +179,8 @@ fn smoke_takes_a_binary_from_outside_the_work_dir() {
     assert!(stderr(&out).contains("for its cf/ tree"), "{}", text(&out));
     assert!(stderr(&out).contains(&format!("smoke test of {}", bin.display())));
     let all = checks(&out);
-    assert_eq!(all.iter().filter(|c| c.0).count(), 5, "{}", text(&out));
+    let passed: Vec<&str> = all.iter().filter(|c| c.0).map(|c| c.1.as_str()).collect();
+    assert_eq!(passed, ALL_CHECKS, "{}", text(&out));
     let (pid, ports) = daemon_facts(&stderr(&out));
     assert_nothing_left(&work.join("8.18.2"), pid, &ports);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -160,10 +207,10 @@ fn negative_control_without_the_chain_flag_fails_check_1() {
     assert!(detail.contains("server sent 1 certificate (leaf)"), "{detail}");
     assert!(detail.contains("UnknownIssuer") || detail.contains("unknown issuer"), "{detail}");
     assert!(!check(&all, "smtps").0, "{}", text(&out));
-    for name in ["ecdhe", "no-tls1.1", "delivery"] {
+    for name in ["ecdhe", "no-tls1.1", "delivery", "auth-before-tls", "auth-after-tls", "auth-login"] {
         assert!(check(&all, name).0, "{name} does not depend on the chain:\n{}", text(&out));
     }
-    assert!(stderr(&out).contains("2 of 5 smoke checks failed: starttls-chain, smtps"), "{}", text(&out));
+    assert!(stderr(&out).contains("2 of 8 smoke checks failed: starttls-chain, smtps"), "{}", text(&out));
     let (pid, ports) = daemon_facts(&stderr(&out));
     assert_nothing_left(&dir.join("8.18.2"), pid, &ports);
     std::fs::remove_dir_all(&dir).unwrap();

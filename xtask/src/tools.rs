@@ -88,6 +88,16 @@ pub const BERKELEY_DB: Need = Need {
     freebsd: "databases/db5",
 };
 
+pub const SASLPASSWD2: Need = tool("saslpasswd2", "sasl2-bin", "cyrus-sasl", "security/cyrus-sasl2");
+/// The PLAIN, LOGIN and CRAM-MD5 plugins the smoke test's AUTH checks use.
+pub const SASL_MODULES: Need = Need {
+    command: "",
+    what: "Cyrus SASL PLAIN, LOGIN and CRAM-MD5 plugins",
+    debian: "libsasl2-modules",
+    fedora: "cyrus-sasl-plain cyrus-sasl-md5",
+    freebsd: "security/cyrus-sasl2",
+};
+
 /// What `cargo xtask setup` installs on a Debian-family host: everything
 /// the main job and the tests run.
 pub const SETUP_DEBIAN: &[&str] = &[
@@ -100,6 +110,11 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "openssl",
     "curl",
     "gpgv",
+    "libsasl2-dev",
+    "libldap-dev",
+    "libcdb-dev",
+    "sasl2-bin",
+    "libsasl2-modules",
     "binutils",
     "lintian",
     "libarchive-tools",

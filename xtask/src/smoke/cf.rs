@@ -28,6 +28,30 @@ pub struct SmokeCf {
     pub dh_file: PathBuf,
     pub smtp_port: u16,
     pub smtps_port: u16,
+    /// SMTP AUTH, for a sendmail built with SASL (a binary without it
+    /// warns about every AUTH option).
+    pub auth: Option<AuthCf>,
+}
+
+/// The SMTP AUTH stanza.
+#[derive(Clone, Debug)]
+pub struct AuthCf {
+    /// `confAUTH_OPTIONS`, e.g. `A p y`.
+    pub options: String,
+    /// `confAUTH_MECHANISMS`, also `TRUST_AUTH_MECH` (the mechanisms that
+    /// allow relaying).
+    pub mechanisms: Vec<String>,
+    /// `confAUTH_REALM`: the realm of the accounts in the sasldb.
+    pub realm: String,
+    /// The directory holding the Cyrus SASL `Sendmail.conf`: put into
+    /// sendmail's environment as `SASL_CONF_PATH` by an `E` line.
+    pub sasl_conf_dir: PathBuf,
+}
+
+impl AuthCf {
+    fn env_line(&self) -> String {
+        format!("ESASL_CONF_PATH={}", self.sasl_conf_dir.display())
+    }
 }
 
 impl SmokeCf {
@@ -68,11 +92,24 @@ impl SmokeCf {
         line(format!("define(`confDH_PARAMETERS', {})dnl", in_cert_dir(&self.dh_file)?));
         line(format!("define(`confSERVER_SSL_OPTIONS', `{SERVER_SSL_OPTIONS}')dnl"));
         line(format!("define(`confCIPHER_LIST', `{CIPHER_LIST}')dnl"));
+        if let Some(a) = &self.auth {
+            line("dnl SMTP AUTH (Cyrus SASL)".into());
+            line(format!("define(`confAUTH_OPTIONS', `{}')dnl", words(&a.options)?));
+            line(format!("define(`confAUTH_MECHANISMS', `{}')dnl", words(&a.mechanisms.join(" "))?));
+            line(format!("define(`confAUTH_REALM', {})dnl", quote(&a.realm)?));
+            line(format!("TRUST_AUTH_MECH(`{}')dnl", words(&a.mechanisms.join(" "))?));
+        }
         line("FEATURE(`no_default_msa')dnl".into());
         line(format!("DAEMON_OPTIONS(`Port={}, Addr=127.0.0.1, Name=MTA')dnl", self.smtp_port));
         line(format!("DAEMON_OPTIONS(`Port={}, Addr=127.0.0.1, Name=TLSMTA, M=s')dnl", self.smtps_port));
         line("MAILER(`local')dnl".into());
         line("MAILER(`smtp')dnl".into());
+        if let Some(a) = &self.auth {
+            // Cyrus SASL reads Sendmail.conf from $SASL_CONF_PATH; sendmail
+            // empties its environment at start and restores E lines.
+            line("LOCAL_CONFIG".into());
+            line(quote(&a.env_line())?);
+        }
         Ok(s)
     }
 
@@ -81,7 +118,7 @@ impl SmokeCf {
     /// rather than by a confused daemon.
     pub fn expected_lines(&self) -> Vec<String> {
         let d = |p: &Path| p.display().to_string();
-        vec![
+        let mut lines = vec![
             format!("Dj{}", self.host),
             format!("O QueueDirectory={}", d(&self.queue_dir)),
             format!("O PidFile={}", d(&self.pid_file)),
@@ -98,7 +135,17 @@ impl SmokeCf {
             format!("O CipherList={CIPHER_LIST}"),
             format!("O DaemonPortOptions=Port={}, Addr=127.0.0.1, Name=MTA", self.smtp_port),
             format!("O DaemonPortOptions=Port={}, Addr=127.0.0.1, Name=TLSMTA, M=s", self.smtps_port),
-        ]
+        ];
+        if let Some(a) = &self.auth {
+            lines.extend([
+                format!("O AuthOptions={}", a.options),
+                format!("O AuthMechanisms={}", a.mechanisms.join(" ")),
+                format!("O AuthRealm={}", a.realm),
+                format!("C{{TrustAuthMech}}{}", a.mechanisms.join(" ")),
+                a.env_line(),
+            ]);
+        }
+        lines
     }
 }
 
@@ -125,6 +172,15 @@ pub fn quote(value: &str) -> Result<String> {
         );
     }
     Ok(format!("`{value}'"))
+}
+
+/// Checks a list of words for m4: letters, digits, `-`, `_` and single
+/// spaces only (mechanism names and option letters).
+pub fn words(value: &str) -> Result<&str> {
+    if value.split(' ').any(|w| w.is_empty() || !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')) {
+        bail!("{value:?} is not a list of words separated by single spaces");
+    }
+    Ok(value)
 }
 
 /// Checks the generated .cf: every expected line present, as written.
@@ -180,7 +236,61 @@ mod tests {
             cert_dir: c,
             smtp_port: 40025,
             smtps_port: 40465,
+            auth: None,
         }
+    }
+
+    fn with_auth() -> SmokeCf {
+        SmokeCf {
+            auth: Some(AuthCf {
+                options: "A p y".into(),
+                mechanisms: vec!["PLAIN".into(), "LOGIN".into(), "CRAM-MD5".into()],
+                realm: "smoke.smtls.test".into(),
+                sasl_conf_dir: "/srv/smoke-1/sasl".into(),
+            }),
+            ..sample()
+        }
+    }
+
+    #[test]
+    fn the_auth_stanza_is_there_only_with_sasl() {
+        let mc = with_auth().mc().unwrap();
+        for want in [
+            "define(`confAUTH_OPTIONS', `A p y')dnl",
+            "define(`confAUTH_MECHANISMS', `PLAIN LOGIN CRAM-MD5')dnl",
+            "define(`confAUTH_REALM', `smoke.smtls.test')dnl",
+            "TRUST_AUTH_MECH(`PLAIN LOGIN CRAM-MD5')dnl",
+            "LOCAL_CONFIG",
+            "`ESASL_CONF_PATH=/srv/smoke-1/sasl'",
+        ] {
+            assert!(mc.lines().any(|l| l == want), "missing {want}\n{mc}");
+        }
+        // LOCAL_CONFIG text goes last, after the MAILERs.
+        assert!(mc.find("MAILER(`smtp')").unwrap() < mc.find("LOCAL_CONFIG").unwrap());
+        let lines = with_auth().expected_lines();
+        for want in [
+            "O AuthOptions=A p y",
+            "O AuthMechanisms=PLAIN LOGIN CRAM-MD5",
+            "O AuthRealm=smoke.smtls.test",
+            "C{TrustAuthMech}PLAIN LOGIN CRAM-MD5",
+            "ESASL_CONF_PATH=/srv/smoke-1/sasl",
+        ] {
+            assert!(lines.iter().any(|l| l == want), "missing {want} in {lines:?}");
+        }
+        let plain = sample();
+        assert!(!plain.mc().unwrap().contains("AUTH") && !plain.mc().unwrap().contains("SASL"));
+        assert!(!plain.expected_lines().iter().any(|l| l.contains("Auth") || l.contains("SASL")));
+    }
+
+    #[test]
+    fn auth_values_that_m4_would_mangle_are_refused() {
+        let mut c = with_auth();
+        c.auth.as_mut().unwrap().options = "A p' y".into();
+        assert!(c.mc().unwrap_err().to_string().contains("not a list of words"));
+        let mut c = with_auth();
+        c.auth.as_mut().unwrap().sasl_conf_dir = "/srv/a b/sasl".into();
+        assert!(c.mc().unwrap_err().to_string().contains("does not survive m4"));
+        assert!(words("PLAIN  LOGIN").is_err() && words("").is_err() && words("CRAM-MD5 PLAIN").is_ok());
     }
 
     #[test]

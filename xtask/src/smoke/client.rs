@@ -136,7 +136,7 @@ pub fn read_reply(s: &mut impl Read) -> Result<Reply> {
 }
 
 /// Sends a command, reads the reply, and insists on `want` (e.g. 250).
-fn command(s: &mut (impl Read + Write), cmd: &str, want: u16) -> Result<Reply> {
+pub(super) fn command(s: &mut (impl Read + Write), cmd: &str, want: u16) -> Result<Reply> {
     s.write_all(format!("{cmd}\r\n").as_bytes()).with_context(|| format!("sending {cmd}"))?;
     s.flush()?;
     let r = read_reply(s).with_context(|| format!("reading the reply to {cmd}"))?;
@@ -146,7 +146,7 @@ fn command(s: &mut (impl Read + Write), cmd: &str, want: u16) -> Result<Reply> {
     Ok(r)
 }
 
-fn expect(s: &mut impl Read, want: u16, what: &str) -> Result<Reply> {
+pub(super) fn expect(s: &mut impl Read, want: u16, what: &str) -> Result<Reply> {
     let r = read_reply(s).with_context(|| format!("reading the {what}"))?;
     if r.code != want {
         bail!("the {what} was {}, expected {want}", r.text());
@@ -154,7 +154,7 @@ fn expect(s: &mut impl Read, want: u16, what: &str) -> Result<Reply> {
     Ok(r)
 }
 
-fn connect(addr: SocketAddr) -> Result<TcpStream> {
+pub(super) fn connect(addr: SocketAddr) -> Result<TcpStream> {
     let s =
         TcpStream::connect_timeout(&addr, Duration::from_secs(5)).with_context(|| format!("connecting to {addr}"))?;
     s.set_read_timeout(Some(IO_TIMEOUT))?;
@@ -164,7 +164,7 @@ fn connect(addr: SocketAddr) -> Result<TcpStream> {
 
 /// Connects to the plain port, says EHLO, and issues STARTTLS (which EHLO
 /// must advertise). Returns the socket, ready for the TLS handshake.
-fn starttls(addr: SocketAddr) -> Result<TcpStream> {
+pub(super) fn starttls(addr: SocketAddr) -> Result<TcpStream> {
     let mut s = connect(addr)?;
     expect(&mut s, 220, "greeting")?;
     let ehlo = command(&mut s, "EHLO client.smtls.test", 250)?;
@@ -230,7 +230,7 @@ impl ServerCertVerifier for Recording {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Versions {
+pub(super) enum Versions {
     Any,
     Tls12Only,
 }
@@ -238,25 +238,25 @@ enum Versions {
 /// Whether the client brings the intermediate itself (so that a check is
 /// not also a test of the chain).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Chain {
+pub(super) enum Chain {
     FromServer,
     ClientHasIntermediate,
 }
 
 /// What a completed handshake negotiated.
 #[derive(Clone, Debug)]
-struct Session {
-    version: String,
-    suite: String,
-    group: String,
-    certs: Vec<CertificateDer<'static>>,
+pub(super) struct Session {
+    pub version: String,
+    pub suite: String,
+    pub group: String,
+    pub certs: Vec<CertificateDer<'static>>,
 }
 
-type Tls = StreamOwned<ClientConnection, TcpStream>;
+pub(super) type Tls = StreamOwned<ClientConnection, TcpStream>;
 
 /// A TLS handshake over `sock` that verifies against the test root CA
 /// alone and the host name.
-fn handshake(t: &Target, sock: TcpStream, versions: Versions, chain: Chain) -> Result<(Tls, Session)> {
+pub(super) fn handshake(t: &Target, sock: TcpStream, versions: Versions, chain: Chain) -> Result<(Tls, Session)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut roots = RootCertStore::empty();
     roots.add(t.pki.root_der.clone()).context("adding the root CA")?;
@@ -324,7 +324,7 @@ fn require_full_chain(pki: &Pki, certs: &[CertificateDer<'_>]) -> Result<()> {
     Ok(())
 }
 
-fn quit(s: &mut (impl Read + Write)) {
+pub(super) fn quit(s: &mut (impl Read + Write)) {
     let _ = command(s, "QUIT", 221);
 }
 
@@ -579,7 +579,7 @@ pub fn check_delivery(t: &Target) -> Result<String> {
     ))
 }
 
-fn nanos() -> u128 {
+pub(super) fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
 
