@@ -140,6 +140,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         }
     }
     fragments.push(site_config::builtin("reproducible.m4")?);
+    // Berkeley DB 4 and later (the probe found <db.h> and -ldb).
+    vars.insert("DB_LIBS", "-ldb".to_string());
     vars.insert("SOURCE_DIR", source.display().to_string());
     vars.insert("VERSION", plan.version.to_string());
     if !request.extra.is_empty() {

@@ -34,7 +34,46 @@ pub struct Spec {
     pub requires: &'static [&'static str],
     /// On unless the user says otherwise (and the host can build it).
     pub default: bool,
+    /// What a .deb of a build with this option says beyond the Depends
+    /// that the binaries' ELF NEEDED entries give.
+    pub debian: DebianRelations,
+    /// How the FreeBSD port offers this option.
+    pub port: PortOption,
 }
+
+/// Debian package relationships an option adds (package names in Debian's
+/// archive). Libraries the binaries link are not listed here: Depends
+/// follows ELF NEEDED (`package::deb::depends`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DebianRelations {
+    /// Packages that make the option useful at run time (Recommends).
+    pub recommends: &'static [&'static str],
+    /// Packages that help (Suggests).
+    pub suggests: &'static [&'static str],
+    /// Packages that ship the same files the option adds (Conflicts and
+    /// Replaces: the .deb takes their place).
+    pub replaces: &'static [&'static str],
+}
+
+/// The option in the FreeBSD port (`ports/mail/sendmail-tls`).
+#[derive(Clone, Copy, Debug)]
+pub struct PortOption {
+    /// The OPTIONS_DEFINE name, in capitals.
+    pub name: &'static str,
+    /// Ports framework knobs when the option is on, as (suffix, value):
+    /// ("LIB_DEPENDS", "libsasl2.so:security/cyrus-sasl2") becomes
+    /// `SASL_LIB_DEPENDS= libsasl2.so:security/cyrus-sasl2`. A library from
+    /// ports lives under LOCALBASE, which the compiler does not search:
+    /// `USES=localbase:ldflags` adds it to CFLAGS and LDFLAGS, which the
+    /// port's site.config.m4 passes to sendmail's build.
+    pub knobs: &'static [(&'static str, &'static str)],
+}
+
+const fn port(name: &'static str) -> PortOption {
+    PortOption { name, knobs: &[] }
+}
+
+const NO_RELATIONS: DebianRelations = DebianRelations { recommends: &[], suggests: &[], replaces: &[] };
 
 const fn dev(what: &'static str, debian: &'static str, fedora: &'static str, freebsd: &'static str) -> Need {
     Need { command: "", what, debian, fedora, freebsd }
@@ -74,6 +113,18 @@ pub const OPTIONS: &[Spec] = &[
         }),
         requires: &[],
         default: true,
+        debian: DebianRelations {
+            // The PLAIN and LOGIN mechanisms are plugins; without them AUTH
+            // offers nothing a mail client uses.
+            recommends: &["libsasl2-modules"],
+            // saslpasswd2 and saslauthd.
+            suggests: &["sasl2-bin"],
+            replaces: &[],
+        },
+        port: PortOption {
+            name: "SASL",
+            knobs: &[("LIB_DEPENDS", "libsasl2.so:security/cyrus-sasl2"), ("USES", "localbase:ldflags")],
+        },
     },
     Spec {
         name: "ipv6",
@@ -86,6 +137,8 @@ pub const OPTIONS: &[Spec] = &[
         probe: None,
         requires: &[],
         default: true,
+        debian: NO_RELATIONS,
+        port: port("IPV6"),
     },
     Spec {
         name: "ldap",
@@ -102,6 +155,8 @@ pub const OPTIONS: &[Spec] = &[
         }),
         requires: &[],
         default: false,
+        debian: NO_RELATIONS,
+        port: PortOption { name: "LDAP", knobs: &[("USES", "ldap localbase:ldflags")] },
     },
     Spec {
         name: "bdb",
@@ -118,6 +173,10 @@ pub const OPTIONS: &[Spec] = &[
         }),
         requires: &[],
         default: true,
+        debian: NO_RELATIONS,
+        // FreeBSD's libc has Berkeley DB 1.85, which base sendmail, makemap
+        // and newaliases use: no dependency, and maps stay readable by both.
+        port: port("BDB"),
     },
     Spec {
         name: "cdb",
@@ -134,6 +193,11 @@ pub const OPTIONS: &[Spec] = &[
         }),
         requires: &[],
         default: false,
+        debian: NO_RELATIONS,
+        port: PortOption {
+            name: "CDB",
+            knobs: &[("LIB_DEPENDS", "libcdb.so:databases/tinycdb"), ("USES", "localbase:ldflags")],
+        },
     },
     Spec {
         name: "regex",
@@ -146,6 +210,8 @@ pub const OPTIONS: &[Spec] = &[
         probe: None,
         requires: &[],
         default: true,
+        debian: NO_RELATIONS,
+        port: port("REGEX"),
     },
     Spec {
         name: "socketmap",
@@ -158,6 +224,8 @@ pub const OPTIONS: &[Spec] = &[
         probe: None,
         requires: &[],
         default: true,
+        debian: NO_RELATIONS,
+        port: port("SOCKETMAP"),
     },
     Spec {
         name: "tcpwrappers",
@@ -174,6 +242,9 @@ pub const OPTIONS: &[Spec] = &[
         }),
         requires: &[],
         default: false,
+        debian: NO_RELATIONS,
+        // libwrap is in FreeBSD's base system.
+        port: port("TCPWRAP"),
     },
     Spec {
         name: "milter",
@@ -186,6 +257,13 @@ pub const OPTIONS: &[Spec] = &[
         probe: None,
         requires: &[],
         default: true,
+        debian: DebianRelations {
+            recommends: &[],
+            suggests: &[],
+            // Debian's libmilter-dev ships the same headers and libmilter.a.
+            replaces: &["libmilter-dev"],
+        },
+        port: port("MILTER"),
     },
     Spec {
         name: "dane",
@@ -198,6 +276,8 @@ pub const OPTIONS: &[Spec] = &[
         probe: None,
         requires: &[],
         default: true,
+        debian: NO_RELATIONS,
+        port: port("DANE"),
     },
     Spec {
         name: "mta-sts",
@@ -210,6 +290,13 @@ pub const OPTIONS: &[Spec] = &[
         probe: None,
         requires: &["regex", "socketmap"],
         default: false,
+        debian: DebianRelations {
+            recommends: &[],
+            // The resolver FEATURE(`sts') asks through its socket map.
+            suggests: &["postfix-mta-sts-resolver"],
+            replaces: &[],
+        },
+        port: port("MTASTS"),
     },
 ];
 

@@ -125,6 +125,7 @@ mod tests {
     #[test]
     fn every_builtin_fragment_generates() {
         let all = BTreeMap::from([
+            ("DB_LIBS", "-ldb".to_string()),
             ("EC_DEFINE", "TLS_EC".to_string()),
             ("OPENSSL_INCDIR", "/opt/ssl/include".to_string()),
             ("OPENSSL_LIBDIR", "/opt/ssl/lib".to_string()),
