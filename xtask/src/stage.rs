@@ -13,7 +13,7 @@
 
 use crate::{epoch, plan::Plan, progress, tools};
 use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -102,6 +102,24 @@ impl Target {
         Path::new(self.prefix()).join("share/sendmail/cf")
     }
 
+    /// Where libraries go: Debian's multiarch directory (as libmilter-dev
+    /// installs libmilter.a, and where the compiler looks first), FreeBSD's
+    /// PREFIX/lib. `multiarch` is Debian's tuple, e.g. x86_64-linux-gnu.
+    pub fn lib_dir(self, multiarch: Option<&str>) -> Result<PathBuf> {
+        match (self, multiarch) {
+            (Target::Debian, Some(m)) => Ok(Path::new("/usr/lib").join(m)),
+            (Target::Debian, None) => {
+                bail!("no Debian multiarch tuple is known for this host, so the library directory is unknown")
+            }
+            (Target::FreeBsd, _) => Ok(PathBuf::from("/usr/local/lib")),
+        }
+    }
+
+    /// Where C headers go.
+    pub fn include_dir(self) -> PathBuf {
+        Path::new(self.prefix()).join("include")
+    }
+
     pub fn doc_dir(self) -> PathBuf {
         Path::new(self.prefix()).join("share/doc").join(PACKAGE_NAME)
     }
@@ -158,6 +176,10 @@ pub struct Entry {
     pub group: String,
     /// Permission bits including setuid/setgid/sticky (e.g. 0o2555).
     pub mode: u32,
+    /// The build option that brings this entry (e.g. `milter` for
+    /// libmilter.a); none for what every build installs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
 }
 
 impl Entry {
@@ -189,6 +211,10 @@ pub struct Contents {
     pub target: Target,
     /// Sorted by path; no path twice.
     pub entries: Vec<Entry>,
+    /// The build options the staged binaries have (configure's
+    /// `options`), for what packages declare beyond the files.
+    #[serde(default)]
+    pub options: Vec<String>,
 }
 
 impl Contents {
@@ -200,6 +226,58 @@ impl Contents {
     pub fn config_files(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter().filter(|e| e.is_config())
     }
+}
+
+/// What [`list`] needs to know of the build beyond the source tree: which
+/// build options are on (they add files, e.g. libmilter with `milter`) and
+/// where libraries go on Debian.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Build options switched on, in table order.
+    pub options: Vec<String>,
+    /// Debian's multiarch tuple, e.g. x86_64-linux-gnu (Debian layout only).
+    pub multiarch: Option<String>,
+}
+
+impl Features {
+    /// The options `configure` switched on for this tree, and this host's
+    /// multiarch tuple.
+    pub fn configured(plan: &Plan) -> Result<Features> {
+        let config = crate::configure::Configuration::load(plan)?;
+        Ok(Features { options: config.options, multiarch: host_multiarch() })
+    }
+
+    pub fn has(&self, option: &str) -> bool {
+        self.options.iter().any(|o| o == option)
+    }
+}
+
+/// Debian's multiarch tuple for a Debian architecture name.
+pub fn multiarch_of(debian_arch: &str) -> Option<&'static str> {
+    Some(match debian_arch {
+        "amd64" => "x86_64-linux-gnu",
+        "arm64" => "aarch64-linux-gnu",
+        "armhf" => "arm-linux-gnueabihf",
+        "armel" => "arm-linux-gnueabi",
+        "i386" => "i386-linux-gnu",
+        "ppc64el" => "powerpc64le-linux-gnu",
+        "s390x" => "s390x-linux-gnu",
+        "riscv64" => "riscv64-linux-gnu",
+        "mips64el" => "mips64el-linux-gnuabi64",
+        "loong64" => "loongarch64-linux-gnu",
+        _ => return None,
+    })
+}
+
+/// This host's multiarch tuple: from the table, else dpkg-architecture.
+pub fn host_multiarch() -> Option<String> {
+    let arch = crate::package::deb::host_arch().ok()?;
+    if let Some(m) = multiarch_of(&arch) {
+        return Some(m.to_string());
+    }
+    let out = Command::new("dpkg-architecture").args(["-qDEB_HOST_MULTIARCH"]).output().ok()?;
+    let m = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !m.is_empty()).then_some(m)
 }
 
 /// `cargo xtask stage`: build the staged tree and print where it is.
@@ -322,6 +400,54 @@ const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 /// The configuration files generated from templates, under /etc/mail.
 pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf"];
 
+/// Where a file an option adds comes from.
+#[derive(Clone, Copy, Debug)]
+enum From {
+    /// Built, under the object directory `obj.`.
+    Built(&'static str),
+    /// Shipped in the source tree.
+    Source(&'static str),
+}
+
+/// Where it goes.
+#[derive(Clone, Copy, Debug)]
+enum To {
+    /// [`Target::lib_dir`].
+    Lib,
+    /// This subdirectory of [`Target::include_dir`], which the package owns.
+    Include(&'static str),
+}
+
+/// A file that a build option adds to the package.
+struct OptionFile {
+    option: &'static str,
+    from: From,
+    to: To,
+}
+
+/// Files per build option: `milter` builds libmilter, and milters are
+/// compiled against its public headers (as libmilter-dev and the FreeBSD
+/// base system install them). A built library is installed as a copy
+/// stripped like dh_strip strips static libraries (see [`generate`]).
+const OPTION_FILES: &[OptionFile] = &[
+    OptionFile { option: "milter", from: From::Built("libmilter/libmilter.a"), to: To::Lib },
+    OptionFile { option: "milter", from: From::Source("include/libmilter/mfapi.h"), to: To::Include("libmilter") },
+    OptionFile { option: "milter", from: From::Source("include/libmilter/mfdef.h"), to: To::Include("libmilter") },
+];
+
+/// The built files (relative to `obj.`) an option adds, e.g.
+/// `libmilter/libmilter.a` for `milter`.
+pub fn option_built_files(option: &str) -> Vec<&'static str> {
+    OPTION_FILES
+        .iter()
+        .filter(|f| f.option == option)
+        .filter_map(|f| match f.from {
+            From::Built(rel) => Some(rel),
+            From::Source(_) => None,
+        })
+        .collect()
+}
+
 /// The queue and certificate directories, with their fixed owners and modes.
 fn special_dirs(target: Target) -> Vec<(&'static str, &'static str, &'static str, u32)> {
     let rg = target.root_group();
@@ -350,10 +476,17 @@ pub fn stage_dir(plan: &Plan, target: Target) -> PathBuf {
 // ---------------------------------------------------------------------------
 // The list.
 
-/// The list of contents for `target`. Reads only the source tree's cf
-/// directory (to list it); generated files are named at their place in
+/// The list of contents for `target`, for the build options `configure`
+/// chose. Reads the configuration and the source tree's cf directory (to
+/// list it); generated files are named at their place in
 /// [`generated_dir`], which [`generate`] fills.
 pub fn contents(plan: &Plan, target: Target) -> Result<Contents> {
+    contents_with(plan, target, &Features::configured(plan)?)
+}
+
+/// [`contents`] for the given features (the FreeBSD port lists every
+/// option it offers, whatever this tree was built with).
+pub fn contents_with(plan: &Plan, target: Target, features: &Features) -> Result<Contents> {
     let src = plan.source_dir();
     let cf_src = src.join("cf");
     let cf_files = walk(&cf_src).with_context(|| {
@@ -364,13 +497,19 @@ pub fn contents(plan: &Plan, target: Target) -> Result<Contents> {
         .filter(|(rel, _)| !CF_SKIP.iter().any(|s| Path::new(s) == rel))
         .map(|(rel, exec)| (rel.clone(), cf_src.join(&rel), exec))
         .collect();
-    list(target, &src, &generated_dir(plan, target), cf)
+    list(target, &src, &generated_dir(plan, target), cf, features)
 }
 
 /// The pure part of [`contents`]: every decision about paths, owners and
 /// modes, from the source and generated directories and the cf tree listing
-/// (relative path, source path, is a script).
-pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, bool)>) -> Result<Contents> {
+/// (relative path, source path, is a script), and the build's [`Features`].
+pub fn list(
+    target: Target,
+    src: &Path,
+    gen: &Path,
+    cf: Vec<(PathBuf, PathBuf, bool)>,
+    features: &Features,
+) -> Result<Contents> {
     let rg = target.root_group();
     let generated = |install: &Path| gen.join(install.strip_prefix("/").unwrap_or(install));
     let mut entries: BTreeMap<PathBuf, Entry> = BTreeMap::new();
@@ -386,6 +525,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
         owner: owner.into(),
         group: group.into(),
         mode,
+        option: None,
     };
 
     // Programs: stripped copies in the generated directory.
@@ -406,7 +546,14 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
     for link in sendmail_links(target) {
         let path = PathBuf::from(link);
         let to = relative_link(&path, &sendmail_path);
-        add(Entry { path, kind: Kind::Symlink { target: to }, owner: "root".into(), group: rg.into(), mode: 0o777 })?;
+        add(Entry {
+            path,
+            kind: Kind::Symlink { target: to },
+            owner: "root".into(),
+            group: rg.into(),
+            mode: 0o777,
+            option: None,
+        })?;
     }
 
     // Man pages, compressed in the generated directory.
@@ -423,6 +570,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
             owner: "root".into(),
             group: rg.into(),
             mode: 0o777,
+            option: None,
         })?;
     }
 
@@ -441,6 +589,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
             owner: "root".into(),
             group: rg.into(),
             mode: 0o644,
+            option: None,
         })?;
     }
     add(Entry {
@@ -449,6 +598,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
         owner: "root".into(),
         group: rg.into(),
         mode: 0o644,
+        option: None,
     })?;
     add(Entry {
         path: "/etc/mail/helpfile".into(),
@@ -456,6 +606,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
         owner: "root".into(),
         group: rg.into(),
         mode: 0o644,
+        option: None,
     })?;
     if let Some(rc) = target.rc_conf_d() {
         add(Entry {
@@ -464,6 +615,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
             owner: "root".into(),
             group: rg.into(),
             mode: 0o644,
+            option: None,
         })?;
     }
 
@@ -478,17 +630,55 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
         add(file(path.clone(), generated(&path), "root", rg, 0o644))?;
     }
 
+    // What the build options add.
+    let mut option_dirs = vec![];
+    for f in OPTION_FILES.iter().filter(|f| features.has(f.option)) {
+        let rel = match f.from {
+            From::Built(rel) | From::Source(rel) => rel,
+        };
+        let name = Path::new(rel).file_name().context("option file name")?;
+        let dir = match f.to {
+            To::Lib => target.lib_dir(features.multiarch.as_deref()).with_context(|| {
+                format!("placing {} of option `{}` in the {target} layout", name.to_string_lossy(), f.option)
+            })?,
+            To::Include(sub) => {
+                let d = target.include_dir().join(sub);
+                option_dirs.push(d.clone());
+                d
+            }
+        };
+        let path = dir.join(name);
+        let source = match f.from {
+            // Built libraries: stripped copies in the generated directory.
+            From::Built(_) => generated(&path),
+            From::Source(rel) => src.join(rel),
+        };
+        add(Entry { option: Some(f.option.to_string()), ..file(path, source, "root", rg, 0o644) })?;
+    }
+
     // Directories with fixed owners and modes.
     for (path, owner, group, mode) in special_dirs(target) {
-        add(Entry { path: path.into(), kind: Kind::Dir, owner: owner.into(), group: group.into(), mode })?;
+        add(Entry {
+            path: path.into(),
+            kind: Kind::Dir,
+            owner: owner.into(),
+            group: group.into(),
+            mode,
+            option: None,
+        })?;
     }
 
     // Other directories: on Debian every parent (a .deb lists them all); on
-    // FreeBSD only those the package owns (the cf tree and the doc
-    // directory), never shared ones such as /usr/local/sbin.
+    // FreeBSD only those the package owns (the cf tree, the doc directory,
+    // an option's header directory), never shared ones such as
+    // /usr/local/sbin.
     let owned = |d: &Path| match target {
         Target::Debian => true,
-        Target::FreeBsd => d.starts_with(cf_dir.parent().unwrap_or(&cf_dir)) || d.starts_with(&doc),
+        Target::FreeBsd => {
+            d.starts_with(cf_dir.parent().unwrap_or(&cf_dir))
+                || d.starts_with(&doc)
+                || option_dirs.iter().any(|o| d.starts_with(o))
+        }
     };
     let parents: Vec<PathBuf> = entries
         .keys()
@@ -496,16 +686,23 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: Vec<(PathBuf, PathBuf, b
         .filter(|d| d != Path::new("/") && owned(d))
         .collect();
     for d in parents {
-        entries.entry(d.clone()).or_insert(Entry {
-            path: d,
-            kind: Kind::Dir,
-            owner: "root".into(),
-            group: rg.into(),
-            mode: 0o755,
-        });
+        if entries.contains_key(&d) {
+            continue;
+        }
+        // A directory only an option's files need belongs to that option.
+        let below: BTreeSet<Option<&String>> =
+            entries.values().filter(|e| e.path.starts_with(&d)).map(|e| e.option.as_ref()).collect();
+        let option = match below.into_iter().collect::<Vec<_>>()[..] {
+            [Some(o)] => Some(o.clone()),
+            _ => None,
+        };
+        entries.insert(
+            d.clone(),
+            Entry { path: d, kind: Kind::Dir, owner: "root".into(), group: rg.into(), mode: 0o755, option },
+        );
     }
 
-    let contents = Contents { target, entries: entries.into_values().collect() };
+    let contents = Contents { target, entries: entries.into_values().collect(), options: features.options.clone() };
     check(&contents)?;
     Ok(contents)
 }
@@ -670,8 +867,9 @@ pub fn copyright(version: &str, license: &str) -> Result<String> {
 }
 
 /// Writes every generated file of `target` into [`generated_dir`]; returns
-/// that directory. Needs a built tree (the binaries and cf/cf).
-pub fn generate(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<PathBuf> {
+/// that directory. Needs a built tree (the binaries, cf/cf, and what the
+/// `features` build, e.g. libmilter).
+pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::BuildTime) -> Result<PathBuf> {
     let src = plan.source_dir();
     let gen = generated_dir(plan, target);
     let partial = gen.with_extension(format!("partial-{}", std::process::id()));
@@ -699,6 +897,34 @@ pub fn generate(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<
         std::fs::create_dir_all(out.parent().context("no parent")?)?;
         let status = Command::new(&strip)
             .args(["--remove-section=.comment", "--remove-section=.note", "--strip-unneeded", "-o"])
+            .arg(&out)
+            .arg(&built)
+            .status()
+            .with_context(|| format!("running strip on {}", built.display()))?;
+        if !status.success() {
+            bail!("strip {} failed ({status})", built.display());
+        }
+    }
+
+    // Static libraries of the options, stripped like dh_strip does (debug
+    // information and .comment out; .note.GNU-stack stays), members kept
+    // deterministic.
+    for f in OPTION_FILES.iter().filter(|f| features.has(f.option)) {
+        let (From::Built(rel), To::Lib) = (f.from, f.to) else { continue };
+        let built = plan.obj_dir().join(rel);
+        if !built.is_file() {
+            bail!(
+                "{} is missing although option `{}` is on: run `cargo xtask build` (or dist) again",
+                built.display(),
+                f.option
+            );
+        }
+        let name = Path::new(rel).file_name().context("library name")?;
+        let install = target.lib_dir(features.multiarch.as_deref())?.join(name);
+        let out = at(&install.to_string_lossy());
+        std::fs::create_dir_all(out.parent().context("no parent")?)?;
+        let status = Command::new(&strip)
+            .args(["--strip-debug", "--remove-section=.comment", "--enable-deterministic-archives", "-o"])
             .arg(&out)
             .arg(&built)
             .status()
@@ -774,8 +1000,9 @@ pub fn stage(plan: &Plan, target: Target) -> Result<(PathBuf, Contents)> {
 pub fn stage_at(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<(PathBuf, Contents)> {
     use std::os::unix::fs::PermissionsExt;
     progress::info(&format!("staging the {target} layout (PREFIX {})", target.prefix()));
-    generate(plan, target, time)?;
-    let contents = contents(plan, target)?;
+    let features = Features::configured(plan)?;
+    generate(plan, target, &features, time)?;
+    let contents = contents_with(plan, target, &features)?;
     let dir = stage_dir(plan, target);
     let root = dir.join("root");
     let partial = dir.join(format!("root.partial-{}", std::process::id()));
@@ -812,13 +1039,87 @@ pub fn stage_at(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<
 mod tests {
     use super::*;
 
+    /// The default option set on an amd64 Debian host.
+    fn defaults() -> Features {
+        Features {
+            options: crate::configure::options::OPTIONS
+                .iter()
+                .filter(|o| o.default)
+                .map(|o| o.name.to_string())
+                .collect(),
+            multiarch: Some("x86_64-linux-gnu".into()),
+        }
+    }
+
     fn sample(target: Target) -> Contents {
+        sample_with(target, &defaults())
+    }
+
+    fn sample_with(target: Target, features: &Features) -> Contents {
         let cf = vec![
             (PathBuf::from("README"), PathBuf::from("/src/cf/README"), false),
             (PathBuf::from("m4/cf.m4"), PathBuf::from("/src/cf/m4/cf.m4"), false),
             (PathBuf::from("sh/makeinfo.sh"), PathBuf::from("/src/cf/sh/makeinfo.sh"), true),
         ];
-        list(target, Path::new("/src"), Path::new("/gen"), cf).unwrap()
+        list(target, Path::new("/src"), Path::new("/gen"), cf, features).unwrap()
+    }
+
+    #[test]
+    fn milter_adds_libmilter_and_its_headers() {
+        let c = sample(Target::Debian);
+        let a = c.get("/usr/lib/x86_64-linux-gnu/libmilter.a").unwrap();
+        assert_eq!(a.source(), Some(Path::new("/gen/usr/lib/x86_64-linux-gnu/libmilter.a")));
+        assert_eq!((a.owner.as_str(), a.group.as_str(), a.mode), ("root", "root", 0o644));
+        assert_eq!(a.option.as_deref(), Some("milter"));
+        let h = c.get("/usr/include/libmilter/mfapi.h").unwrap();
+        assert_eq!(h.source(), Some(Path::new("/src/include/libmilter/mfapi.h")));
+        assert!(c.get("/usr/include/libmilter/mfdef.h").is_some());
+        // Directories only libmilter needs belong to the option; shared ones do not.
+        assert_eq!(c.get("/usr/include/libmilter").unwrap().option.as_deref(), Some("milter"));
+        assert_eq!(c.get("/usr/lib/x86_64-linux-gnu").unwrap().option.as_deref(), Some("milter"));
+        assert_eq!(c.get("/usr/lib").unwrap().option, None, "/usr/lib/sendmail is there too");
+        assert_eq!(c.get("/usr/sbin/makemap").unwrap().option, None);
+        assert!(c.options.contains(&"milter".to_string()));
+
+        let f = sample(Target::FreeBsd);
+        assert!(f.get("/usr/local/lib/libmilter.a").is_some());
+        assert_eq!(f.get("/usr/local/include/libmilter/mfdef.h").unwrap().group, "wheel");
+        let d = f.get("/usr/local/include/libmilter").unwrap();
+        assert_eq!((&d.kind, d.option.as_deref()), (&Kind::Dir, Some("milter")));
+        assert!(f.get("/usr/local/include").is_none() && f.get("/usr/local/lib").is_none(), "shared directories");
+
+        // Without milter: none of it.
+        let without = Features { options: vec!["sasl".into()], ..defaults() };
+        for t in [Target::Debian, Target::FreeBsd] {
+            let c = sample_with(t, &without);
+            assert!(c.entries.iter().all(|e| e.option.is_none() && !e.path.to_string_lossy().contains("milter")));
+            assert_eq!(c.options, ["sasl"]);
+        }
+        // The Debian layout needs the multiarch tuple only when it places a library.
+        let err = list(
+            Target::Debian,
+            Path::new("/src"),
+            Path::new("/gen"),
+            vec![],
+            &Features { multiarch: None, ..defaults() },
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("multiarch"), "{err:#}");
+        assert!(list(
+            Target::FreeBsd,
+            Path::new("/src"),
+            Path::new("/gen"),
+            vec![],
+            &Features { multiarch: None, ..defaults() }
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn multiarch_tuples() {
+        assert_eq!(multiarch_of("amd64"), Some("x86_64-linux-gnu"));
+        assert_eq!(multiarch_of("arm64"), Some("aarch64-linux-gnu"));
+        assert_eq!(multiarch_of("hurd-i386"), None);
     }
 
     #[test]

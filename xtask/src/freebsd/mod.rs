@@ -9,6 +9,7 @@ pub mod bmake;
 pub mod patches;
 pub mod port;
 pub mod port_edit;
+pub mod port_options;
 
 use crate::configure::flags::{self, TlsRequest};
 use crate::releases::Version;

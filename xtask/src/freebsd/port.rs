@@ -13,6 +13,7 @@
 //! reproducible it is the newest entry date inside the tarball (the
 //! release's own date, as `epoch::newest_entry_mtime` reads it), not now.
 
+use super::port_options;
 use crate::configure::{flags, site_config};
 use crate::stage::{self, Contents, Entry, Kind, Target};
 use crate::{build, epoch, fetch, plan::Plan, progress, util};
@@ -106,6 +107,17 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
             return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
         }
     } else {
+        // A library an option builds, stripped for the list; the ports
+        // framework installs it as built.
+        if let Some(rel) = e
+            .option
+            .as_deref()
+            .into_iter()
+            .flat_map(stage::option_built_files)
+            .find(|rel| Path::new(rel).file_name().is_some_and(|n| n.to_string_lossy() == name))
+        {
+            return Ok(How::Data(format!("${{WRKSRC}}/obj./{rel}")));
+        }
         if build::PROGRAMS.contains(&name.as_str()) {
             return Ok(How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")));
         }
@@ -182,26 +194,35 @@ pub fn render_plist(entries: &[PortEntry]) -> String {
     let prefix = Path::new(Target::FreeBsd.prefix());
     for pe in entries {
         let e = &pe.entry;
-        let path = plist_path(&e.path);
+        // An option's entries are listed only when it is on (OPTIONS_SUB).
+        let opt = e
+            .option
+            .as_deref()
+            .map(|o| format!("%%{}%%", port_options::port_name(o).expect("contents options come from the table")))
+            .unwrap_or_default();
+        let path = format!("{opt}{}", plist_path(&e.path));
         match &pe.how {
             How::Dir => {
                 let has_children = entries.iter().any(|o| o.entry.path != e.path && o.entry.path.starts_with(&e.path));
                 let special = !(e.owner == "root" && e.group == root_group && e.mode == 0o755);
                 if !e.path.starts_with(prefix) {
                     out.push_str(&format!(
-                        "@comment {path}: a base-system directory; the package sets its owner and mode, never removes it\n\
-                         @postexec install -d -o {} -g {} -m {:04o} {path}\n",
-                        e.owner, e.group, e.mode
+                        "@comment {p}: a base-system directory; the package sets its owner and mode, never removes it\n\
+                         {opt}@postexec install -d -o {} -g {} -m {:04o} {p}\n",
+                        e.owner,
+                        e.group,
+                        e.mode,
+                        p = plist_path(&e.path)
                     ));
                 } else if special || !has_children {
                     let attrs = attributes(e, 0o755);
-                    out.push_str(&format!("@dir{attrs} {path}\n"));
+                    out.push_str(&format!("{opt}@dir{attrs} {}\n", plist_path(&e.path)));
                 }
             }
             How::Link(_) => out.push_str(&format!("{path}\n")),
             How::Sample(_) | How::Cf(_) => {
                 let attrs = attributes(e, DATA_MODE);
-                out.push_str(&format!("@sample{attrs} {path}.sample\n"));
+                out.push_str(&format!("{opt}@sample{attrs} {}.sample\n", plist_path(&e.path)));
             }
             How::Program(_) | How::Man(_) | How::Data(_) => {
                 let (_, mode) = install_macro(pe).expect("files have an install macro");
@@ -209,7 +230,7 @@ pub fn render_plist(entries: &[PortEntry]) -> String {
                 if attrs.is_empty() {
                     out.push_str(&format!("{path}\n"));
                 } else {
-                    out.push_str(&format!("@{attrs} {path}\n"));
+                    out.push_str(&format!("{opt}@{attrs} {}\n", plist_path(&e.path)));
                 }
             }
         }
@@ -304,6 +325,32 @@ pub fn render_install(entries: &[PortEntry]) -> String {
     out
 }
 
+/// do-install for what every build installs, and a `post-install-<OPT>-on`
+/// target (run by the framework only when the option is on) for what each
+/// option adds, in table order.
+pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
+    let base: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none()).cloned().collect();
+    let mut targets = String::new();
+    for spec in crate::configure::options::OPTIONS {
+        let sub: Vec<PortEntry> =
+            entries.iter().filter(|pe| pe.entry.option.as_deref() == Some(spec.name)).cloned().collect();
+        if sub.iter().any(|pe| !matches!(pe.how, How::Dir)) {
+            targets.push_str(&format!("\npost-install-{}-on:\n{}", spec.port.name, render_install(&sub)));
+        }
+    }
+    if let Some(pe) = entries
+        .iter()
+        .find(|pe| pe.entry.option.as_deref().is_some_and(|o| crate::configure::options::find(o).is_none()))
+    {
+        bail!(
+            "{} belongs to option {:?}, which the option table does not have",
+            pe.entry.path.display(),
+            pe.entry.option
+        );
+    }
+    Ok((render_install(&base), targets))
+}
+
 /// Everything the Makefile says that is not the install list.
 #[derive(Clone, Debug)]
 pub struct MakefileData {
@@ -313,12 +360,16 @@ pub struct MakefileData {
     pub comment: String,
     pub maintainer: String,
     pub www: String,
-    /// Subdirectories to build, in order.
+    /// Subdirectories to build, in order, whatever the options.
     pub build_dirs: Vec<String>,
+    /// The OPTIONS block ([`port_options::render_block`]).
+    pub options: String,
     /// `.cf` files built from `${FILESDIR}/<stem>.mc`.
     pub cf_files: Vec<String>,
     /// The body of do-install.
     pub install: String,
+    /// `post-install-<OPT>-on` targets, each after a blank line.
+    pub option_installs: String,
 }
 
 pub fn render_makefile(d: &MakefileData) -> String {
@@ -364,13 +415,17 @@ USES=\t\tssl
 USERS=\t\tsmmsp
 GROUPS=\t\tsmmsp
 
+{options}
 WRKSRC=\t\t${{WRKDIR}}/${{PORTNAME}}-${{PORTVERSION}}
 # The contents list gives data files and man pages mode {data_mode:04o}.
 SHAREMODE=\t{data_mode:04o}
 MANMODE=\t{data_mode:04o}
 
-# site.config.m4 is the concatenation of these fragments, as in mail/sendmail.
+# site.config.m4 is the concatenation of these fragments, as in mail/sendmail;
+# the options above add theirs.
 SITE=\t\t${{FILESDIR}}/site.config.m4.ports ${{FILESDIR}}/site.config.m4.tls
+# The subdirectories built, in order; options add theirs.
+BUILD_SUBDIRS=\t{build_dirs}
 
 .include <bsd.port.pre.mk>
 
@@ -396,14 +451,14 @@ do-configure:
 \t\t> ${{WRKSRC}}/devtools/Site/site.config.m4
 
 do-build:
-.for d in {build_dirs}
+.for d in ${{BUILD_SUBDIRS}}
 \tcd ${{WRKSRC}}/${{d}} && ${{SETENV}} ${{MAKE_ENV}} ${{SH}} ./Build
 .endfor
 
 post-build:
 {cf_rules}
 do-install:
-{install}
+{install}{option_installs}
 .include <bsd.port.post.mk>
 ",
         version = d.version,
@@ -417,6 +472,8 @@ do-install:
         build_dirs = d.build_dirs.join(" "),
         cf_rules = cf_rules,
         install = d.install,
+        options = d.options,
+        option_installs = d.option_installs,
     )
 }
 
@@ -481,6 +538,9 @@ define(`confLD', `%%CC%%')
 define(`confOPTIMIZE', `%%CFLAGS%%')
 define(`confLDOPTS', `%%LDFLAGS%%')
 define(`confNO_MAN_BUILD')
+dnl devtools/OS/FreeBSD turns on -DNEWDB and -DMAP_REGEX itself: start from its
+dnl NIS alone, so the BDB and REGEX options decide those maps.
+define(`confMAPDEF', `-DNIS')
 "
     .to_string()
 }
@@ -564,6 +624,8 @@ pub fn render(
             _ => None,
         })
         .collect();
+    let offered = port_options::offered(&plan.version);
+    let (install, option_installs) = render_installs(entries)?;
     let data = MakefileData {
         version: version.clone(),
         master_site: fetch::upstream::DEFAULT_URL.to_string(),
@@ -573,7 +635,9 @@ pub fn render(
         www: stage::HOMEPAGE.to_string(),
         build_dirs: build::LIBRARIES.iter().chain(build::PROGRAMS).map(|s| s.to_string()).collect(),
         cf_files: cf_files.clone(),
-        install: render_install(entries),
+        options: port_options::render_block(&offered),
+        install,
+        option_installs,
     };
     let mut files = BTreeMap::from([
         ("Makefile".to_string(), render_makefile(&data)),
@@ -585,6 +649,9 @@ pub fn render(
         ("files/site.config.m4.tls".to_string(), render_tls_fragment(&plan.version)?),
         ("files/site.config.m4.ssl".to_string(), render_ssl_fragment()?),
     ]);
+    for (name, text) in port_options::render_fragments(&offered)? {
+        files.insert(format!("files/{name}"), text);
+    }
     // files/ for what the list installs from ${FILESDIR}, and the .mc of each .cf.
     let mut from_files: BTreeSet<String> = entries
         .iter()
@@ -640,7 +707,8 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     }
     let timestamp = epoch::newest_entry_mtime(tarball)?;
     let distinfo = render_distinfo(timestamp, &plan.release.upstream_file, &sha256, size);
-    let contents = stage::contents(plan, Target::FreeBsd)?;
+    // Every option the port offers: pkg-plist marks what each one adds.
+    let contents = stage::contents_with(plan, Target::FreeBsd, &port_options::features(&plan.version))?;
     let src = plan.source_dir();
     let gen = stage::generated_dir(plan, Target::FreeBsd);
     let src_has = |name: &str| src.join(name).is_file();
@@ -712,7 +780,7 @@ mod tests {
     use super::*;
 
     fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
-        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode }
+        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None }
     }
 
     fn file(path: &str, source: &str, group: &str, mode: u32) -> Entry {
@@ -726,7 +794,8 @@ mod tests {
             (PathBuf::from("m4/cf.m4"), PathBuf::from("/src/cf/m4/cf.m4"), false),
             (PathBuf::from("sh/makeinfo.sh"), PathBuf::from("/src/cf/sh/makeinfo.sh"), true),
         ];
-        let c = stage::list(Target::FreeBsd, Path::new("/src"), Path::new("/gen"), cf).unwrap();
+        let features = port_options::features(&"8.18.2".parse().unwrap());
+        let c = stage::list(Target::FreeBsd, Path::new("/src"), Path::new("/gen"), cf, &features).unwrap();
         let has = |n: &str| ["LICENSE", "RELEASE_NOTES"].contains(&n);
         let template = |n: &str| n == "local-host-names";
         plan_entries(&c, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &has, template_has: &template })
@@ -761,6 +830,14 @@ mod tests {
         assert_eq!(find(&e, "/usr/local/share/doc/smtls-sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
         assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
         assert_eq!(find(&e, "/var/spool/clientmqueue").how, How::Dir);
+        assert_eq!(
+            find(&e, "/usr/local/lib/libmilter.a").how,
+            How::Data("${WRKSRC}/obj./libmilter/libmilter.a".into())
+        );
+        assert_eq!(
+            find(&e, "/usr/local/include/libmilter/mfapi.h").how,
+            How::Data("${WRKSRC}/include/libmilter/mfapi.h".into())
+        );
     }
 
     #[test]
@@ -792,8 +869,13 @@ mod tests {
         assert!(lines.contains(&"@postexec install -d -o smmsp -g smmsp -m 0770 /var/spool/clientmqueue"), "{plist}");
         assert!(lines.contains(&"@postexec install -d -o root -g wheel -m 0700 /var/spool/mqueue"));
         assert!(lines.contains(&"@postexec install -d -o root -g wheel -m 0755 /etc/mail/certs"));
+        // What an option adds is listed under its PLIST_SUB (OPTIONS_SUB).
+        assert!(lines.contains(&"%%MILTER%%lib/libmilter.a"), "{plist}");
+        assert!(lines.contains(&"%%MILTER%%include/libmilter/mfapi.h"), "{plist}");
+        assert!(lines.contains(&"%%MILTER%%include/libmilter/mfdef.h"), "{plist}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("%%")).count(), 3, "{plist}");
         // Directories implied by their files are not listed.
-        assert!(!lines.iter().any(|l| l.starts_with("@dir")), "{plist}");
+        assert!(!lines.iter().any(|l| l.contains("@dir")), "{plist}");
         // One line per file, link and config entry.
         let listed = e.iter().filter(|pe| !matches!(pe.how, How::Dir)).count();
         let file_lines = lines.iter().filter(|l| !l.starts_with("@comment") && !l.starts_with("@postexec")).count();
@@ -836,7 +918,21 @@ mod tests {
         ));
         assert!(body.contains("\t${LN} -sf ../sbin/sendmail ${STAGEDIR}${PREFIX}/bin/mailq\n"));
         assert!(body.contains("\t${LN} -sf sendmail.8.gz ${STAGEDIR}${PREFIX}/share/man/man8/hoststat.8.gz\n"));
+        // What options add is installed by their own targets.
+        let (base, targets) = render_installs(&sample()).unwrap();
+        assert_eq!(
+            base,
+            render_install(&sample().into_iter().filter(|pe| pe.entry.option.is_none()).collect::<Vec<_>>())
+        );
+        assert!(!base.contains("libmilter"), "{base}");
+        assert_eq!(
+            targets,
+            "\npost-install-MILTER-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter \\\n\t\t${STAGEDIR}${PREFIX}/lib\n\
+             \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/include/libmilter/mfapi.h \\\n\t\t${WRKSRC}/include/libmilter/mfdef.h \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter\n\
+             \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/obj./libmilter/libmilter.a \\\n\t\t${STAGEDIR}${PREFIX}/lib\n"
+        );
         // Every file of the list is installed exactly once.
+        let body = format!("{base}{targets}");
         for pe in sample() {
             if let Some(from) = from_of(&pe.how) {
                 assert_eq!(
