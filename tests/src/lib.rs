@@ -102,6 +102,13 @@ pub fn shared_build(version: &str) -> Result<PathBuf> {
     Ok(root)
 }
 
+/// The configuration of the shared build of `version` (its build options).
+pub fn shared_configuration(version: &str) -> xtask::configure::Configuration {
+    let root = shared_build(version).expect("shared build");
+    let path = root.join(version).join("configuration.json");
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("reading configuration.json")).expect("parsing it")
+}
+
 /// Packages the shared verified build of `version` into a fresh scratch
 /// directory named `name`; returns that directory.
 pub fn shared_packages(version: &str, name: &str, formats: &str, envs: &[(&str, &str)]) -> PathBuf {

@@ -267,11 +267,17 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
 }
 
 /// pkg-plist as install paths: files and links (samples by their real name),
-/// and the directories outside PREFIX it sets up.
-fn plist_paths(plist: &str) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
+/// and the directories outside PREFIX it sets up, with the port options in
+/// `on` switched on (OPTIONS_SUB: `%%OPT%%` lines are left out otherwise).
+fn plist_paths(plist: &str, on: &[&str]) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
     let abs = |p: &str| if p.starts_with('/') { PathBuf::from(p) } else { Path::new("/usr/local").join(p) };
     let (mut files, mut dirs) = (BTreeSet::new(), BTreeSet::new());
     for l in plist.lines() {
+        let l = match l.strip_prefix("%%").and_then(|r| r.split_once("%%")) {
+            Some((opt, rest)) if on.contains(&opt) => rest,
+            Some(_) => continue,
+            None => l,
+        };
         if l.starts_with("@comment") {
             continue;
         }
@@ -295,7 +301,13 @@ fn pkg_plist_matches_the_staged_tree() {
     let out = ok(xtask(&["--work-dir", &w, "--cache-dir", &c, "stage", "--target", "freebsd"], &[]));
     let root = PathBuf::from(stdout(&out).trim());
     let plist = std::fs::read_to_string(workspace_root().join("ports/mail/sendmail-tls/pkg-plist")).unwrap();
-    let (files, dirs) = plist_paths(&plist);
+    // The port's options that the shared build has on.
+    let on: Vec<&str> = shared_configuration("8.18.2")
+        .options
+        .iter()
+        .map(|o| xtask::configure::options::find(o).unwrap().port.name)
+        .collect();
+    let (files, dirs) = plist_paths(&plist, &on);
     let staged: BTreeSet<PathBuf> = snapshot(&root).keys().map(|k| Path::new("/").join(k)).collect();
     let mut staged_links = BTreeSet::new();
     let mut stack = vec![root.clone()];
@@ -323,6 +335,77 @@ fn pkg_plist_matches_the_staged_tree() {
     for d in &dirs {
         assert!(!d.starts_with("/usr/local") || root.join(d.strip_prefix("/").unwrap()).is_dir(), "{}", d.display());
     }
+}
+
+/// Every `NAME=<tab>value` of a Makefile, first assignment of each.
+fn vars(makefile: &str) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for l in makefile.lines() {
+        if let Some((k, v)) = l.split_once('=') {
+            if !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+                out.entry(k.to_string()).or_insert_with(|| v.trim().to_string());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn port_options_follow_the_option_table() {
+    use xtask::configure::{options::OPTIONS, site_config};
+    let dir = workspace_root().join("ports/mail/sendmail-tls");
+    let mk = std::fs::read_to_string(dir.join("Makefile")).unwrap();
+    let v = vars(&mk);
+    // 8.18.2 (the port's release) has every option of the table.
+    let names: Vec<&str> = OPTIONS.iter().map(|o| o.port.name).collect();
+    let defaults: Vec<&str> = OPTIONS.iter().filter(|o| o.default).map(|o| o.port.name).collect();
+    assert_eq!(v["OPTIONS_DEFINE"].split_whitespace().collect::<Vec<_>>(), names);
+    assert_eq!(v["OPTIONS_DEFAULT"].split_whitespace().collect::<Vec<_>>(), defaults);
+    assert_eq!(v["OPTIONS_SUB"], "yes");
+    for o in OPTIONS {
+        let n = o.port.name;
+        assert_eq!(v[&format!("{n}_DESC")], o.summary, "{n}");
+        for (knob, value) in o.port.knobs {
+            assert_eq!(&v[&format!("{n}_{knob}")], value, "{n}_{knob}");
+        }
+        let implied: Vec<&str> =
+            o.requires.iter().map(|r| xtask::configure::options::find(r).unwrap().port.name).collect();
+        assert_eq!(v.get(&format!("{n}_IMPLIES")).map(String::as_str).unwrap_or(""), implied.join(" "), "{n}");
+        // Its fragment: named in <OPT>_VARS, shipped in files/, the text of
+        // site-configs/ (placeholders filled for FreeBSD).
+        let mut fragments = vec![(format!("{n}_VARS"), o.fragment)];
+        fragments.extend(o.off_fragment.map(|f| (format!("{n}_VARS_OFF"), f)));
+        for (var, fragment) in fragments {
+            let file = format!("site.config.m4.{}", fragment.strip_suffix(".m4").unwrap());
+            assert!(
+                v[&var].split_whitespace().any(|w| w == format!("SITE+=${{FILESDIR}}/{file}")),
+                "{var}= {} does not add {file}",
+                v[&var]
+            );
+            let shipped = std::fs::read_to_string(dir.join("files").join(&file))
+                .unwrap_or_else(|e| panic!("files/{file} of option {n}: {e}"));
+            let source = site_config::builtin(fragment).unwrap().text;
+            for line in source.lines().filter(|l| l.starts_with("APPENDDEF") && !l.contains('@')) {
+                assert!(shipped.lines().any(|s| s == line), "files/{file} lacks {line}");
+            }
+        }
+    }
+    // Options that build more (libmilter) add their subdirectories: the
+    // port builds what `build::subdirs` builds for the same options.
+    let config = shared_configuration("8.18.2");
+    let mut port_dirs: Vec<String> = v["BUILD_SUBDIRS"].split_whitespace().map(String::from).collect();
+    for o in &config.options {
+        let n = xtask::configure::options::find(o).unwrap().port.name;
+        if let Some(vs) = v.get(&format!("{n}_VARS")) {
+            port_dirs.extend(vs.split_whitespace().filter_map(|w| w.strip_prefix("BUILD_SUBDIRS+=")).map(String::from));
+        }
+    }
+    let built: Vec<String> = xtask::build::subdirs(&config).into_iter().map(String::from).collect();
+    assert_eq!(port_dirs, built);
+    // What an option installs, the plist marks with its name.
+    let plist = std::fs::read_to_string(dir.join("pkg-plist")).unwrap();
+    assert!(plist.lines().any(|l| l == "%%MILTER%%lib/libmilter.a"), "{plist}");
+    assert!(mk.contains("\npost-install-MILTER-on:\n"), "{mk}");
 }
 
 #[test]

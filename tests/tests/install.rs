@@ -133,6 +133,32 @@ fn deb_installs_runs_and_purges_cleanly() {
         assert!(overrides.contains(p), "{p} has no statoverride:\n{overrides}");
     }
 
+    // With milter on (the default), libmilter is installed and a milter
+    // builds against it: the headers from /usr/include/libmilter, the
+    // library from the compiler's default search path.
+    if shared_configuration("8.18.2").options.iter().any(|o| o == "milter") {
+        let multiarch = sh("gcc", &["-print-multiarch"]).trim().to_string();
+        let lib = format!("/usr/lib/{multiarch}/libmilter.a");
+        for f in [lib.as_str(), "/usr/include/libmilter/mfapi.h", "/usr/include/libmilter/mfdef.h"] {
+            assert_eq!(mode(f), (0, 0, 0o644), "{f}");
+        }
+        let dir = scratch("install-milter");
+        std::fs::write(dir.join("m.c"), MILTER_C).unwrap();
+        let bin = dir.join("m");
+        let cc = Command::new("cc")
+            .arg("-o")
+            .arg(&bin)
+            .arg(dir.join("m.c"))
+            .args(["-lmilter", "-lpthread"])
+            .output()
+            .unwrap();
+        assert!(cc.status.success(), "building a milter failed: {}", String::from_utf8_lossy(&cc.stderr));
+        let run = Command::new(&bin).output().unwrap();
+        let said = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{said}");
+        assert_eq!(said.trim(), "registered; libmilter 1.0", "{said}");
+    }
+
     // The installed sendmail proves its TLS flags with -d0.14.
     let v = ok(xtask(&["verify", "--binary", "/usr/sbin/sendmail", "--json"], &[]));
     let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
@@ -171,6 +197,7 @@ fn deb_installs_runs_and_purges_cleanly() {
     let purge = Command::new("dpkg").args(["--purge", PACKAGE]).output().unwrap();
     assert!(purge.status.success(), "dpkg --purge failed: {}", String::from_utf8_lossy(&purge.stderr));
     for gone in [
+        "/usr/include/libmilter",
         "/usr/libexec/sendmail/sendmail",
         "/usr/sbin/sendmail",
         "/etc/mail/sendmail.cf",
@@ -182,6 +209,33 @@ fn deb_installs_runs_and_purges_cleanly() {
     let overrides = sh("dpkg-statoverride", &["--list"]);
     assert!(!overrides.contains("/usr/libexec/sendmail/sendmail"), "statoverride survived the purge:\n{overrides}");
 }
+
+/// A milter that registers itself and reports libmilter's version.
+const MILTER_C: &str = r#"#include <stdio.h>
+#include <libmilter/mfapi.h>
+
+static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	(void) ctx; (void) host; (void) addr;
+	return SMFIS_CONTINUE;
+}
+
+int main(void)
+{
+	struct smfiDesc desc = { 0 };
+	unsigned int major, minor, patch;
+
+	desc.xxfi_name = "smtls-test";
+	desc.xxfi_version = SMFI_VERSION;
+	desc.xxfi_connect = on_connect;
+	if (smfi_register(desc) != MI_SUCCESS)
+		return 1;
+	if (smfi_version(&major, &minor, &patch) != MI_SUCCESS)
+		return 2;
+	printf("registered; libmilter %u.%u\n", major, minor);
+	return 0;
+}
+"#;
 
 trait OutputWithInput {
     fn output_with_input(&mut self, input: &[u8]) -> std::process::Output;

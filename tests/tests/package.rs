@@ -34,6 +34,23 @@ fn deb_passes_dpkg_deb_and_lintian() {
     for pkg in ["adduser", "libc6", "libssl3", "libdb5.3"] {
         assert!(depends.contains(pkg), "{pkg} missing from {depends}");
     }
+    // What ELF NEEDED cannot say, from the option table, per build option.
+    let options = shared_configuration("8.18.2").options;
+    let field =
+        |name: &str| info.lines().find_map(|l| l.trim_start().strip_prefix(&format!("{name}: ")).map(str::to_string));
+    if options.iter().any(|o| o == "sasl") {
+        assert!(depends.contains("libsasl2-2"), "{depends}");
+        assert_eq!(field("Recommends").as_deref(), Some("libsasl2-modules"), "{info}");
+        assert!(field("Suggests").is_some_and(|s| s.split(", ").any(|p| p == "sasl2-bin")), "{info}");
+    } else {
+        assert!(field("Recommends").is_none(), "{info}");
+    }
+    let milter = options.iter().any(|o| o == "milter");
+    for f in ["Conflicts", "Replaces"] {
+        let v = field(f).unwrap_or_default();
+        assert_eq!(v.split(", ").any(|p| p == "libmilter-dev"), milter, "{f}: {v}");
+    }
+    assert!(info.contains(&format!("Build options: {}", options.join(" "))), "{info}");
     let contents = sh("dpkg-deb", &["--contents", d]);
     for want in [
         "./usr/libexec/sendmail/sendmail",
@@ -45,6 +62,16 @@ fn deb_passes_dpkg_deb_and_lintian() {
         "./var/spool/clientmqueue/",
     ] {
         assert!(contents.contains(want), "{want} missing from dpkg-deb --contents");
+    }
+    // libmilter with milter on (the default): the static library where
+    // Debian's libmilter-dev puts it, and the public headers.
+    let multiarch = sh("gcc", &["-print-multiarch"]).trim().to_string();
+    for want in [
+        format!("./usr/lib/{multiarch}/libmilter.a"),
+        "./usr/include/libmilter/mfapi.h".into(),
+        "./usr/include/libmilter/mfdef.h".into(),
+    ] {
+        assert_eq!(contents.contains(&want), milter, "{want} (milter on: {milter}) in dpkg-deb --contents");
     }
     assert!(which::which("lintian").is_ok(), "lintian is not installed: apt-get install lintian");
     let lint = std::process::Command::new("lintian").args(["--no-tag-display-limit", d]).output().unwrap();
@@ -172,6 +199,12 @@ fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
         (&sendmail["uname"], &sendmail["gname"], &sendmail["perm"]),
         (&"root".into(), &"smmsp".into(), &"2555".into())
     );
+    // libmilter with milter on.
+    let milter = shared_configuration("8.18.2").options.iter().any(|o| o == "milter");
+    for f in ["/usr/local/lib/libmilter.a", "/usr/local/include/libmilter/mfapi.h"] {
+        assert_eq!(files.contains_key(f), milter, "{f}");
+    }
+    assert_eq!(dirs.contains_key("/usr/local/include/libmilter"), milter);
     let q = &dirs["/var/spool/clientmqueue"];
     assert_eq!((&q["uname"], &q["gname"], &q["perm"]), (&"smmsp".into(), &"smmsp".into(), &"0770".into()));
     assert_eq!(dirs["/var/spool/mqueue"]["perm"], "0700");
