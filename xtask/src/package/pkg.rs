@@ -3,6 +3,12 @@
 //! entry under its absolute path. The manifest carries owner and group by
 //! name (pkg resolves them at install time, after the pre-install script
 //! has created smmsp) and each file's `1$<sha256>` sum.
+//!
+//! The manifest declares no `deps`, although pkg allows them: a dependency
+//! names the origin and exact version of the installed package
+//! (`security/cyrus-sasl2` at whatever version the builder's ports tree
+//! has), which only a FreeBSD host knows. Packages of the port
+//! (`ports/mail/sendmail-tls`) get them from its `<OPT>_LIB_DEPENDS`.
 
 use super::archive::{self, TarData, TarMember};
 use super::{numeric_id, Format, Input, Packager};
