@@ -3,11 +3,13 @@
 //!
 //! Every fact comes from its one source: the release (version, file, size,
 //! SHA-256) from `releases.toml` checked against the verified tarball; the
-//! TLS defines from `site-configs/` through the flag table; the installed
-//! files, owners and modes from `stage::contents(.., Target::FreeBsd)`; the
-//! `.mc` and rc.conf.d texts from `xtask/templates/`; the build order from
-//! `build.rs`. The committed port is this module's output, and a test
-//! regenerates it byte for byte.
+//! TLS defines from `site-configs/` through the flag table; the OPTIONS from
+//! the option table (`port_options`); the installed files, owners and modes
+//! from `stage::contents_with(.., Target::FreeBsd, ..)` with every option
+//! the port offers on, each option's files marked for `%%OPT%%` and its own
+//! install target; the `.mc` and rc.conf.d texts from `xtask/templates/`;
+//! the build order from `build.rs`. The committed port is this module's
+//! output, and a test regenerates it byte for byte.
 //!
 //! distinfo's TIMESTAMP is when the distfile's checksum was taken; to be
 //! reproducible it is the newest entry date inside the tarball (the
