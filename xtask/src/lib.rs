@@ -10,6 +10,7 @@ pub mod fetch;
 pub mod plan;
 pub mod progress;
 pub mod releases;
+pub mod stamp;
 pub mod tools;
 pub mod util;
 pub mod verify;

@@ -5,7 +5,7 @@ pub mod flags;
 pub mod probe;
 pub mod site_config;
 
-use crate::{plan::Plan, progress, tools};
+use crate::{plan::Plan, progress, stamp, tools};
 use anyhow::{bail, Context, Result};
 use flags::TlsRequest;
 use probe::OpenSsl;
@@ -49,6 +49,10 @@ pub struct Configuration {
     /// The fragments, in order.
     pub fragments: Vec<String>,
     pub site_config_sha256: String,
+    /// Every header and library the probes read: when none of them changed,
+    /// probing again would find the same (see `stamp_inputs`).
+    #[serde(default)]
+    pub probed_files: Vec<PathBuf>,
 }
 
 impl Configuration {
@@ -67,6 +71,61 @@ impl Configuration {
         }
         Ok(c)
     }
+
+    /// One digest of the probed files' identities (path, size, mtime).
+    pub fn probed_files_digest(&self) -> String {
+        let ids: String = self.probed_files.iter().map(|p| stamp::identity(p) + "\n").collect();
+        crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(ids.as_bytes()))
+    }
+}
+
+/// What configure's output depends on, cheap to compute (no compiler runs):
+/// the arguments, every fragment's text, the compiler, the compiler
+/// variables the probes obey, and the identity of every file the last probes
+/// read and of the directories holding them (a header or library that
+/// appears there changes the directory).
+pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> {
+    let mut i = stamp::Inputs::new("configure");
+    i.add(
+        "source",
+        format!("sendmail {} sha256:{} in {}", plan.version, plan.release.sha256, plan.source_dir().display()),
+    );
+    i.add(
+        "arguments",
+        format!(
+            "openssl-prefix={:?} no-ec={} no-cert-chain={} defines={:?} no-berkeley-db={} site-configs={:?}",
+            args.openssl_prefix, args.no_ec, args.no_cert_chain, args.defines, args.no_berkeley_db, args.site_configs
+        ),
+    );
+    let dir = site_config::fragments_dir();
+    let mut builtin: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "m4"))
+        .collect();
+    builtin.sort();
+    for f in builtin.iter().chain(&args.site_configs) {
+        i.add_file_content(&format!("fragment {}", f.display()), f);
+    }
+    i.add("compiler", stamp::command_identity("cc"));
+    let env: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k == "CC" || k.starts_with("CC_") || k.starts_with("CFLAGS") || k.starts_with("TARGET_C"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    i.add("compiler variables", env.join(" "));
+    if let Ok(c) = Configuration::load(plan) {
+        let dirs: std::collections::BTreeSet<&std::path::Path> =
+            c.probed_files.iter().filter_map(|p| p.parent()).collect();
+        for p in c.probed_files.iter().map(PathBuf::as_path).chain(dirs) {
+            i.add_file_identity(&format!("probed {}", p.display()), p);
+        }
+    }
+    Ok(i)
+}
+
+/// What configure leaves: the site.config.m4 and configuration.json.
+pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+    vec![plan.site_config(), plan.configuration_file()]
 }
 
 pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
@@ -88,7 +147,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     {
         tools::install(&[tools::OPENSSL_HEADERS.debian])?;
     }
-    let openssl = probe::openssl(args.openssl_prefix.as_deref(), &scratch)?;
+    let mut probed = std::collections::BTreeSet::new();
+    let openssl = probe::openssl(args.openssl_prefix.as_deref(), &scratch, &mut probed)?;
     progress::info(&format!(
         "OpenSSL: {} (headers {:#x}, library {:#x}), EC key generation: {}",
         openssl.text,
@@ -103,7 +163,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         progress::info("Berkeley DB maps: off (--no-berkeley-db)");
         None
     } else {
-        match probe::berkeley_db(&scratch) {
+        match probe::berkeley_db(&scratch, &mut probed) {
             Ok(v) => {
                 progress::info(&format!("Berkeley DB maps: on (libdb {v}); makemap hash works"));
                 Some(v)
@@ -146,6 +206,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         fragments.push(site_config::user(f)?);
     }
     let text = site_config::generate(&fragments, &vars)?;
+    stamp::forget(&plan.work_dir, "configure")?;
     crate::util::write_atomic(&plan.site_config(), text.as_bytes())?;
     progress::info(&format!("wrote {} ({} fragments)", plan.site_config().display(), fragments.len()));
     progress::info(&format!(
@@ -162,8 +223,16 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         berkeley_db,
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
         site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
+        probed_files: probed.into_iter().collect(),
     };
     crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
+    let note = format!(
+        "{}, Berkeley DB {}, {} probed files unchanged",
+        config.openssl.text,
+        config.berkeley_db.as_deref().unwrap_or("off"),
+        config.probed_files.len()
+    );
+    stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &note)?;
     t.done();
     Ok(config)
 }
