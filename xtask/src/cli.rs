@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, plan, tools, verify};
+use crate::{bench, build, configure, dist, fetch, plan, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +26,8 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Everything with defaults: fetch, configure, build, verify.
     Dist(dist::DistArgs),
+    /// Time cold builds, upstream's serial sh Build against the toolkit's, and a no-op dist; prints `ratio: X.XX`.
+    Bench(bench::BenchArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
 }
@@ -53,6 +55,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(a) => build::run(&plan, &a).map(drop),
         Command::Verify(a) => verify::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
+        Command::Bench(a) => {
+            // The child xtask processes take the work directory's lock.
+            drop(_lock);
+            bench::run(&plan, &a)
+        }
         Command::Setup => unreachable!(),
     }
 }

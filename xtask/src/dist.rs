@@ -19,28 +19,55 @@ pub struct DistArgs {
     /// Run every step, even those whose inputs have not changed.
     #[arg(long)]
     pub force: bool,
+    /// Say which steps would run and why, and run none.
+    #[arg(long, conflicts_with = "force")]
+    pub explain: bool,
 }
 
-/// Runs `run` unless the step is up to date; says which and why.
+/// How `step` treats a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Skip it when up to date.
+    Normal,
+    /// Run it whatever its stamp says.
+    Force,
+    /// Only say what would happen; `true` once an earlier step would run,
+    /// since later steps' inputs are then not known yet.
+    Explain(bool),
+}
+
+/// Runs `run` unless the step is up to date; says which and why. Returns
+/// whether it ran (or, explaining, would run).
 pub fn step(
     plan: &Plan,
-    force: bool,
+    mode: Mode,
     inputs: &stamp::Inputs,
     outputs: &[PathBuf],
     run: impl FnOnce() -> Result<()>,
 ) -> Result<bool> {
     let name = &inputs.step;
-    if force {
-        progress::step(&format!("{name}: running (--force)"));
-        run()?;
-        return Ok(true);
+    match mode {
+        Mode::Force => {
+            progress::step(&format!("{name}: running (--force)"));
+            run()?;
+            return Ok(true);
+        }
+        Mode::Explain(true) => {
+            progress::step(&format!("{name}: decided after the steps before it have run"));
+            return Ok(true);
+        }
+        _ => {}
     }
-    match stamp::check(&plan.work_dir, inputs, outputs) {
-        stamp::Verdict::Fresh(note) => {
+    match (stamp::check(&plan.work_dir, inputs, outputs), mode) {
+        (stamp::Verdict::Fresh(note), _) => {
             progress::step(&format!("{name}: up to date, skipped ({note})"));
             Ok(false)
         }
-        stamp::Verdict::Stale(why) => {
+        (stamp::Verdict::Stale(why), Mode::Explain(_)) => {
+            progress::step(&format!("{name}: would run: {}", why.join("; ")));
+            Ok(true)
+        }
+        (stamp::Verdict::Stale(why), _) => {
             progress::step(&format!("{name}: running: {}", why.join("; ")));
             run()?;
             Ok(true)
@@ -50,15 +77,31 @@ pub fn step(
 
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
     let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));
-    let f = args.force;
-    step(plan, f, &fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
+    let mut mode = match (args.force, args.explain) {
+        (true, _) => Mode::Force,
+        (_, true) => Mode::Explain(false),
+        _ => Mode::Normal,
+    };
+    // Explaining, a step that would run makes the later ones undecided.
+    let mut next = |ran: bool| {
+        if let (Mode::Explain(_), true) = (mode, ran) {
+            mode = Mode::Explain(true);
+        }
+        mode
+    };
+    let m = next(false);
+    let ran = step(plan, m, &fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)
     })?;
-    step(plan, f, &configure::stamp_inputs(plan, &args.configure)?, &configure::outputs(plan), || {
+    let m = next(ran);
+    let ran = step(plan, m, &configure::stamp_inputs(plan, &args.configure)?, &configure::outputs(plan), || {
         configure::run(plan, &args.configure).map(drop)
     })?;
-    step(plan, f, &build::stamp_inputs(plan)?, &build::outputs(plan), || build::run(plan, &args.build).map(drop))?;
-    step(plan, f, &verify::stamp_inputs(plan), &[plan.program("sendmail")], || {
+    let m = next(ran);
+    let ran =
+        step(plan, m, &build::stamp_inputs(plan)?, &build::outputs(plan), || build::run(plan, &args.build).map(drop))?;
+    let m = next(ran);
+    step(plan, m, &verify::stamp_inputs(plan), &[plan.program("sendmail")], || {
         let report = verify::run(plan, &verify::VerifyArgs::default())?;
         progress::info(&format!("verified: {}", report.summary()));
         Ok(())

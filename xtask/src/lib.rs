@@ -2,6 +2,7 @@
 //! sendmail. The binary (`cargo xtask`) is a thin clap front end; the
 //! integration tests in `tests/` use this library directly.
 
+pub mod bench;
 pub mod build;
 pub mod cli;
 pub mod configure;

@@ -78,8 +78,16 @@ pub fn identity(path: &Path) -> String {
 }
 
 /// The identity of a command on PATH (e.g. `cc`), its symbolic links
-/// resolved: a new or upgraded compiler is a new identity.
+/// resolved: a new or upgraded compiler is a new identity. Under `bench`,
+/// whose timing wrapper is first on PATH as `cc`, it is the compiler the
+/// wrapper runs.
 pub fn command_identity(name: &str) -> String {
+    if name == "cc" {
+        if let Some(real) = std::env::var_os(crate::bench::TIMED_CC_VAR).filter(|v| !v.is_empty()) {
+            let real = PathBuf::from(real);
+            return identity(&std::fs::canonicalize(&real).unwrap_or(real));
+        }
+    }
     match which::which(name) {
         Ok(p) => identity(&std::fs::canonicalize(&p).unwrap_or(p)),
         Err(_) => format!("{name} not found on PATH"),

@@ -227,7 +227,8 @@ pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, required: &[Strin
 /// the binary itself.
 pub fn stamp_inputs(plan: &Plan) -> crate::stamp::Inputs {
     let mut i = crate::stamp::Inputs::new("verify");
-    let build = crate::stamp::load(&plan.work_dir, "build").map_or_else(|| "no finished build".into(), |s| s.digest);
+    let build = crate::stamp::load(&plan.work_dir, "build")
+        .map_or_else(|| "no finished build".into(), |s| format!("sha256:{}", s.digest));
     i.add("build", build);
     i.add_file_identity("binary", &plan.program("sendmail"));
     i

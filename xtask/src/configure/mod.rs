@@ -82,8 +82,8 @@ impl Configuration {
 /// What configure's output depends on, cheap to compute (no compiler runs):
 /// the arguments, every fragment's text, the compiler, the compiler
 /// variables the probes obey, and the identity of every file the last probes
-/// read and of the directories holding them (a header or library that
-/// appears there changes the directory).
+/// read (and, when Berkeley DB was not found, of the directories holding
+/// them, where installing it would add files).
 pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> {
     let mut i = stamp::Inputs::new("configure");
     i.add(
@@ -114,10 +114,18 @@ pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> 
         .collect();
     i.add("compiler variables", env.join(" "));
     if let Ok(c) = Configuration::load(plan) {
-        let dirs: std::collections::BTreeSet<&std::path::Path> =
-            c.probed_files.iter().filter_map(|p| p.parent()).collect();
-        for p in c.probed_files.iter().map(PathBuf::as_path).chain(dirs) {
+        for p in &c.probed_files {
             i.add_file_identity(&format!("probed {}", p.display()), p);
+        }
+        // Berkeley DB was looked for and not found: installing it adds
+        // <db.h> and libdb beside the headers and libraries found, which
+        // changes those directories.
+        if c.berkeley_db.is_none() && !args.no_berkeley_db {
+            let dirs: std::collections::BTreeSet<&std::path::Path> =
+                c.probed_files.iter().filter_map(|p| p.parent()).collect();
+            for d in dirs {
+                i.add_file_identity(&format!("probed directory {}", d.display()), d);
+            }
         }
     }
     Ok(i)
