@@ -75,33 +75,45 @@ pub fn step(
     }
 }
 
+/// The steps of one `dist`, in order: each is skipped, run or explained
+/// according to the mode. Another step (e.g. packaging) joins with one more
+/// `steps.run(...)` line.
+pub struct Steps<'a> {
+    plan: &'a Plan,
+    mode: Mode,
+}
+
+impl<'a> Steps<'a> {
+    pub fn new(plan: &'a Plan, mode: Mode) -> Steps<'a> {
+        Steps { plan, mode }
+    }
+
+    pub fn run(&mut self, inputs: &stamp::Inputs, outputs: &[PathBuf], run: impl FnOnce() -> Result<()>) -> Result<()> {
+        let ran = step(self.plan, self.mode, inputs, outputs, run)?;
+        if let (Mode::Explain(_), true) = (self.mode, ran) {
+            // Explaining, a step that would run leaves the later ones undecided.
+            self.mode = Mode::Explain(true);
+        }
+        Ok(())
+    }
+}
+
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
     let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));
-    let mut mode = match (args.force, args.explain) {
+    let mode = match (args.force, args.explain) {
         (true, _) => Mode::Force,
         (_, true) => Mode::Explain(false),
         _ => Mode::Normal,
     };
-    // Explaining, a step that would run makes the later ones undecided.
-    let mut next = |ran: bool| {
-        if let (Mode::Explain(_), true) = (mode, ran) {
-            mode = Mode::Explain(true);
-        }
-        mode
-    };
-    let m = next(false);
-    let ran = step(plan, m, &fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
+    let mut steps = Steps::new(plan, mode);
+    steps.run(&fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)
     })?;
-    let m = next(ran);
-    let ran = step(plan, m, &configure::stamp_inputs(plan, &args.configure)?, &configure::outputs(plan), || {
+    steps.run(&configure::stamp_inputs(plan, &args.configure)?, &configure::outputs(plan), || {
         configure::run(plan, &args.configure).map(drop)
     })?;
-    let m = next(ran);
-    let ran =
-        step(plan, m, &build::stamp_inputs(plan)?, &build::outputs(plan), || build::run(plan, &args.build).map(drop))?;
-    let m = next(ran);
-    step(plan, m, &verify::stamp_inputs(plan), &[plan.program("sendmail")], || {
+    steps.run(&build::stamp_inputs(plan)?, &build::outputs(plan), || build::run(plan, &args.build).map(drop))?;
+    steps.run(&verify::stamp_inputs(plan), &[plan.program("sendmail")], || {
         let report = verify::run(plan, &verify::VerifyArgs::default())?;
         progress::info(&format!("verified: {}", report.summary()));
         Ok(())

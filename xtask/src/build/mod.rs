@@ -216,8 +216,13 @@ fn build_one_by_one(plan: &Plan, jobs: usize) -> Result<()> {
 }
 
 /// A make fragment read after a subdirectory's Makefile: a goal for the
-/// generated headers and objects only.
-const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking.\nsmtls-objects: $(BEFORE) $(LINKS) $(OBJS)\n";
+/// generated headers and objects only, the largest sources first (so the
+/// last compiles to finish are short ones and both ends of the build stay
+/// busy); objects without a same-named source follow in the Makefile's order.
+const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking,\n\
+# largest sources first.\n\
+smtls-by-size := $(patsubst %.c,%.o,$(shell ls -LS $(OBJS:.o=.c) 2>/dev/null))\n\
+smtls-objects: $(BEFORE) $(LINKS) $(filter $(OBJS),$(smtls-by-size)) $(OBJS)\n";
 
 fn build_graph(plan: &Plan, jobs: usize) -> Result<()> {
     let src = plan.source_dir();
