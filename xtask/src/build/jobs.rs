@@ -116,7 +116,10 @@ pub fn run(
                     let (tx, client, children) = (tx.clone(), client.clone(), children.clone());
                     scope.spawn(move || {
                         let start = Instant::now();
-                        let result = exec(task, &client, &children);
+                        // A panic must still report back, or the loop would wait forever.
+                        let result =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exec(task, &client, &children)))
+                                .unwrap_or_else(|_| Err(anyhow!("the {} task panicked", task.stage.name())));
                         drop(token);
                         let _ = tx.send(Event::Done(task, start.elapsed(), result));
                     });
