@@ -156,3 +156,66 @@ pub fn run(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const SUBS: &[&str] = &["sendmail", "libsm", "libsmutil", "rmail"];
+
+    fn libs_of(sub: &str) -> Vec<String> {
+        match sub {
+            "sendmail" => vec!["libsm".into(), "libsmutil".into()],
+            "rmail" => vec!["libsm".into()],
+            _ => vec![],
+        }
+    }
+
+    /// Runs the scheduler with tasks that sleep instead of starting make.
+    fn schedule(jobs: usize, fail: Option<(&str, Stage)>) -> (Result<()>, Vec<Task>, usize) {
+        let mut graph = Graph::new(SUBS);
+        let order = Mutex::new(vec![]);
+        let (now, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let exec = |t: Task, _: &jobserver::Client, _: &Children| -> Result<Outcome> {
+            let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(5));
+            now.fetch_sub(1, Ordering::SeqCst);
+            if fail == Some((SUBS[t.sub], t.stage)) {
+                anyhow::bail!("{} {} failed", SUBS[t.sub], t.stage.name());
+            }
+            order.lock().unwrap().push(t);
+            let libraries = (t.stage == Stage::Configure).then(|| libs_of(SUBS[t.sub]));
+            Ok(Outcome { libraries })
+        };
+        let result = run(&mut graph, jobs, &exec, &mut |_, _| {});
+        (result, order.into_inner().unwrap(), most.load(Ordering::SeqCst))
+    }
+
+    #[test]
+    fn every_task_runs_once_after_what_it_needs_and_no_more_than_jobs_at_once() {
+        let (result, order, most) = schedule(2, None);
+        result.unwrap();
+        assert_eq!(order.len(), SUBS.len() * 3);
+        assert!(most <= 2, "{most} tasks ran at once with 2 jobs");
+        let pos = |sub: usize, stage: Stage| order.iter().position(|t| *t == Task { sub, stage }).unwrap();
+        for sub in 0..SUBS.len() {
+            assert!(pos(sub, Stage::Configure) < pos(sub, Stage::Objects));
+            assert!(pos(sub, Stage::Objects) < pos(sub, Stage::Link));
+        }
+        assert!(pos(0, Stage::Link) > pos(1, Stage::Link) && pos(0, Stage::Link) > pos(2, Stage::Link));
+        assert!(pos(3, Stage::Link) > pos(1, Stage::Link));
+        let (_, _, most) = schedule(1, None);
+        assert_eq!(most, 1);
+    }
+
+    #[test]
+    fn a_failure_stops_what_depends_on_it_and_is_reported() {
+        let (result, order, _) = schedule(2, Some(("libsm", Stage::Objects)));
+        let e = result.unwrap_err().to_string();
+        assert_eq!(e, "libsm objects failed");
+        assert!(!order.contains(&Task { sub: 0, stage: Stage::Link }), "sendmail must not link without libsm");
+        assert!(!order.contains(&Task { sub: 1, stage: Stage::Link }));
+    }
+}
