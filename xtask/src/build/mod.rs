@@ -29,7 +29,8 @@ pub const PROGRAMS: &[&str] =
 
 /// The order in which ready tasks get a job slot: the longest chain first
 /// (sendmail's objects are three quarters of the work), then the libraries
-/// everything links, then the small programs.
+/// everything links, then the small programs; any other subdirectory (e.g.
+/// libmilter) after these.
 pub const PRIORITY: &[&str] = &[
     "sendmail",
     "libsm",
@@ -55,6 +56,13 @@ pub struct BuildArgs {
     /// when make is not GNU make).
     #[arg(long)]
     pub one_by_one: bool,
+}
+
+/// `subdirs` in the order of `PRIORITY`, the ones it does not name last.
+pub fn in_priority_order<'a>(subdirs: &[&'a str]) -> Vec<&'a str> {
+    let mut v = subdirs.to_vec();
+    v.sort_by_key(|s| PRIORITY.iter().position(|p| p == s).unwrap_or(PRIORITY.len()));
+    v
 }
 
 impl BuildArgs {
@@ -184,10 +192,11 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
         std::fs::remove_dir_all(&obj).with_context(|| format!("cleaning {}", obj.display()))?;
     }
     std::fs::create_dir_all(&obj)?;
+    let all: Vec<&str> = LIBRARIES.iter().chain(PROGRAMS).copied().collect();
     if one_by_one {
-        build_one_by_one(plan, jobs)?;
+        build_one_by_one(plan, jobs, &all)?;
     } else {
-        build_graph(plan, jobs)?;
+        build_graph(plan, jobs, &in_priority_order(&all))?;
     }
     let mut built = vec![];
     for p in outputs(plan) {
@@ -203,8 +212,7 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
     Ok(built)
 }
 
-fn build_one_by_one(plan: &Plan, jobs: usize) -> Result<()> {
-    let all: Vec<&str> = LIBRARIES.iter().chain(PROGRAMS).copied().collect();
+fn build_one_by_one(plan: &Plan, jobs: usize, all: &[&str]) -> Result<()> {
     for (i, sub) in all.iter().enumerate() {
         let log = plan.logs_dir().join(format!("build-{sub}.log"));
         let start = std::time::Instant::now();
@@ -224,19 +232,20 @@ const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects
 smtls-by-size := $(patsubst %.c,%.o,$(shell ls -LS $(OBJS:.o=.c) 2>/dev/null))\n\
 smtls-objects: $(BEFORE) $(LINKS) $(filter $(OBJS),$(smtls-by-size)) $(OBJS)\n";
 
-fn build_graph(plan: &Plan, jobs: usize) -> Result<()> {
+/// Builds `subdirs` (in priority order) as one graph.
+fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
     let src = plan.source_dir();
     let obj = plan.obj_dir();
     let logs = plan.logs_dir();
     let objects_mk = plan.work_dir.join("smtls-objects.mk");
     crate::util::write_atomic(&objects_mk, OBJECTS_MK.as_bytes())?;
-    let mut graph = Graph::new(PRIORITY);
+    let mut graph = Graph::new(subdirs);
     let total = graph.subdirs.len();
     progress::info(&format!("{total} subdirectories; logs in {}", logs.display()));
     let log_of = |sub: &str| logs.join(format!("build-{sub}.log"));
 
     let exec = |task: Task, client: &jobserver::Client, children: &jobs::Children| -> Result<jobs::Outcome> {
-        let sub = PRIORITY[task.sub];
+        let sub = subdirs[task.sub];
         let log_path = log_of(sub);
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -326,5 +335,13 @@ mod tests {
         want.sort();
         got.sort();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn subdirectories_are_ordered_by_priority_and_others_come_last() {
+        assert_eq!(
+            in_priority_order(&["libsm", "libmilter", "rmail", "sendmail", "libsmutil"]),
+            ["sendmail", "libsm", "libsmutil", "rmail", "libmilter"]
+        );
     }
 }
