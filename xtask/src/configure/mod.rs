@@ -90,13 +90,8 @@ pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> 
         "source",
         format!("sendmail {} sha256:{} in {}", plan.version, plan.release.sha256, plan.source_dir().display()),
     );
-    i.add(
-        "arguments",
-        format!(
-            "openssl-prefix={:?} no-ec={} no-cert-chain={} defines={:?} no-berkeley-db={} site-configs={:?}",
-            args.openssl_prefix, args.no_ec, args.no_cert_chain, args.defines, args.no_berkeley_db, args.site_configs
-        ),
-    );
+    // Every field of the arguments, so an option added later is keyed too.
+    i.add("arguments", format!("{args:?}"));
     let dir = site_config::fragments_dir();
     let mut builtin: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("listing {}", dir.display()))?
