@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{build, configure, dist, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
+use crate::{bench, build, configure, dist, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +40,8 @@ pub enum Command {
     Dist(dist::DistArgs),
     /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
     Repro(repro::ReproArgs),
+    /// Time cold builds, upstream's serial sh Build against the toolkit's, and a no-op dist; prints `ratio: X.XX`.
+    Bench(bench::BenchArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
     /// FreeBSD: regenerate the overlay port ports/mail/sendmail-tls (distinfo, PORTVERSION, pkg-plist ...).
@@ -86,6 +88,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Smoke(a) => smoke::run(&plan, &a).map(drop),
         Command::Repro(a) => repro::run(&plan, &a),
+        Command::Bench(a) => {
+            // The child xtask processes take the work directory's lock.
+            drop(_lock);
+            bench::run(&plan, &a)
+        }
         Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
             unreachable!("handled above")
         }

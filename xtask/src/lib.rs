@@ -2,6 +2,7 @@
 //! sendmail. The binary (`cargo xtask`) is a thin clap front end; the
 //! integration tests in `tests/` use this library directly.
 
+pub mod bench;
 pub mod build;
 pub mod cli;
 pub mod configure;
@@ -16,6 +17,7 @@ pub mod releases;
 pub mod repro;
 pub mod smoke;
 pub mod stage;
+pub mod stamp;
 pub mod tools;
 pub mod util;
 pub mod verify;

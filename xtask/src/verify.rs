@@ -270,6 +270,17 @@ pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, expect: &Expectat
     Report { binary: binary.to_path_buf(), info, needed, checks, ok }
 }
 
+/// What verifying the built binary depends on: the build (its stamp) and
+/// the binary itself.
+pub fn stamp_inputs(plan: &Plan) -> crate::stamp::Inputs {
+    let mut i = crate::stamp::Inputs::new("verify");
+    let build = crate::stamp::load(&plan.work_dir, "build")
+        .map_or_else(|| "no finished build".into(), |s| format!("sha256:{}", s.digest));
+    i.add("build", build);
+    i.add_file_identity("binary", &plan.program("sendmail"));
+    i
+}
+
 pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
     let (binary, config) = match &args.binary {
         Some(b) => (b.clone(), None),
@@ -279,6 +290,9 @@ pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
         bail!("{} does not exist: run `cargo xtask build` first, or pass --binary PATH", binary.display());
     }
     let t = progress::Timer::start(format!("verify {}", binary.display()));
+    if args.binary.is_none() {
+        crate::stamp::forget(&plan.work_dir, "verify")?;
+    }
     let info = parse_d0(&capture_d0(&binary)?);
     let needed = needed_libraries(&binary)?;
     let expect = match &config {
@@ -294,6 +308,9 @@ pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
     if !report.ok {
         let failed: Vec<&str> = report.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
         bail!("{} failed verification: {}", binary.display(), failed.join("; "));
+    }
+    if args.binary.is_none() {
+        crate::stamp::record(&plan.work_dir, &stamp_inputs(plan), &report.summary())?;
     }
     t.done();
     Ok(report)

@@ -6,7 +6,7 @@ pub mod options;
 pub mod probe;
 pub mod site_config;
 
-use crate::{plan::Plan, progress, tools};
+use crate::{plan::Plan, progress, stamp, tools};
 use anyhow::{bail, Context, Result};
 use flags::TlsRequest;
 use probe::OpenSsl;
@@ -59,6 +59,10 @@ pub struct Configuration {
     /// The fragments, in order.
     pub fragments: Vec<String>,
     pub site_config_sha256: String,
+    /// Every header and library the probes read: when none of them changed,
+    /// probing again would find the same (see `stamp_inputs`).
+    #[serde(default)]
+    pub probed_files: Vec<PathBuf>,
 }
 
 impl Configuration {
@@ -77,6 +81,64 @@ impl Configuration {
         }
         Ok(c)
     }
+
+    /// One digest of the probed files' identities (path, size, mtime).
+    pub fn probed_files_digest(&self) -> String {
+        let ids: String = self.probed_files.iter().map(|p| stamp::identity(p) + "\n").collect();
+        crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(ids.as_bytes()))
+    }
+}
+
+/// What configure's output depends on, cheap to compute (no compiler runs):
+/// the arguments, every fragment's text, the compiler, the compiler
+/// variables the probes obey, and the identity of every file the last probes
+/// read (and, when Berkeley DB was not found, of the directories holding
+/// them, where installing it would add files).
+pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> {
+    let mut i = stamp::Inputs::new("configure");
+    i.add(
+        "source",
+        format!("sendmail {} sha256:{} in {}", plan.version, plan.release.sha256, plan.source_dir().display()),
+    );
+    // Every field of the arguments, so an option added later is keyed too.
+    i.add("arguments", format!("{args:?}"));
+    let dir = site_config::fragments_dir();
+    let mut builtin: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "m4"))
+        .collect();
+    builtin.sort();
+    for f in builtin.iter().chain(&args.site_configs) {
+        i.add_file_content(&format!("fragment {}", f.display()), f);
+    }
+    i.add("compiler", stamp::command_identity("cc"));
+    let env: Vec<String> = std::env::vars()
+        .filter(|(k, _)| k == "CC" || k.starts_with("CC_") || k.starts_with("CFLAGS") || k.starts_with("TARGET_C"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    i.add("compiler variables", env.join(" "));
+    if let Ok(c) = Configuration::load(plan) {
+        for p in &c.probed_files {
+            i.add_file_identity(&format!("probed {}", p.display()), p);
+        }
+        // An option's library looked for and not found: installing it adds
+        // headers and libraries beside those found, which changes those
+        // directories.
+        if !c.options_off.is_empty() {
+            let dirs: std::collections::BTreeSet<&std::path::Path> =
+                c.probed_files.iter().filter_map(|p| p.parent()).collect();
+            for d in dirs {
+                i.add_file_identity(&format!("probed directory {}", d.display()), d);
+            }
+        }
+    }
+    Ok(i)
+}
+
+/// What configure leaves: the site.config.m4 and configuration.json.
+pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+    vec![plan.site_config(), plan.configuration_file()]
 }
 
 pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
@@ -98,7 +160,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     {
         tools::install(&[tools::OPENSSL_HEADERS.debian])?;
     }
-    let openssl = probe::openssl(args.openssl_prefix.as_deref(), &scratch)?;
+    let mut probed = std::collections::BTreeSet::new();
+    let openssl = probe::openssl(args.openssl_prefix.as_deref(), &scratch, &mut probed)?;
     progress::info(&format!(
         "OpenSSL: {} (headers {:#x}, library {:#x}), EC key generation: {}",
         openssl.text,
@@ -109,12 +172,12 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     if request.ec && !openssl.ec {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
-    let decisions = decide_options(plan, args, &scratch)?;
+    let decisions = decide_options(plan, args, &scratch, &mut probed)?;
     for d in &decisions {
         progress::info(&format!("option {:<12} {}", d.name, describe(&d.state)));
     }
     let enabled = |n: &str| decisions.iter().any(|d| d.name == n && d.enabled());
-    let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch).ok() } else { None };
+    let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch, &mut probed).ok() } else { None };
     let _ = std::fs::remove_dir_all(&scratch);
 
     let mut fragments = vec![site_config::builtin("tls.m4")?];
@@ -153,6 +216,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         fragments.push(site_config::user(f)?);
     }
     let text = site_config::generate(&fragments, &vars)?;
+    stamp::forget(&plan.work_dir, "configure")?;
     crate::util::write_atomic(&plan.site_config(), text.as_bytes())?;
     progress::info(&format!("wrote {} ({} fragments)", plan.site_config().display(), fragments.len()));
     progress::info(&format!(
@@ -171,8 +235,16 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         options_off: decisions.iter().filter(|d| !d.enabled()).map(|d| d.name.to_string()).collect(),
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
         site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
+        probed_files: probed.into_iter().collect(),
     };
     crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
+    let note = format!(
+        "{}, Berkeley DB {}, {} probed files unchanged",
+        config.openssl.text,
+        config.berkeley_db.as_deref().unwrap_or("off"),
+        config.probed_files.len()
+    );
+    stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &note)?;
     t.done();
     Ok(config)
 }
@@ -188,16 +260,21 @@ fn describe(state: &options::State) -> String {
 /// Probes the host for each option that would be on and decides them all.
 /// An option asked for with --with whose library is missing is installed
 /// first where smtls may install (root on Debian, SMTLS_NO_INSTALL unset).
-pub fn decide_options(plan: &Plan, args: &ConfigureArgs, scratch: &std::path::Path) -> Result<Vec<options::Decision>> {
+pub fn decide_options(
+    plan: &Plan,
+    args: &ConfigureArgs,
+    scratch: &std::path::Path,
+    probed: &mut std::collections::BTreeSet<PathBuf>,
+) -> Result<Vec<options::Decision>> {
     let with = options::parse_list(&args.with)?;
     let without = options::parse_list(&args.without)?;
     let os = tools::Os::detect();
     let mut available = |spec: &options::Spec| -> std::result::Result<(), String> {
         let Some(p) = spec.probe else { return Ok(()) };
-        let first = probe::library(spec.name, p.code, p.libs, &p.need, scratch);
+        let first = probe::library(spec.name, p.code, p.libs, &p.need, scratch, probed);
         if first.is_err() && with.iter().any(|w| w == spec.name) && tools::may_install(os) {
             tools::install(&[p.need.package(os)]).map_err(|e| format!("{e:#}"))?;
-            return probe::library(spec.name, p.code, p.libs, &p.need, scratch);
+            return probe::library(spec.name, p.code, p.libs, &p.need, scratch, probed);
         }
         first
     };
@@ -216,7 +293,7 @@ pub struct OptionsArgs {
 /// `cargo xtask options`: every option, whether it would be on, and why.
 pub fn report(plan: &Plan, args: &OptionsArgs) -> Result<Vec<options::Decision>> {
     let scratch = plan.work_dir.join(format!("probe-options-{}", std::process::id()));
-    let decisions = decide_options(plan, &args.configure, &scratch);
+    let decisions = decide_options(plan, &args.configure, &scratch, &mut Default::default());
     let _ = std::fs::remove_dir_all(&scratch);
     let decisions = decisions?;
     if args.json {

@@ -3,7 +3,7 @@
 
 use crate::tools;
 use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 const OPENSSL_PROBE: &str = r#"
@@ -89,11 +89,21 @@ pub fn parse_openssl(out: &str, prefix: Option<&Path>) -> Result<OpenSsl> {
 }
 
 /// Compiles `source` into an executable and runs it; Err carries the
-/// compiler's or the program's complaint.
-fn compile_and_run(source: &str, name: &str, args: &[String], scratch: &Path) -> Result<String> {
+/// compiler's or the program's complaint. The headers the compiler read
+/// (`-MD`) and the files the linker opened (`--trace`) are added to `files`:
+/// what a later `dist` compares to know whether probing again could find
+/// something else.
+fn compile_and_run(
+    source: &str,
+    name: &str,
+    args: &[String],
+    scratch: &Path,
+    files: &mut BTreeSet<PathBuf>,
+) -> Result<String> {
     std::fs::create_dir_all(scratch)?;
     let c = scratch.join(format!("{name}.c"));
     let exe = scratch.join(name);
+    let deps = scratch.join(format!("{name}.d"));
     std::fs::write(&c, source)?;
     let target = env!("SMTLS_TARGET");
     let compiler = cc::Build::new()
@@ -106,16 +116,40 @@ fn compile_and_run(source: &str, name: &str, args: &[String], scratch: &Path) ->
         .try_get_compiler()
         .context("finding a C compiler (the cc crate looks at CC, then cc)")?;
     let mut cmd = compiler.to_command();
-    cmd.arg(&c).arg("-o").arg(&exe).args(args);
+    cmd.arg(&c).arg("-o").arg(&exe).arg("-MD").arg("-MF").arg(&deps).arg("-Wl,--trace").args(args);
     let out = cmd.output().with_context(|| format!("running the C compiler {}", compiler.path().display()))?;
     if !out.status.success() {
         bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
     }
+    let headers = std::fs::read_to_string(&deps).unwrap_or_default();
+    let used = parse_depfile(&headers).into_iter().chain(parse_trace(&String::from_utf8_lossy(&out.stdout)));
+    files.extend(used.filter(|p| !p.starts_with(scratch) && p.is_file()));
     let run = std::process::Command::new(&exe).output().with_context(|| format!("running {}", exe.display()))?;
     if !run.status.success() {
         bail!("{} exited with {}: {}", exe.display(), run.status, String::from_utf8_lossy(&run.stderr).trim());
     }
     Ok(String::from_utf8_lossy(&run.stdout).into_owned())
+}
+
+/// The absolute paths a `-MD` dependency file names as prerequisites.
+pub fn parse_depfile(text: &str) -> Vec<PathBuf> {
+    let body = text.split_once(": ").map_or("", |(_, b)| b);
+    body.split_whitespace().filter(|w| w.starts_with('/')).map(PathBuf::from).collect()
+}
+
+/// The files `ld --trace` reports: one per line, either a path or
+/// `-lname (path)`.
+pub fn parse_trace(text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .filter_map(|l| {
+            let l = l.trim();
+            let p = match (l.rfind('('), l.strip_suffix(')')) {
+                (Some(open), Some(inner)) => &inner[open + 1..],
+                _ => l,
+            };
+            (p.starts_with('/') && !p.contains(": ")).then(|| PathBuf::from(p))
+        })
+        .collect()
 }
 
 /// Compiler and linker flags for an OpenSSL under `prefix`.
@@ -125,7 +159,7 @@ pub fn prefix_flags(prefix: &Path) -> (PathBuf, PathBuf) {
     (prefix.join("include"), lib)
 }
 
-pub fn openssl(prefix: Option<&Path>, scratch: &Path) -> Result<OpenSsl> {
+pub fn openssl(prefix: Option<&Path>, scratch: &Path, files: &mut BTreeSet<PathBuf>) -> Result<OpenSsl> {
     let mut args = vec![];
     if let Some(p) = prefix {
         if !p.join("include/openssl/ssl.h").is_file() {
@@ -139,7 +173,7 @@ pub fn openssl(prefix: Option<&Path>, scratch: &Path) -> Result<OpenSsl> {
         ]);
     }
     args.extend(["-lssl".into(), "-lcrypto".into()]);
-    let out = compile_and_run(OPENSSL_PROBE, "openssl-probe", &args, scratch).map_err(|e| {
+    let out = compile_and_run(OPENSSL_PROBE, "openssl-probe", &args, scratch, files).map_err(|e| {
         let msg = format!("{e:#}");
         if msg.contains("openssl/") && (msg.contains("No such file") || msg.contains("not found")) {
             anyhow::anyhow!(
@@ -162,16 +196,17 @@ pub fn library(
     libs: &[&str],
     need: &tools::Need,
     scratch: &Path,
+    files: &mut BTreeSet<PathBuf>,
 ) -> std::result::Result<(), String> {
     let libs: Vec<String> = libs.iter().map(|s| s.to_string()).collect();
-    compile_and_run(code, &format!("{name}-probe"), &libs, scratch).map(drop).map_err(|e| {
+    compile_and_run(code, &format!("{name}-probe"), &libs, scratch, files).map(drop).map_err(|e| {
         format!("{}: {}", first_line(&format!("{e:#}")), tools::missing_message(need, tools::Os::detect()))
     })
 }
 
 /// Berkeley DB's version, or why it is not usable.
-pub fn berkeley_db(scratch: &Path) -> std::result::Result<String, String> {
-    match compile_and_run(DB_PROBE, "db-probe", &["-ldb".into()], scratch) {
+pub fn berkeley_db(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result::Result<String, String> {
+    match compile_and_run(DB_PROBE, "db-probe", &["-ldb".into()], scratch, files) {
         Ok(out) => parse_kv(&out).get("version").cloned().ok_or_else(|| format!("the probe printed: {out}")),
         Err(e) => Err(format!(
             "not found ({}); {}",
@@ -200,5 +235,26 @@ mod tests {
         assert_eq!(OpenSsl::major_minor(0x1010_117f), (1, 1));
         assert_eq!(OpenSsl::major_minor(0x3050_0010), (3, 5));
         assert!(parse_openssl("compiled=0x1\n", None).is_err());
+    }
+
+    #[test]
+    fn parses_what_compiler_and_linker_read() {
+        let d = "/s/openssl-probe: /s/openssl-probe.c /usr/include/stdc-predef.h \\\n /usr/include/openssl/ssl.h /usr/include/openssl/opensslv.h\n";
+        assert_eq!(
+            parse_depfile(d),
+            [
+                "/s/openssl-probe.c",
+                "/usr/include/stdc-predef.h",
+                "/usr/include/openssl/ssl.h",
+                "/usr/include/openssl/opensslv.h"
+            ]
+            .map(PathBuf::from)
+        );
+        let t = "/usr/bin/ld: mode elf_x86_64\n/usr/lib/x86_64-linux-gnu/crti.o\n-lssl (/usr/lib/x86_64-linux-gnu/libssl.so)\n/tmp/cc1.o\n";
+        assert_eq!(
+            parse_trace(t),
+            ["/usr/lib/x86_64-linux-gnu/crti.o", "/usr/lib/x86_64-linux-gnu/libssl.so", "/tmp/cc1.o"]
+                .map(PathBuf::from)
+        );
     }
 }

@@ -222,8 +222,24 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     Ok(source_dir)
 }
 
+/// What fetch's output (the unpacked tree) depends on: the pinned tarball,
+/// and whether its signature had to be checked. Where it came from does not
+/// matter: it is the same tarball, byte for byte.
+pub fn stamp_inputs(plan: &Plan, args: &FetchArgs) -> crate::stamp::Inputs {
+    let mut i = crate::stamp::Inputs::new("fetch");
+    i.add("source", format!("sendmail {} sha256:{}", plan.version, plan.release.sha256));
+    i.add("signature required", args.require_signature.to_string());
+    i
+}
+
+/// What fetch leaves: the unpacked tree.
+pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+    vec![plan.source_dir().join("devtools/bin/Build"), plan.work_dir.join("src").join(".smtls-source-sha256")]
+}
+
 pub fn run(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     let t = progress::Timer::start(format!("fetch sendmail {} ({})", plan.version, args.from));
+    crate::stamp::forget(&plan.work_dir, "fetch")?;
     let fetched = obtain(plan, args)?;
     match &fetched.signature {
         Signature::Verified(fpr) => progress::info(&format!("signature: good, by pinned key {fpr}")),
@@ -231,6 +247,12 @@ pub fn run(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     }
     progress::info(&format!("SHA-256 and size match releases.toml (from {})", fetched.origin));
     ensure_unpacked(plan, &fetched)?;
+    let signature = match &fetched.signature {
+        Signature::Verified(fpr) => format!("signature good, by {fpr}"),
+        Signature::NotChecked(_) => "signature not checked".into(),
+    };
+    let note = format!("sendmail {} unpacked, SHA-256 {}, {signature}", plan.version, plan.release.sha256);
+    crate::stamp::record(&plan.work_dir, &stamp_inputs(plan, args), &note)?;
     t.done();
     Ok(fetched)
 }

@@ -120,7 +120,45 @@ pub struct Artifact {
     pub sha256: String,
 }
 
+/// What the packages depend on, for `dist` to skip packaging when nothing
+/// changed: the verified build, the configuration (options change the
+/// contents), the templates, the build time and the arguments.
+pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inputs> {
+    let mut i = crate::stamp::Inputs::new("package");
+    let verified = crate::stamp::load(&plan.work_dir, "verify")
+        .map_or_else(|| "no verified build".into(), |s| format!("sha256:{}", s.digest));
+    i.add("verify", verified);
+    i.add_file_content("configuration", &plan.configuration_file());
+    let dir = stage::templates_dir();
+    let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    templates.sort();
+    for t in &templates {
+        i.add_file_content(&format!("template {}", t.display()), t);
+    }
+    i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
+    i.add("arguments", format!("{args:?}"));
+    i.add("injected difference", std::env::var(INJECT_ENV).unwrap_or_default());
+    Ok(i)
+}
+
+/// The output directory's SHA256SUMS and every artifact it names.
+pub fn outputs(plan: &Plan, args: &PackageArgs) -> Vec<PathBuf> {
+    let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
+    let sums = out_dir.join("SHA256SUMS");
+    let mut v: Vec<PathBuf> = std::fs::read_to_string(&sums)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, name)| out_dir.join(name)))
+        .collect();
+    v.push(sums);
+    v
+}
+
 pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
+    crate::stamp::forget(&plan.work_dir, "package")?;
     let formats = if args.formats.is_empty() {
         default_formats(crate::tools::Os::detect())
     } else {
@@ -164,6 +202,7 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
         .map(|a| format!("{}  {}\n", a.sha256, a.path.file_name().unwrap_or_default().to_string_lossy()))
         .collect();
     util::write_atomic(&out_dir.join("SHA256SUMS"), sums.as_bytes())?;
+    crate::stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &format!("{} artifacts", artifacts.len()))?;
     t.done();
     Ok(artifacts)
 }
