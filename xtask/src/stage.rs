@@ -893,17 +893,12 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
             Target::Debian => p.debian,
             Target::FreeBsd => p.freebsd,
         };
-        let out = at(install);
-        std::fs::create_dir_all(out.parent().context("no parent")?)?;
-        let status = Command::new(&strip)
-            .args(["--remove-section=.comment", "--remove-section=.note", "--strip-unneeded", "-o"])
-            .arg(&out)
-            .arg(&built)
-            .status()
-            .with_context(|| format!("running strip on {}", built.display()))?;
-        if !status.success() {
-            bail!("strip {} failed ({status})", built.display());
-        }
+        strip_into(
+            &strip,
+            &["--remove-section=.comment", "--remove-section=.note", "--strip-unneeded"],
+            &built,
+            &at(install),
+        )?;
     }
 
     // Static libraries of the options, stripped like dh_strip does (debug
@@ -921,17 +916,8 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
         }
         let name = Path::new(rel).file_name().context("library name")?;
         let install = target.lib_dir(features.multiarch.as_deref())?.join(name);
-        let out = at(&install.to_string_lossy());
-        std::fs::create_dir_all(out.parent().context("no parent")?)?;
-        let status = Command::new(&strip)
-            .args(["--strip-debug", "--remove-section=.comment", "--enable-deterministic-archives", "-o"])
-            .arg(&out)
-            .arg(&built)
-            .status()
-            .with_context(|| format!("running strip on {}", built.display()))?;
-        if !status.success() {
-            bail!("strip {} failed ({status})", built.display());
-        }
+        let args = ["--strip-debug", "--remove-section=.comment", "--enable-deterministic-archives"];
+        strip_into(&strip, &args, &built, &at(&install.to_string_lossy()))?;
     }
 
     // Man pages.
@@ -991,6 +977,22 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
 /// `<work>/stage/<target>/root`, plus `contents.json` beside it. Files get
 /// their mode without setuid/setgid bits and without any owner change:
 /// the real owners and modes are in the returned list.
+/// Writes a stripped copy of `built` to `out` (`strip ARGS -o OUT BUILT`).
+fn strip_into(strip: &Path, args: &[&str], built: &Path, out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out.parent().context("no parent")?)?;
+    let status = Command::new(strip)
+        .args(args)
+        .arg("-o")
+        .arg(out)
+        .arg(built)
+        .status()
+        .with_context(|| format!("running strip on {}", built.display()))?;
+    if !status.success() {
+        bail!("strip {} failed ({status})", built.display());
+    }
+    Ok(())
+}
+
 pub fn stage(plan: &Plan, target: Target) -> Result<(PathBuf, Contents)> {
     let time = epoch::from_environment(&plan.cached_tarball())?;
     stage_at(plan, target, &time)

@@ -207,6 +207,26 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
     Ok(artifacts)
 }
 
+/// One contents entry as a tar member called `name`: its data, and the
+/// owner, group and mode the list records (numeric ids as on FreeBSD).
+pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archive::TarMember> {
+    let data = match &e.kind {
+        stage::Kind::Dir => archive::TarData::Dir,
+        stage::Kind::Symlink { target } => archive::TarData::Symlink(target.to_string_lossy().into()),
+        stage::Kind::File { .. } | stage::Kind::Config { .. } => archive::TarData::File(input.bytes(e)?),
+    };
+    Ok(archive::TarMember {
+        name,
+        data,
+        mode: e.mode,
+        uid: numeric_id(&e.owner)?,
+        gid: numeric_id(&e.group)?,
+        uname: e.owner.clone(),
+        gname: e.group.clone(),
+        mtime: input.time,
+    })
+}
+
 fn inject_difference(root: &Path) -> Result<()> {
     use std::io::Write;
     let p = root.join(INJECT_PATH.trim_start_matches('/'));

@@ -10,8 +10,8 @@
 //! has), which only a FreeBSD host knows. Packages of the port
 //! (`ports/mail/sendmail-tls`) get them from its `<OPT>_LIB_DEPENDS`.
 
-use super::archive::{self, TarData, TarMember};
-use super::{numeric_id, Format, Input, Packager};
+use super::archive::{self, TarMember};
+use super::{Format, Input, Packager};
 use crate::stage::{self, Kind, Target};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
@@ -177,22 +177,7 @@ pub fn members(input: &Input, abi: &str) -> Result<Vec<TarMember>> {
         manifest_member("+MANIFEST", &manifest(input, abi, false)?)?,
     ];
     for e in &input.contents.entries {
-        let name = e.path.to_string_lossy().to_string();
-        let data = match &e.kind {
-            Kind::Dir => TarData::Dir,
-            Kind::Symlink { target } => TarData::Symlink(target.to_string_lossy().into()),
-            Kind::File { .. } | Kind::Config { .. } => TarData::File(input.bytes(e)?),
-        };
-        out.push(TarMember {
-            name,
-            data,
-            mode: e.mode,
-            uid: numeric_id(&e.owner)?,
-            gid: numeric_id(&e.group)?,
-            uname: e.owner.clone(),
-            gname: e.group.clone(),
-            mtime: t,
-        });
+        out.push(super::tar_member(input, e, e.path.to_string_lossy().to_string())?);
     }
     Ok(out)
 }

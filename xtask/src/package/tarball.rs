@@ -3,8 +3,8 @@
 //! FreeBSD (root and wheel 0, smmsp 25). GNU tar and bsdtar, extracting as
 //! root, look the names up first and fall back to the numbers.
 
-use super::archive::{self, TarData, TarMember};
-use super::{numeric_id, Format, Input, Packager};
+use super::archive::{self, TarMember};
+use super::{Format, Input, Packager};
 use crate::stage::{self, Kind, Target};
 use anyhow::Result;
 
@@ -16,21 +16,8 @@ pub fn members(input: &Input) -> Result<Vec<TarMember>> {
     let mut out = vec![];
     for e in &input.contents.entries {
         let rel = e.relative().to_string_lossy();
-        let (name, data) = match &e.kind {
-            Kind::Dir => (format!("./{rel}/"), TarData::Dir),
-            Kind::Symlink { target } => (format!("./{rel}"), TarData::Symlink(target.to_string_lossy().into())),
-            Kind::File { .. } | Kind::Config { .. } => (format!("./{rel}"), TarData::File(input.bytes(e)?)),
-        };
-        out.push(TarMember {
-            name,
-            data,
-            mode: e.mode,
-            uid: numeric_id(&e.owner)?,
-            gid: numeric_id(&e.group)?,
-            uname: e.owner.clone(),
-            gname: e.group.clone(),
-            mtime: input.time,
-        });
+        let name = if matches!(e.kind, Kind::Dir) { format!("./{rel}/") } else { format!("./{rel}") };
+        out.push(super::tar_member(input, e, name)?);
     }
     Ok(out)
 }
