@@ -118,6 +118,8 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "binutils",
     "lintian",
     "libarchive-tools",
+    "patch",
+    "dpkg-dev",
 ];
 
 /// The path of a command, or an error naming the package that provides it.
