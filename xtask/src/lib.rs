@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod build;
+pub mod cf;
 pub mod cli;
 pub mod configure;
 pub mod dist;

@@ -15,7 +15,7 @@ use crate::{epoch, plan::Plan, progress, tools};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// The package's name in every format.
 pub const PACKAGE_NAME: &str = "smtls-sendmail";
@@ -809,24 +809,15 @@ pub fn generate_cf(cf_cf: &Path, mc: &Path, mc_text: &str, installed_mc: &str) -
     let m4 = tools::find(&tools::M4)?;
     std::fs::write(mc, mc_text).with_context(|| format!("writing {}", mc.display()))?;
     let mc_name = mc.display().to_string();
-    let out = Command::new(m4)
-        .args(["-D_NO_MAKEINFO_", "../m4/cf.m4", &mc_name])
-        .current_dir(cf_cf)
-        .env("LC_ALL", "C")
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running m4 in {}", cf_cf.display()))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || !stderr.trim().is_empty() {
+    let cf_dir = cf_cf.parent().context("cf/cf has a parent")?;
+    let (mut cf, stderr) = crate::cf::run_m4(&m4, cf_dir, mc)
+        .with_context(|| format!("fix the template in {}", templates_dir().display()))?;
+    if !stderr.trim().is_empty() {
         bail!(
-            "m4 -D_NO_MAKEINFO_ ../m4/cf.m4 {mc_name} in {} failed ({}):\n{stderr}\nfix the template in {}",
-            cf_cf.display(),
-            out.status,
+            "m4 warned while generating the .cf from {mc_name}:\n{stderr}\nfix the template in {}",
             templates_dir().display()
         );
     }
-    let mut cf = String::from_utf8(out.stdout).context("m4 printed something that is not UTF-8")?;
     let dir = mc.parent().unwrap_or(mc).display().to_string();
     if cf.contains(&dir) || cf.contains(&cf_cf.display().to_string()) {
         bail!("the .cf generated from {mc_name} names a build directory, so it would not reproduce");

@@ -3,7 +3,6 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Cipher suites for TLS 1.2 and below: ECDHE key exchange with AEAD
 /// ciphers only (TLS 1.3 suites are all forward-secret AEAD already).
@@ -195,25 +194,9 @@ pub fn check(cf: &str, expected: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Runs `m4 -D_NO_MAKEINFO_ -D_CF_DIR_=CFDIR/ CFDIR/m4/cf.m4 MC` (no build
-/// stamp in the output) and returns the .cf text.
+/// The .cf text for `mc` (see [`crate::cf::run_m4`]).
 pub fn m4(m4: &Path, cf_dir: &Path, mc: &Path) -> Result<String> {
-    let cf_m4 = cf_dir.join("m4/cf.m4");
-    if !cf_m4.is_file() {
-        bail!("{} is missing: the release's cf/ tree is needed to generate sendmail.cf", cf_m4.display());
-    }
-    let out = Command::new(m4)
-        .arg("-D_NO_MAKEINFO_")
-        .arg(format!("-D_CF_DIR_={}/", cf_dir.display()))
-        .arg(&cf_m4)
-        .arg(mc)
-        .output()
-        .with_context(|| format!("running {}", m4.display()))?;
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() || stderr.contains("ERROR") {
-        bail!("m4 failed on {} ({}):\n{}", mc.display(), out.status, stderr.trim());
-    }
-    String::from_utf8(out.stdout).context("m4 printed non-UTF-8 text")
+    Ok(crate::cf::run_m4(m4, cf_dir, mc)?.0)
 }
 
 #[cfg(test)]
