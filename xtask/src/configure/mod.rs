@@ -151,7 +151,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         tools::find(need)?;
     }
     let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
-    let defines = flags::tls_defines(&plan.version, &request)?;
+    // The version alone can already refuse (no EC before 8.14.8, ...).
+    flags::tls_defines(&plan.version, &request, 0)?;
 
     let scratch = plan.work_dir.join("probe");
     if tools::may_install(tools::Os::detect())
@@ -169,6 +170,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         openssl.linked,
         if openssl.ec { "works" } else { "unavailable" }
     ));
+    let defines = flags::tls_defines(&plan.version, &request, openssl.compiled)?;
     if request.ec && !openssl.ec {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
@@ -184,7 +186,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     let mut vars = BTreeMap::new();
     if request.ec {
         fragments.push(site_config::builtin("ec.m4")?);
-        vars.insert("EC_DEFINE", flags::ec_define(&plan.version)?.to_string());
+        vars.insert("EC_DEFINE", flags::ec_define_for(&plan.version, openssl.compiled)?);
     }
     if request.cert_chain {
         fragments.push(site_config::builtin("cert-chain.m4")?);
