@@ -553,7 +553,7 @@ pub fn render_tls_fragment(version: &crate::releases::Version) -> Result<String>
     let want = super::wanted(version, "the port needs a newer sendmail")?;
     let mut fragments = vec![site_config::builtin("tls.m4")?];
     let ec = flags::ec_define_for(version, super::FREEBSD_OPENSSL)?;
-    if want.iter().any(|d| *d == ec) {
+    if want.contains(&ec) {
         fragments.push(site_config::builtin("ec.m4")?);
     }
     if want.iter().any(|d| d == super::port_edit::CHAIN) {
