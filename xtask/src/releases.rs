@@ -66,6 +66,9 @@ pub struct Release {
     pub sha256: String,
     pub debian_version: String,
     pub debian_suites: Vec<String>,
+    /// The primary fingerprint of the key that signs this release; empty
+    /// when not pinned (then any of the table's `signing_keys` will do).
+    #[serde(default)]
     pub signing_key: String,
 }
 
@@ -83,7 +86,7 @@ impl Release {
             size: 0,
             sha256,
             debian_version: String::new(),
-            debian_suites: vec!["sid".into()],
+            debian_suites: vec![],
             signing_key: String::new(),
         })
     }
@@ -101,6 +104,9 @@ pub struct Table {
     pub releases: Vec<Release>,
     #[serde(rename = "compatibility", default)]
     pub rules: Vec<Rule>,
+    /// Primary fingerprints of sendmail's signing keys (PGPKEYS).
+    #[serde(default)]
+    pub signing_keys: Vec<String>,
 }
 
 /// One compatibility rule: releases before `before` need an OpenSSL before
@@ -245,8 +251,22 @@ mod tests {
             assert_eq!(normalise_sha256(&r.sha256).unwrap(), r.sha256);
             assert!(r.size > 1_000_000);
             assert!(r.debian_version.starts_with(&format!("{v}-")));
-            assert_eq!(r.signing_key.len(), 40);
+            assert!(r.signing_key.is_empty() || t.signing_keys.contains(&r.signing_key), "{v}: unlisted key");
             assert!(!r.debian_suites.is_empty());
+        }
+        assert!(t.signing_keys.len() >= 16);
+        for k in &t.signing_keys {
+            assert!(k.len() == 40 && k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()), "{k}");
+        }
+        // The pinned releases, each with its answer from the flag table.
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        let req = crate::configure::flags::TlsRequest::default();
+        for (rel, ec) in
+            [("8.18.2", "TLS_EC=2"), ("8.18.1", "TLS_EC=2"), ("8.17.1.9", "TLS_EC=2"), ("8.15.2", "_FFR_TLS_EC")]
+        {
+            assert!(t.find(&v(rel)).is_some(), "{rel} pinned");
+            let d = crate::configure::flags::tls_defines(&v(rel), &req, 0x3000_0130).unwrap();
+            assert_eq!(d, ["STARTTLS", ec, "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"], "{rel}");
         }
         assert!(t.find(&"8.17.1.9".parse().unwrap()).is_some());
     }
@@ -307,7 +327,7 @@ mod tests {
     #[test]
     fn unknown_version_needs_a_pin() {
         let t = table();
-        let v: Version = "8.18.1".parse().unwrap();
+        let v: Version = "8.17.2".parse().unwrap();
         let err = t.resolve(&v, None).unwrap_err().to_string();
         assert!(err.contains("--sha256"), "{err}");
         let r = t.resolve(&v, Some(&"AB".repeat(32))).unwrap();
