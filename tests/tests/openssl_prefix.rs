@@ -67,7 +67,7 @@ fn a_deb_bundles_a_private_openssl_or_refuses() {
     smtls_tests::sh("dpkg-deb", &["-x", deb.to_str().unwrap(), x.to_str().unwrap()]);
     let sendmail = find_sendmail(&x).expect("sendmail in the package");
     let d = xtask::verify::dynamic(&sendmail).unwrap();
-    assert_eq!(d.runpath, [private.clone()], "the packaged binary must find the bundled libraries");
+    assert_eq!(d.runpath, [private.as_str()], "the packaged binary must find the bundled libraries");
     assert!(d.rpath.is_empty());
     let control = smtls_tests::sh("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
     assert!(!control.contains("libssl"), "the bundled OpenSSL is not a dependency: {control}");
