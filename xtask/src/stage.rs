@@ -619,6 +619,10 @@ pub fn list(
         })?;
     }
 
+    // The certificate helper, written from its template.
+    let script = certs_script_path(target);
+    add(file(script.clone(), generated(&script), "root", rg, target.program_mode()))?;
+
     // Documentation.
     let doc = target.doc_dir();
     let docs: &[&str] = match target {
@@ -799,6 +803,87 @@ pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
     template(file, &vars)
 }
 
+/// The certificate helper's name, its template being `<name>.in`.
+pub const CERTS_SCRIPT: &str = "sendmail-certs";
+
+/// Where the certificate helper is installed: PREFIX/sbin.
+pub fn certs_script_path(target: Target) -> PathBuf {
+    Path::new(target.prefix()).join("sbin").join(CERTS_SCRIPT)
+}
+
+/// The TLS files the packaged sendmail.mc names, as its stanza
+/// (`tls-server.mc`) defines them: the certificate directory and the names
+/// of the files in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub dir: PathBuf,
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+    pub dh: String,
+}
+
+/// Reads [`TlsFiles`] from a stanza's `define(`NAME', `VALUE')dnl` lines;
+/// every file must be in the `confCACERT_PATH` directory.
+pub fn tls_files(stanza: &str) -> Result<TlsFiles> {
+    let value = |name: &str| -> Result<String> {
+        let head = format!("define(`{name}', `");
+        stanza
+            .lines()
+            .find_map(|l| l.strip_prefix(&head)?.strip_suffix("')dnl"))
+            .map(str::to_string)
+            .with_context(|| format!("the TLS stanza defines no {name}"))
+    };
+    let dir = PathBuf::from(value("confCACERT_PATH")?);
+    let in_dir = |name: &str| -> Result<String> {
+        let v = value(name)?;
+        match Path::new(&v).strip_prefix(&dir).ok().and_then(|r| r.to_str()) {
+            Some(file) if !file.is_empty() && !file.contains('/') => Ok(file.to_string()),
+            _ => bail!("{name} is {v}, not a file directly in confCACERT_PATH {}", dir.display()),
+        }
+    };
+    let files = TlsFiles {
+        ca: in_dir("confCACERT")?,
+        cert: in_dir("confSERVER_CERT")?,
+        key: in_dir("confSERVER_KEY")?,
+        dh: in_dir("confDH_PARAMETERS")?,
+        dir: dir.clone(),
+    };
+    for (client, server) in [("confCLIENT_CERT", &files.cert), ("confCLIENT_KEY", &files.key)] {
+        if &in_dir(client)? != server {
+            bail!("{client} names another file than the server's {server}: sendmail-certs installs one pair");
+        }
+    }
+    Ok(files)
+}
+
+/// The `sendmail-certs` script for `target`: its template with the file
+/// names and directory of the packaged TLS stanza, the stanza itself (for
+/// `sendmail-certs mc`), the sendmail.cf path and the RFC 7919 ffdhe2048
+/// group from `ffdhe2048.pem`.
+pub fn certs_script(target: Target) -> Result<String> {
+    let stanza = template("tls-server.mc", &BTreeMap::new())?;
+    let files = tls_files(&stanza)?;
+    let ffdhe = template("ffdhe2048.pem", &BTreeMap::new())?;
+    let vars = BTreeMap::from([
+        ("TARGET", target.name().to_string()),
+        ("CERT_DIR", files.dir.display().to_string()),
+        ("CERT_FILE", files.cert),
+        ("KEY_FILE", files.key),
+        ("CA_FILE", files.ca),
+        ("DH_FILE", files.dh),
+        ("SENDMAIL_CF", Path::new("/etc/mail").join("sendmail.cf").display().to_string()),
+        ("FFDHE2048", ffdhe.trim_end().to_string()),
+        ("TLS_STANZA", stanza.trim_end().to_string()),
+    ]);
+    for (name, value) in &vars {
+        if value.contains('\'') && !matches!(*name, "TLS_STANZA" | "FFDHE2048") {
+            bail!("@{name}@ = {value:?} cannot go inside the script's single quotes");
+        }
+    }
+    template(&format!("{CERTS_SCRIPT}.in"), &vars)
+}
+
 /// Generates a `.cf` from `.mc` text with the built tree's own m4 macros:
 /// `m4 -D_NO_MAKEINFO_ ../m4/cf.m4 FILE.mc` inside `cf/cf`, as cf/cf/Makefile
 /// does but without the user/host/date stamp, then the .mc appended as
@@ -931,6 +1016,7 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
         std::fs::remove_file(&mc_path)?;
         put(&format!("/etc/mail/{which}.cf"), cf.as_bytes())?;
     }
+    put(&certs_script_path(target).to_string_lossy(), certs_script(target)?.as_bytes())?;
     // DOMAIN(generic) reads class w from this file; sendmail errors without it.
     put("/etc/mail/local-host-names", template("local-host-names", &BTreeMap::new())?.as_bytes())?;
     if let Some(rc) = target.rc_conf_d() {
