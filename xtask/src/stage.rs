@@ -1301,6 +1301,54 @@ mod tests {
     }
 
     #[test]
+    fn the_certs_script_is_filled_from_the_packaged_stanza() {
+        let stanza = template("tls-server.mc", &BTreeMap::new()).unwrap();
+        let files = tls_files(&stanza).unwrap();
+        assert_eq!(files.dir, Path::new("/etc/mail/certs"));
+        assert_eq!(
+            [files.cert.as_str(), files.key.as_str(), files.ca.as_str(), files.dh.as_str()],
+            ["host.cert", "host.key", "cacert.pem", "dhparams.pem"]
+        );
+        // The smoke test lays its throwaway set out under the same names.
+        let smoke = crate::smoke::pki::Layout::new("/c".into());
+        for (ours, theirs) in [
+            (smoke.cert_file(), &files.cert),
+            (smoke.key_file(), &files.key),
+            (smoke.ca_file(), &files.ca),
+            (smoke.dh_file(), &files.dh),
+        ] {
+            assert_eq!(ours, Path::new("/c").join(theirs));
+        }
+        for t in [Target::Debian, Target::FreeBsd] {
+            let s = certs_script(t).unwrap();
+            assert!(s.starts_with("#!/bin/sh\n"), "{s}");
+            assert!(s.contains("DEFAULT_DIR='/etc/mail/certs'\nCERT_NAME='host.cert'\n"), "{s}");
+            assert!(s.contains("SENDMAIL_CF='/etc/mail/sendmail.cf'"));
+            assert!(s.contains(stanza.trim_end()) && s.contains("-----BEGIN DH PARAMETERS-----"));
+            assert!(!s.lines().any(|l| l.contains("@CERT_") || l.contains("@TLS_STANZA@")), "placeholders left");
+            assert!(s.contains(&format!("for {}.", t.name())));
+        }
+        assert_eq!(certs_script_path(Target::Debian), Path::new("/usr/sbin/sendmail-certs"));
+        assert_eq!(certs_script_path(Target::FreeBsd), Path::new("/usr/local/sbin/sendmail-certs"));
+        let d = sample(Target::Debian);
+        let e = d.get("/usr/sbin/sendmail-certs").unwrap();
+        assert_eq!((e.mode, e.source()), (0o755, Some(Path::new("/gen/usr/sbin/sendmail-certs"))));
+        assert_eq!(sample(Target::FreeBsd).get("/usr/local/sbin/sendmail-certs").unwrap().mode, 0o555);
+    }
+
+    #[test]
+    fn tls_files_refuses_a_stanza_it_cannot_serve() {
+        let good = template("tls-server.mc", &BTreeMap::new()).unwrap();
+        let moved = good.replace("`/etc/mail/certs/host.key'", "`/etc/ssl/private/host.key'");
+        assert!(tls_files(&moved).unwrap_err().to_string().contains("not a file directly in confCACERT_PATH"));
+        let split =
+            good.replace("confCLIENT_CERT', `/etc/mail/certs/host.cert'", "confCLIENT_CERT', `/etc/mail/certs/c.pem'");
+        assert!(tls_files(&split).unwrap_err().to_string().contains("sendmail-certs installs one pair"));
+        let none = good.lines().filter(|l| !l.contains("confDH_PARAMETERS")).collect::<Vec<_>>().join("\n");
+        assert!(tls_files(&none).unwrap_err().to_string().contains("defines no confDH_PARAMETERS"));
+    }
+
+    #[test]
     fn man_fixes() {
         let fixed = fix_man_page("vacation/vacation.1", b"cause\n.i vacation\nto".to_vec());
         assert_eq!(fixed, b"cause\n.I vacation\nto");

@@ -263,7 +263,7 @@ pub(super) fn handshake(t: &Target, sock: TcpStream, versions: Versions, chain: 
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
     let extra = match chain {
         Chain::FromServer => vec![],
-        Chain::ClientHasIntermediate => vec![t.pki.intermediate_der.clone()],
+        Chain::ClientHasIntermediate => t.pki.intermediates(),
     };
     let verifier = Arc::new(Recording { inner, extra, seen: Mutex::new(vec![]) });
     let builder = ClientConfig::builder_with_provider(provider);
