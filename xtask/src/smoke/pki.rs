@@ -295,6 +295,22 @@ mod tests {
     }
 
     #[test]
+    fn the_layout_has_the_names_of_the_packaged_stanza() {
+        // The names sendmail-certs installs and sendmail.mc uses.
+        let stanza = crate::stage::template("tls-server.mc", &Default::default()).unwrap();
+        let files = crate::stage::tls_files(&stanza).unwrap();
+        let l = Layout::new("/c".into());
+        for (ours, theirs) in [
+            (l.cert_file(), &files.cert),
+            (l.key_file(), &files.key),
+            (l.ca_file(), &files.ca),
+            (l.dh_file(), &files.dh),
+        ] {
+            assert_eq!(ours, Path::new("/c").join(theirs));
+        }
+    }
+
+    #[test]
     fn an_installed_set_with_two_intermediates() {
         let a = generate("a.smtls.test").unwrap();
         let b = generate("b.smtls.test").unwrap();
