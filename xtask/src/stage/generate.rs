@@ -110,6 +110,7 @@ fn make(
             std::fs::remove_file(&mc_path)?;
             cf.into_bytes()
         }
+        Origin::CertsScript => super::certs_script(target)?.into_bytes(),
         // local-host-names: DOMAIN(generic) reads class w from it, and
         // sendmail errors without it.
         Origin::Template { name } => template::render(name, &BTreeMap::new())?.into_bytes(),
@@ -120,7 +121,9 @@ fn make(
             let license = String::from_utf8(read("LICENSE")?).context("sendmail's LICENSE is not UTF-8")?;
             meta::copyright(&version, &license)?.into_bytes()
         }
-        Origin::Source { .. } | Origin::Dir | Origin::Link => bail!("{} is not generated", e.path.display()),
+        Origin::Source { .. } | Origin::Bundled | Origin::Dir | Origin::Link => {
+            bail!("{} is not generated", e.path.display())
+        }
     }))
 }
 

@@ -195,6 +195,9 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], feat
     man_pages(&mut l)?;
     cf_tree(&mut l, cf)?;
     configuration(&mut l)?;
+    // The certificate helper, written from its template.
+    let script = super::certs_script_path(target);
+    l.add(Entry { mode: target.program_mode(), ..l.file(script, Origin::CertsScript) })?;
     docs(&mut l)?;
     let option_dirs = option_files(&mut l, features)?;
     for (path, owner, group, mode) in special_dirs(target) {

@@ -14,13 +14,16 @@
 //!   compressed man pages, `.mc`/`.cf`, templates, changelogs), materialised
 //!   in `<work>/generated/<target>/<install path>` so every entry has a
 //!   source file, by one `match` on the origin;
+//! - `certs`: the `sendmail-certs` helper, filled from the TLS stanza;
 //! - `tree`: the staged tree and `contents.json`.
 
+mod certs;
 mod generate;
 mod list;
 mod tree;
 mod types;
 
+pub use certs::{certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
 pub use generate::{fix_man_page, generate, generate_cf, mc_text};
 pub use list::{contents, contents_with, generated_dir, list, option_built_files, relative_link, stage_dir, MAN_PAGES};
 pub use tree::{stage, stage_at};

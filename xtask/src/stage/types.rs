@@ -165,6 +165,8 @@ pub enum Origin {
     /// `/etc/mail/<which>.cf`, generated with the built tree's m4 from the
     /// `.mc` of the same stem.
     Cf { which: String },
+    /// The certificate helper, from its template (`certs::certs_script`).
+    CertsScript,
     /// A template of `xtask/templates/` without placeholders, as is.
     Template { name: String },
     /// A file of the source tree copied under the doc directory.
@@ -175,6 +177,9 @@ pub enum Origin {
     DebianChangelog,
     /// The Debian copyright file (`meta::copyright`) from sendmail's LICENSE.
     Copyright,
+    /// A library of a private OpenSSL copied into the package at packaging
+    /// time (`--bundle-openssl`), never generated.
+    Bundled,
     /// A directory.
     Dir,
     /// A symbolic link.
@@ -185,7 +190,7 @@ impl Origin {
     /// Whether the entry's bytes are made by `generate` (as opposed to
     /// copied from the source tree, or not a file at all).
     pub fn is_generated(&self) -> bool {
-        !matches!(self, Origin::Source { .. } | Origin::Dir | Origin::Link)
+        !matches!(self, Origin::Source { .. } | Origin::Bundled | Origin::Dir | Origin::Link)
     }
 }
 
