@@ -18,6 +18,7 @@ mod layers;
 pub mod meta;
 pub mod package;
 pub mod plan;
+pub mod process;
 pub mod progress;
 pub mod releases;
 pub mod repro;

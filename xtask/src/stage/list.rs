@@ -158,9 +158,8 @@ pub fn stage_dir(plan: &Plan, target: Target) -> PathBuf {
 impl Features {
     /// The options `configure` switched on for this tree, and this host's
     /// multiarch tuple.
-    pub fn configured(plan: &Plan) -> Result<Features> {
-        let config = crate::configure::Configuration::load(plan)?;
-        Ok(Features { options: config.options, multiarch: crate::host::multiarch() })
+    pub fn configured(config: &crate::configure::Configuration) -> Features {
+        Features { options: config.options.clone(), multiarch: crate::host::multiarch() }
     }
 }
 
@@ -168,8 +167,8 @@ impl Features {
 /// chose. Reads the configuration and the source tree's cf directory (to
 /// list it); generated files are named at their place in
 /// [`generated_dir`], which [`generate`] fills.
-pub fn contents(plan: &Plan, target: Target) -> Result<Contents> {
-    contents_with(plan, target, &Features::configured(plan)?)
+pub fn contents(plan: &Plan, target: Target, config: &crate::configure::Configuration) -> Result<Contents> {
+    contents_with(plan, target, &Features::configured(config))
 }
 
 /// [`contents`] for the given features (the FreeBSD port lists every

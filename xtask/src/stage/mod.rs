@@ -26,7 +26,7 @@ mod types;
 pub use certs::{certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
 pub use generate::{fix_man_page, generate, generate_cf, mc_text};
 pub use list::{contents, contents_with, generated_dir, list, option_built_files, relative_link, stage_dir, MAN_PAGES};
-pub use tree::{stage, stage_at};
+pub use tree::stage;
 pub use types::{check, Contents, Entry, Features, Kind, Origin, Target};
 
 // The names other modules used before `meta` and `template` held them.
@@ -48,10 +48,15 @@ pub struct StageArgs {
     pub json: bool,
 }
 
-pub fn run(plan: &Plan, args: &StageArgs) -> Result<(PathBuf, Contents)> {
+pub fn run(
+    plan: &Plan,
+    args: &StageArgs,
+    config: &crate::configure::Configuration,
+    time: &crate::epoch::BuildTime,
+) -> Result<(PathBuf, Contents)> {
     let target = args.target.unwrap_or_else(Target::host);
     let t = progress::Timer::start(format!("stage sendmail {} for {target}", plan.version));
-    let (root, contents) = stage(plan, target)?;
+    let (root, contents) = stage(plan, target, config, time)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&contents)?);
     } else {

@@ -2,7 +2,7 @@
 //! `<work>/stage/<target>/root`, without root, and `contents.json` beside it.
 
 use super::{contents, generate, stage_dir, Contents, Kind, Target};
-use crate::{epoch, plan::Plan, progress};
+use crate::{configure::Configuration, epoch, plan::Plan, progress};
 use anyhow::{Context, Result};
 use std::path::PathBuf;
 
@@ -10,16 +10,15 @@ use std::path::PathBuf;
 /// `<work>/stage/<target>/root`, plus `contents.json` beside it. Files get
 /// their mode without setuid/setgid bits and without any owner change:
 /// the real owners and modes are in the returned list.
-pub fn stage(plan: &Plan, target: Target) -> Result<(PathBuf, Contents)> {
-    let time = epoch::from_environment(&plan.cached_tarball())?;
-    stage_at(plan, target, &time)
-}
-
-/// [`stage`] with an explicit build time.
-pub fn stage_at(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<(PathBuf, Contents)> {
+pub fn stage(
+    plan: &Plan,
+    target: Target,
+    config: &Configuration,
+    time: &epoch::BuildTime,
+) -> Result<(PathBuf, Contents)> {
     use std::os::unix::fs::PermissionsExt;
     progress::info(&format!("staging the {target} layout (PREFIX {})", target.prefix()));
-    let contents = contents(plan, target)?;
+    let contents = contents(plan, target, config)?;
     generate(plan, &contents, time)?;
     let dir = stage_dir(plan, target);
     let root = dir.join("root");
