@@ -193,7 +193,7 @@ pub fn install(pki: &Pki, layout: &Layout, openssl: &Path, key_mode: u32) -> Res
 /// instead of minutes of `openssl dhparam 2048`. One copy, in
 /// `xtask/templates/ffdhe2048.pem`, which `sendmail-certs` carries too.
 pub fn ffdhe2048() -> Result<String> {
-    crate::stage::template("ffdhe2048.pem", &Default::default())
+    crate::template::render("ffdhe2048.pem", &Default::default())
 }
 
 /// `openssl x509 -hash -noout -in FILE`: the name OpenSSL looks up in a
