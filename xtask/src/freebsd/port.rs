@@ -558,8 +558,8 @@ define(`confMAPDEF', `-DNIS')
 pub fn render_tls_fragment(version: &crate::releases::Version) -> Result<String> {
     let want = super::wanted(version, "the port needs a newer sendmail")?;
     let mut fragments = vec![site_config::builtin("tls.m4")?];
-    let ec = flags::ec_define(version)?;
-    if want.iter().any(|d| d == ec) {
+    let ec = flags::ec_define_for(version, super::FREEBSD_OPENSSL)?;
+    if want.contains(&ec) {
         fragments.push(site_config::builtin("ec.m4")?);
     }
     if want.iter().any(|d| d == super::port_edit::CHAIN) {
@@ -984,13 +984,14 @@ mod tests {
     #[test]
     fn tls_fragment_carries_every_flag_for_the_version() {
         let f = render_tls_fragment(&"8.18.2".parse().unwrap()).unwrap();
-        for want in ["`-DSTARTTLS'", "`-DTLS_EC'", "`-D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE'", "`-lssl -lcrypto'"] {
+        for want in ["`-DSTARTTLS'", "`-DTLS_EC=2'", "`-D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE'", "`-lssl -lcrypto'"] {
             assert!(f.contains(want), "{want}: {f}");
         }
         let old = render_tls_fragment(&"8.15.2".parse().unwrap()).unwrap();
         assert!(old.contains("`-D_FFR_TLS_EC'") && !old.contains("`-DTLS_EC'"), "{old}");
         assert!(render_tls_fragment(&"8.14.9".parse().unwrap()).is_err());
         let ssl = render_ssl_fragment().unwrap();
-        assert!(ssl.contains("-I%%OPENSSLINC%%") && ssl.contains("-Wl,-rpath,%%OPENSSLLIB%%"), "{ssl}");
+        assert!(ssl.contains("-I%%OPENSSLINC%%") && ssl.contains("-Xlinker -rpath -Xlinker %%OPENSSLLIB%%"), "{ssl}");
+        assert!(!ssl.lines().filter(|l| !l.starts_with("dnl")).any(|l| l.matches(',').count() > 1), "{ssl}");
     }
 }

@@ -418,6 +418,15 @@ pub fn depends(input: &Input) -> Result<Vec<String>> {
             }
         }
     }
+    // A library the package carries itself (a bundled OpenSSL) is no
+    // dependency.
+    for e in &input.contents.entries {
+        if let (Kind::File { .. }, Some(name)) = (&e.kind, e.path.file_name().and_then(|n| n.to_str())) {
+            if name.contains(".so") {
+                needed.remove(name);
+            }
+        }
+    }
     let ldconfig = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"].iter().find_map(|c| run_text(c, &["-p"]));
     let mut deps = BTreeSet::from(["adduser".to_string()]);
     for soname in &needed {
