@@ -1,16 +1,176 @@
 //! Small file helpers shared by every step.
 
-use anyhow::{Context, Result};
-use std::path::Path;
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
 
 /// Writes `bytes` to a temporary name beside `path`, then renames it into
-/// place: readers never see a half-written file.
+/// place: readers never see a half-written file. The temporary file is
+/// created new with no-follow semantics and the rename replaces whatever
+/// `path` was (a planted link included) without following it.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().with_context(|| format!("{} has no parent directory", path.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_in_dir(dir, path, bytes)
+}
+
+fn write_in_dir(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(())
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o644)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        f.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Like `write_atomic`, for a file inside a tree the toolkit does not fully
+/// trust (the unpacked source): every directory from `root` down to the
+/// file must be a real directory, never a link, so a link planted in the
+/// tree cannot send the write elsewhere.
+pub fn write_in_tree(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = real_dir_below(root, path.parent().context("a file without a directory")?)?;
+    write_in_dir(&dir, path, bytes)
+}
+
+/// Checks that `dir` lies below `root` through real directories only,
+/// creating missing ones; returns it.
+pub fn real_dir_below(root: &Path, dir: &Path) -> Result<PathBuf> {
+    let rel = dir.strip_prefix(root).with_context(|| format!("{} is not inside {}", dir.display(), root.display()))?;
+    crate::fetch::unpack::real_dirs(root, rel)
+}
+
+/// Opens `path` for writing (truncated, or appended) without following a
+/// link at its name, in a directory that must be real below `root`.
+pub fn open_in_tree(root: &Path, path: &Path, append: bool) -> Result<std::fs::File> {
+    real_dir_below(root, path.parent().context("a file without a directory")?)?;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).custom_flags(libc::O_NOFOLLOW).mode(0o644);
+    if append {
+        o.append(true);
+    } else {
+        o.truncate(true);
+    }
+    o.open(path).with_context(|| {
+        format!("opening {} (refused if it is a link: the toolkit never writes through one)", path.display())
+    })
+}
+
+/// The process id in a name like `src.partial-1234` or `.x.deb.tmp-1234`.
+pub fn leftover_pid(name: &str) -> Option<u32> {
+    for marker in [".partial-", ".tmp-"] {
+        if let Some(i) = name.rfind(marker) {
+            let pid = &name[i + marker.len()..];
+            if !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()) {
+                return pid.parse().ok();
+            }
+        }
+    }
+    None
+}
+
+pub fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    // SAFETY: kill with signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Removes `*.partial-PID` and `*.tmp-PID` in `dir` whose process is gone:
+/// what a crash, a SIGKILL or a full disk left behind. Returns what was removed.
+pub fn remove_stale_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else { return Ok(removed) };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name.to_str().and_then(leftover_pid) else { continue };
+        if process_alive(pid) {
+            continue;
+        }
+        let p = e.path();
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            crate::fetch::unpack::make_writable_and_remove(&p).with_context(|| format!("removing {}", p.display()))?;
+        } else {
+            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+        }
+        crate::progress::info(&format!("removed {}, left by process {pid} which is gone", p.display()));
+        removed.push(p);
+    }
+    Ok(removed)
+}
+
+/// Fails unless `p` is absent or a real directory (not a link).
+pub fn require_real_dir(p: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(p) {
+        Ok(m) if m.file_type().is_dir() => Ok(()),
+        Ok(_) => bail!("{} is not a real directory (a link or a file); refusing to write through it", p.display()),
+        Err(_) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leftover_names() {
+        assert_eq!(leftover_pid("src.partial-1234"), Some(1234));
+        assert_eq!(leftover_pid(".sendmail.deb.tmp-77"), Some(77));
+        assert_eq!(leftover_pid("packages.partial-"), None);
+        assert_eq!(leftover_pid("x.tmp-12a"), None);
+        assert_eq!(leftover_pid("SHA256SUMS"), None);
+    }
+
+    #[test]
+    fn writes_never_follow_a_planted_link() {
+        let dir = std::env::temp_dir().join(format!("smtls-util-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("tree/sub")).unwrap();
+        std::fs::create_dir_all(dir.join("outside")).unwrap();
+        std::fs::write(dir.join("outside/victim"), "keep").unwrap();
+        // A link at the file's own name is replaced, not followed.
+        std::os::unix::fs::symlink(dir.join("outside/victim"), dir.join("tree/sub/f")).unwrap();
+        write_in_tree(&dir.join("tree"), &dir.join("tree/sub/f"), b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("outside/victim")).unwrap(), "keep");
+        assert_eq!(std::fs::read_to_string(dir.join("tree/sub/f")).unwrap(), "new");
+        // A link on the way is refused.
+        std::os::unix::fs::symlink(dir.join("outside"), dir.join("tree/l")).unwrap();
+        let e = write_in_tree(&dir.join("tree"), &dir.join("tree/l/victim"), b"x").unwrap_err();
+        assert!(format!("{e:#}").contains("not a real directory"), "{e:#}");
+        assert!(open_in_tree(&dir.join("tree"), &dir.join("tree/l/victim"), true).is_err());
+        std::os::unix::fs::symlink(dir.join("outside/victim"), dir.join("tree/log")).unwrap();
+        assert!(open_in_tree(&dir.join("tree"), &dir.join("tree/log"), true).is_err());
+        assert_eq!(std::fs::read_to_string(dir.join("outside/victim")).unwrap(), "keep");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn stale_leftovers_of_dead_processes_are_removed() {
+        let dir = std::env::temp_dir().join(format!("smtls-stale-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src.partial-999999999/x")).unwrap();
+        std::fs::write(dir.join(".a.deb.tmp-999999999"), "").unwrap();
+        let mine = format!("src.partial-{}", std::process::id());
+        std::fs::create_dir_all(dir.join(&mine)).unwrap();
+        let removed = remove_stale_leftovers(&dir).unwrap();
+        assert_eq!(removed.len(), 2);
+        assert!(dir.join(&mine).exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

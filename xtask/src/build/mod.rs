@@ -89,7 +89,7 @@ pub fn build_env(cmd: &mut Command, jobs: usize) {
 /// Runs `sh ./Build ARGS` in `dir`, output to `log`; on failure the error
 /// carries the log's last lines and path.
 pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<()> {
-    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let file = crate::util::open_in_tree(log.parent().and_then(Path::parent).unwrap_or(Path::new("/")), log, false)?;
     let mut cmd = Command::new("sh");
     cmd.arg("./Build").args(args).current_dir(dir).stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
     build_env(&mut cmd, jobs);
@@ -196,15 +196,15 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
     };
     let t = progress::Timer::start(format!("build sendmail {} ({how})", plan.version));
     stamp::forget(&plan.work_dir, "build")?;
-    let logs = plan.logs_dir();
-    std::fs::create_dir_all(&logs)?;
+    let logs = crate::util::real_dir_below(&plan.work_dir, &plan.logs_dir())?;
     // A pre-created `obj.` wins over obj.<uname -s>.<uname -r>.<uname -m>,
     // so the path does not change with the kernel.
     let obj = plan.obj_dir();
+    crate::util::require_real_dir(&obj)?;
     if obj.exists() {
         std::fs::remove_dir_all(&obj).with_context(|| format!("cleaning {}", obj.display()))?;
     }
-    std::fs::create_dir_all(&obj)?;
+    crate::util::real_dir_below(&plan.work_dir, &obj)?;
     let all = subdirs(&config);
     if one_by_one {
         build_one_by_one(plan, jobs, &all)?;
@@ -260,12 +260,7 @@ fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
     let exec = |task: Task, client: &jobserver::Client, children: &jobs::Children| -> Result<jobs::Outcome> {
         let sub = subdirs[task.sub];
         let log_path = log_of(sub);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .truncate(false)
-            .open(&log_path)
-            .with_context(|| format!("opening {}", log_path.display()))?;
+        let log = crate::util::open_in_tree(&plan.work_dir, &log_path, true)?;
         if task.stage == Stage::Configure {
             log.set_len(0)?;
         }

@@ -195,29 +195,44 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     let src_root = plan.work_dir.join("src");
     let stamp = src_root.join(".smtls-source-sha256");
     let source_dir = plan.source_dir();
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str()) && source_dir.is_dir() {
+    let stamp_is_file = std::fs::symlink_metadata(&stamp).map(|m| m.is_file()).unwrap_or(false);
+    if stamp_is_file
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str())
+        && source_dir.is_dir()
+    {
         progress::info(&format!("source already unpacked in {}", source_dir.display()));
         return Ok(source_dir);
     }
     checksum::check_tarball(&fetched.tarball, &plan.release)?;
+    std::fs::create_dir_all(&plan.work_dir).with_context(|| format!("creating {}", plan.work_dir.display()))?;
+    crate::util::remove_stale_leftovers(&plan.work_dir)?;
     let partial = plan.work_dir.join(format!("src.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    let n = unpack::unpack(&fetched.tarball, &partial)
+    let _ = unpack::make_writable_and_remove(&partial);
+    let top = format!("sendmail-{}", plan.version);
+    let n = unpack::unpack(&fetched.tarball, &partial, Some(&top))
         .with_context(|| format!("unpacking {}", fetched.tarball.display()))?;
-    let top = partial.join(format!("sendmail-{}", plan.version));
-    if !top.join("Build").is_file() {
-        let _ = std::fs::remove_dir_all(&partial);
-        bail!(
-            "{} does not hold sendmail-{}/Build: not a sendmail source tarball",
-            fetched.tarball.display(),
-            plan.version
-        );
+    let finish = || -> Result<()> {
+        let build = partial.join(&top).join("Build");
+        if !std::fs::symlink_metadata(&build).map(|m| m.is_file()).unwrap_or(false) {
+            bail!(
+                "{} does not hold {top}/Build as a file: not a sendmail {} source tarball (does its top directory \
+                 match --version?)",
+                fetched.tarball.display(),
+                plan.version
+            );
+        }
+        crate::util::write_in_tree(&partial, &partial.join(".smtls-source-sha256"), plan.release.sha256.as_bytes())?;
+        crate::util::require_real_dir(&src_root)?;
+        if src_root.exists() {
+            unpack::make_writable_and_remove(&src_root)
+                .with_context(|| format!("removing the old {}", src_root.display()))?;
+        }
+        std::fs::rename(&partial, &src_root).with_context(|| format!("moving into {}", src_root.display()))
+    };
+    if let Err(e) = finish() {
+        let _ = unpack::make_writable_and_remove(&partial);
+        return Err(e);
     }
-    std::fs::write(partial.join(".smtls-source-sha256"), &plan.release.sha256)?;
-    if src_root.exists() {
-        std::fs::remove_dir_all(&src_root).with_context(|| format!("removing the old {}", src_root.display()))?;
-    }
-    std::fs::rename(&partial, &src_root).with_context(|| format!("moving into {}", src_root.display()))?;
     progress::info(&format!("unpacked {n} entries into {}", source_dir.display()));
     Ok(source_dir)
 }
