@@ -75,6 +75,10 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
+    // Everything a later step would refuse is refused now, before any work.
+    if matches!(cli.command, Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_)) {
+        crate::epoch::check_environment()?;
+    }
     let _lock = plan.lock_work()?;
     match cli.command {
         Command::Fetch(a) => fetch::run(&plan, &a).map(drop),

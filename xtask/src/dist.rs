@@ -100,7 +100,26 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// What can be checked before any step runs, `--explain` included: the
+/// build time (SOURCE_DATE_EPOCH), the user's site.config fragments, the
+/// TLS defines for this version. (`--jobs` and `--version` are checked when
+/// the command line is read.)
+pub fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
+    crate::epoch::check_environment()?;
+    for f in &args.configure.site_configs {
+        configure::site_config::user(f)?;
+    }
+    let request = configure::flags::TlsRequest {
+        ec: !args.configure.no_ec,
+        cert_chain: !args.configure.no_cert_chain,
+        extra: args.configure.defines.clone(),
+    };
+    configure::flags::tls_defines(&plan.version, &request)?;
+    Ok(())
+}
+
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
+    validate(plan, args)?;
     let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));
     let mode = match (args.force, args.explain) {
         (true, _) => Mode::Force,

@@ -49,7 +49,7 @@ pub const PRIORITY: &[&str] = &[
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct BuildArgs {
     /// Compiler jobs at once, shared by all subdirectories (default: the CPU count).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Run upstream's Build in each subdirectory one after another, each
     /// with make -jN (the way before the parallel graph; chosen by itself
@@ -63,6 +63,19 @@ pub fn in_priority_order<'a>(subdirs: &[&'a str]) -> Vec<&'a str> {
     let mut v = subdirs.to_vec();
     v.sort_by_key(|s| PRIORITY.iter().position(|p| p == s).unwrap_or(PRIORITY.len()));
     v
+}
+
+/// The most jobs one build runs: the make jobserver holds a token per job
+/// in a pipe, and far more compilers than this would only thrash.
+pub const MAX_JOBS: usize = 1024;
+
+/// `--jobs N`: 1 to [`MAX_JOBS`], checked when the command line is read,
+/// before anything is wiped.
+pub fn parse_jobs(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of jobs from 1 to {MAX_JOBS}, got `{s}`")),
+    }
 }
 
 impl BuildArgs {
@@ -335,6 +348,15 @@ fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jobs_are_range_checked() {
+        assert_eq!(parse_jobs("1"), Ok(1));
+        assert_eq!(parse_jobs("1024"), Ok(1024));
+        for bad in ["0", "1025", "100000", "-1", "x", ""] {
+            assert!(parse_jobs(bad).unwrap_err().contains("from 1 to 1024"), "{bad}");
+        }
+    }
 
     #[test]
     fn the_priority_order_holds_every_subdirectory_once() {
