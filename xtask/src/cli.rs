@@ -52,11 +52,16 @@ pub enum Command {
     FreebsdPortEdit(freebsd::PortEditArgs),
     /// Regenerate patches/freebsd-base/*.diff (the base edit as diffs) from the fixtures.
     FreebsdPatches(freebsd::patches::PatchesArgs),
+    /// Internal: the guard that ends the build's processes when xtask dies.
+    #[command(hide = true)]
+    Guard,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let result = run(cli);
+    crate::proc::stop_guard();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -72,6 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::FreebsdBase(a) => return freebsd::run_base(a),
         Command::FreebsdPortEdit(a) => return freebsd::run_port_edit(a),
         Command::FreebsdPatches(a) => return freebsd::patches::run(a),
+        Command::Guard => crate::proc::guard_main(),
         _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
@@ -80,6 +86,11 @@ pub fn run(cli: Cli) -> Result<()> {
         crate::epoch::check_environment()?;
     }
     let _lock = plan.lock_work()?;
+    // What a killed or failed run left (`src.partial-PID` and the like), now
+    // that no other run can be using this work directory.
+    crate::util::remove_stale_leftovers(&plan.work_dir)?;
+    // Ends this run's processes if it dies, and holds the lock until then.
+    crate::proc::start_guard(_lock.fd())?;
     match cli.command {
         Command::Fetch(a) => fetch::run(&plan, &a).map(drop),
         Command::Configure(a) => configure::run(&plan, &a).map(drop),
@@ -95,9 +106,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => {
             // The child xtask processes take the work directory's lock.
             drop(_lock);
+            crate::proc::stop_guard();
             bench::run(&plan, &a)
         }
-        Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
+        Command::Setup
+        | Command::FreebsdBase(_)
+        | Command::FreebsdPortEdit(_)
+        | Command::FreebsdPatches(_)
+        | Command::Guard => {
             unreachable!("handled above")
         }
     }

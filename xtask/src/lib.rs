@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod freebsd;
 pub mod package;
 pub mod plan;
+pub mod proc;
 pub mod progress;
 pub mod releases;
 pub mod repro;

@@ -113,7 +113,14 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Holds an exclusive lock on a file until dropped: parallel commands and
 /// tests that share a cache or a work directory take turns.
-pub struct Lock(#[allow(dead_code)] std::fs::File);
+pub struct Lock(std::fs::File);
+
+impl Lock {
+    /// The lock's file descriptor (handed to the guard process).
+    pub fn fd(&self) -> i32 {
+        std::os::unix::io::AsRawFd::as_raw_fd(&self.0)
+    }
+}
 
 pub fn lock(path: &Path, what: &str) -> Result<Lock> {
     if let Some(dir) = path.parent() {

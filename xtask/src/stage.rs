@@ -863,8 +863,12 @@ pub fn copyright(version: &str, license: &str) -> Result<String> {
 pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::BuildTime) -> Result<PathBuf> {
     let src = plan.source_dir();
     let gen = generated_dir(plan, target);
+    if let Some(parent) = gen.parent() {
+        crate::util::remove_stale_leftovers(parent)?;
+    }
     let partial = gen.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
+    let _partial_guard = crate::util::RemoveOnDrop(partial.clone());
     let at = |install: &str| partial.join(install.trim_start_matches('/'));
     let put = |install: &str, bytes: &[u8]| -> Result<()> {
         let p = at(install);
@@ -998,8 +1002,10 @@ pub fn stage_at(plan: &Plan, target: Target, time: &epoch::BuildTime) -> Result<
     let contents = contents_with(plan, target, &features)?;
     let dir = stage_dir(plan, target);
     let root = dir.join("root");
+    crate::util::remove_stale_leftovers(&dir)?;
     let partial = dir.join(format!("root.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
+    let _partial_guard = crate::util::RemoveOnDrop(partial.clone());
     std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
     for e in &contents.entries {
         let to = e.staged(&partial);

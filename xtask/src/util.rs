@@ -115,6 +115,51 @@ pub fn remove_stale_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(removed)
 }
 
+/// Removes a partial directory when dropped: on every error path, and a
+/// no-op once the directory has been renamed into place.
+pub struct RemoveOnDrop(pub PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if std::fs::symlink_metadata(&self.0).is_ok() {
+            let _ = crate::fetch::unpack::make_writable_and_remove(&self.0);
+        }
+    }
+}
+
+/// Puts the fresh directory `new` in the place of `dir` in one step: the
+/// two are exchanged atomically where the kernel can (Linux
+/// `renameat2(RENAME_EXCHANGE)`), so a reader or a crash sees the old
+/// directory or the new one, never a mix; the old one is then removed.
+/// Elsewhere the old directory is renamed aside first (a crash between the
+/// two renames leaves no `dir`, never a mixed one).
+pub fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
+    if std::fs::symlink_metadata(dir).is_err() {
+        return std::fs::rename(new, dir).with_context(|| format!("renaming {} to {}", new.display(), dir.display()));
+    }
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).context("a path with a NUL byte");
+        let (a, b) = (c(new)?, c(dir)?);
+        // SAFETY: two valid NUL-terminated paths; renameat2 only reads them.
+        let r =
+            unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+        if r == 0 {
+            // `new` now names the old directory.
+            crate::fetch::unpack::make_writable_and_remove(new)
+                .with_context(|| format!("removing the old directory, now at {}", new.display()))?;
+            return Ok(());
+        }
+    }
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("dir");
+    let old = dir.with_file_name(format!(".{name}.old.partial-{}", std::process::id()));
+    std::fs::rename(dir, &old).with_context(|| format!("renaming {} aside", dir.display()))?;
+    std::fs::rename(new, dir).with_context(|| format!("renaming {} to {}", new.display(), dir.display()))?;
+    crate::fetch::unpack::make_writable_and_remove(&old).with_context(|| format!("removing {}", old.display()))?;
+    Ok(())
+}
+
 /// Fails unless `p` is absent or a real directory (not a link).
 pub fn require_real_dir(p: &Path) -> Result<()> {
     match std::fs::symlink_metadata(p) {
@@ -157,6 +202,25 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("outside/victim"), dir.join("tree/log")).unwrap();
         assert!(open_in_tree(&dir.join("tree"), &dir.join("tree/log"), true).is_err());
         assert_eq!(std::fs::read_to_string(dir.join("outside/victim")).unwrap(), "keep");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_is_replaced_whole() {
+        let dir = std::env::temp_dir().join(format!("smtls-replace-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("out")).unwrap();
+        std::fs::write(dir.join("out/old"), "").unwrap();
+        std::fs::create_dir_all(dir.join("new")).unwrap();
+        std::fs::write(dir.join("new/fresh"), "").unwrap();
+        replace_dir(&dir.join("new"), &dir.join("out")).unwrap();
+        assert!(dir.join("out/fresh").exists() && !dir.join("out/old").exists());
+        assert!(!dir.join("new").exists());
+        std::fs::create_dir_all(dir.join("new2")).unwrap();
+        {
+            let _g = RemoveOnDrop(dir.join("new2"));
+        }
+        assert!(!dir.join("new2").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -106,7 +106,7 @@ pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<(
     let mut cmd = Command::new("sh");
     cmd.arg("./Build").args(args).current_dir(dir).stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
     build_env(&mut cmd, jobs);
-    let status = cmd.status().with_context(|| format!("running sh ./Build in {}", dir.display()))?;
+    let status = crate::proc::status(&mut cmd).with_context(|| format!("running sh ./Build in {}", dir.display()))?;
     if !status.success() {
         bail!(
             "sh ./Build {} in {} failed ({status}); last lines of {}:\n{}",
