@@ -88,7 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let _lock = plan.lock_work()?;
     // What a killed or failed run left (`src.partial-PID` and the like), now
     // that no other run can be using this work directory.
-    crate::util::remove_stale_leftovers(&plan.work_dir)?;
+    crate::plan::clean_leftovers(&plan.work_dir)?;
     // Ends this run's processes if it dies, and holds the lock until then.
     crate::proc::start_guard(_lock.fd())?;
     match cli.command {

@@ -169,7 +169,7 @@ mod tests {
         let mut h = tar::Header::new_ustar();
         h.set_mtime(MAX_SECS);
         assert_eq!(&h.as_ustar().unwrap().mtime, b"77777777777\0");
-        let a = crate::package::archive::ar(&[("x", b"")], MAX_SECS).unwrap();
+        let a = crate::archive::ar(&[("x", b"")], MAX_SECS).unwrap();
         assert_eq!(&a[8 + 16..8 + 28], b"8589934591  ");
     }
 

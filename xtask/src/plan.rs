@@ -145,3 +145,12 @@ impl Plan {
         lock(&self.work_dir.join(".lock"), "the work directory")
     }
 }
+
+/// Removes what killed or failed runs left in `dir` (`*.partial-PID`,
+/// `*.tmp-PID` whose process is gone), saying so.
+pub fn clean_leftovers(dir: &Path) -> Result<()> {
+    for p in crate::util::remove_stale_leftovers(dir)? {
+        crate::progress::info(&format!("removed {}, left by a run that is gone", p.display()));
+    }
+    Ok(())
+}

@@ -2,8 +2,8 @@
 
 use anyhow::{bail, Context, Result};
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
 
 /// Writes `bytes` to a temporary name beside `path`, then renames it into
 /// place: readers never see a half-written file. The temporary file is
@@ -50,7 +50,7 @@ pub fn write_in_tree(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
 /// creating missing ones; returns it.
 pub fn real_dir_below(root: &Path, dir: &Path) -> Result<PathBuf> {
     let rel = dir.strip_prefix(root).with_context(|| format!("{} is not inside {}", dir.display(), root.display()))?;
-    crate::fetch::unpack::real_dirs(root, rel)
+    real_dirs(root, rel)
 }
 
 /// Opens `path` for writing (truncated, or appended) without following a
@@ -105,11 +105,10 @@ pub fn remove_stale_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
         let p = e.path();
         let ft = e.file_type()?;
         if ft.is_dir() {
-            crate::fetch::unpack::make_writable_and_remove(&p).with_context(|| format!("removing {}", p.display()))?;
+            make_writable_and_remove(&p).with_context(|| format!("removing {}", p.display()))?;
         } else {
             std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
         }
-        crate::progress::info(&format!("removed {}, left by process {pid} which is gone", p.display()));
         removed.push(p);
     }
     Ok(removed)
@@ -122,7 +121,7 @@ pub struct RemoveOnDrop(pub PathBuf);
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         if std::fs::symlink_metadata(&self.0).is_ok() {
-            let _ = crate::fetch::unpack::make_writable_and_remove(&self.0);
+            let _ = make_writable_and_remove(&self.0);
         }
     }
 }
@@ -147,7 +146,7 @@ pub fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
             unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
         if r == 0 {
             // `new` now names the old directory.
-            crate::fetch::unpack::make_writable_and_remove(new)
+            make_writable_and_remove(new)
                 .with_context(|| format!("removing the old directory, now at {}", new.display()))?;
             return Ok(());
         }
@@ -156,7 +155,7 @@ pub fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
     let old = dir.with_file_name(format!(".{name}.old.partial-{}", std::process::id()));
     std::fs::rename(dir, &old).with_context(|| format!("renaming {} aside", dir.display()))?;
     std::fs::rename(new, dir).with_context(|| format!("renaming {} to {}", new.display(), dir.display()))?;
-    crate::fetch::unpack::make_writable_and_remove(&old).with_context(|| format!("removing {}", old.display()))?;
+    make_writable_and_remove(&old).with_context(|| format!("removing {}", old.display()))?;
     Ok(())
 }
 
@@ -167,6 +166,49 @@ pub fn require_real_dir(p: &Path) -> Result<()> {
         Ok(_) => bail!("{} is not a real directory (a link or a file); refusing to write through it", p.display()),
         Err(_) => Ok(()),
     }
+}
+
+/// `root/rel` where every component of `rel` is a real directory (created
+/// when missing), never a link: returns the full path.
+pub fn real_dirs(root: &Path, rel: &Path) -> Result<PathBuf> {
+    let mut p = root.to_path_buf();
+    for c in rel.components() {
+        match c {
+            Component::Normal(n) => p.push(n),
+            Component::CurDir => continue,
+            _ => bail!("{}: only plain names may be used below {}", rel.display(), root.display()),
+        }
+        match std::fs::symlink_metadata(&p) {
+            Ok(m) if m.file_type().is_dir() => {}
+            Ok(_) => bail!("{} is not a real directory (a link or a file); refusing to write through it", p.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir(&p).with_context(|| format!("creating {}", p.display()))?
+            }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
+        }
+    }
+    Ok(p)
+}
+
+/// Removes a tree even where the tarball made directories read-only.
+pub fn make_writable_and_remove(dir: &Path) -> std::io::Result<()> {
+    if std::fs::remove_dir_all(dir).is_ok() {
+        return Ok(());
+    }
+    fn open_up(p: &Path) {
+        if let Ok(m) = std::fs::symlink_metadata(p) {
+            if m.file_type().is_dir() {
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
+                if let Ok(rd) = std::fs::read_dir(p) {
+                    for e in rd.flatten() {
+                        open_up(&e.path());
+                    }
+                }
+            }
+        }
+    }
+    open_up(dir);
+    std::fs::remove_dir_all(dir)
 }
 
 #[cfg(test)]

@@ -205,9 +205,9 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     }
     checksum::check_tarball(&fetched.tarball, &plan.release)?;
     std::fs::create_dir_all(&plan.work_dir).with_context(|| format!("creating {}", plan.work_dir.display()))?;
-    crate::util::remove_stale_leftovers(&plan.work_dir)?;
+    crate::plan::clean_leftovers(&plan.work_dir)?;
     let partial = plan.work_dir.join(format!("src.partial-{}", std::process::id()));
-    let _ = unpack::make_writable_and_remove(&partial);
+    let _ = crate::util::make_writable_and_remove(&partial);
     let top = format!("sendmail-{}", plan.version);
     let n = unpack::unpack(&fetched.tarball, &partial, Some(&top))
         .with_context(|| format!("unpacking {}", fetched.tarball.display()))?;
@@ -224,13 +224,13 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
         crate::util::write_in_tree(&partial, &partial.join(".smtls-source-sha256"), plan.release.sha256.as_bytes())?;
         crate::util::require_real_dir(&src_root)?;
         if src_root.exists() {
-            unpack::make_writable_and_remove(&src_root)
+            crate::util::make_writable_and_remove(&src_root)
                 .with_context(|| format!("removing the old {}", src_root.display()))?;
         }
         std::fs::rename(&partial, &src_root).with_context(|| format!("moving into {}", src_root.display()))
     };
     if let Err(e) = finish() {
-        let _ = unpack::make_writable_and_remove(&partial);
+        let _ = crate::util::make_writable_and_remove(&partial);
         return Err(e);
     }
     progress::info(&format!("unpacked {n} entries into {}", source_dir.display()));

@@ -11,6 +11,7 @@
 //! directories only, with no-follow semantics. On any failure the partial
 //! destination is removed.
 
+use crate::util::{make_writable_and_remove, real_dirs};
 use anyhow::{bail, Context, Result};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
@@ -327,49 +328,6 @@ fn write(tarball: &Path, dest: &Path, actions: &[(Action, u32, u64)]) -> Result<
 
 fn epoch(secs: u64) -> std::time::SystemTime {
     std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs)
-}
-
-/// `root/rel` where every component of `rel` is a real directory (created
-/// when missing), never a link: returns the full path.
-pub fn real_dirs(root: &Path, rel: &Path) -> Result<PathBuf> {
-    let mut p = root.to_path_buf();
-    for c in rel.components() {
-        match c {
-            Component::Normal(n) => p.push(n),
-            Component::CurDir => continue,
-            _ => bail!("{}: only plain names may be used below {}", rel.display(), root.display()),
-        }
-        match std::fs::symlink_metadata(&p) {
-            Ok(m) if m.file_type().is_dir() => {}
-            Ok(_) => bail!("{} is not a real directory (a link or a file); refusing to write through it", p.display()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir(&p).with_context(|| format!("creating {}", p.display()))?
-            }
-            Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
-        }
-    }
-    Ok(p)
-}
-
-/// Removes a tree even where the tarball made directories read-only.
-pub fn make_writable_and_remove(dir: &Path) -> std::io::Result<()> {
-    if std::fs::remove_dir_all(dir).is_ok() {
-        return Ok(());
-    }
-    fn open_up(p: &Path) {
-        if let Ok(m) = std::fs::symlink_metadata(p) {
-            if m.file_type().is_dir() {
-                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700));
-                if let Ok(rd) = std::fs::read_dir(p) {
-                    for e in rd.flatten() {
-                        open_up(&e.path());
-                    }
-                }
-            }
-        }
-    }
-    open_up(dir);
-    std::fs::remove_dir_all(dir)
 }
 
 #[cfg(test)]
