@@ -958,7 +958,7 @@ fn strip_into(strip: &Path, args: &[&str], built: &Path, out: &Path) -> Result<(
 }
 
 pub fn stage(plan: &Plan, target: Target) -> Result<(PathBuf, Contents)> {
-    let time = epoch::from_environment(&plan.cached_tarball())?;
+    let time = crate::fetch::build_time(plan)?;
     stage_at(plan, target, &time)
 }
 

@@ -37,6 +37,48 @@ fn write_in_dir(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     result
 }
 
+/// Replaces the contents of an existing file the user named, in place: a
+/// link is followed to the file it names (the link stays a link), the
+/// file's mode and owner are kept, and the new contents land in one rename
+/// in the file's own directory.
+pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let real = std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
+    let meta = std::fs::metadata(&real).with_context(|| format!("reading {}", real.display()))?;
+    if !meta.is_file() {
+        bail!("{} is not a regular file", real.display());
+    }
+    let dir = real.parent().with_context(|| format!("{} has no directory", real.display()))?;
+    let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o600)
+            .open(&tmp)
+            .with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid())).with_context(|| {
+            format!(
+                "giving {} the owner {}:{} of the file it replaces (run as that user or as root)",
+                tmp.display(),
+                meta.uid(),
+                meta.gid()
+            )
+        })?;
+        f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, &real).with_context(|| format!("renaming {} to {}", tmp.display(), real.display()))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Like `write_atomic`, for a file inside a tree the toolkit does not fully
 /// trust (the unpacked source): every directory from `root` down to the
 /// file must be a real directory, never a link, so a link planted in the
@@ -244,6 +286,29 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("outside/victim"), dir.join("tree/log")).unwrap();
         assert!(open_in_tree(&dir.join("tree"), &dir.join("tree/log"), true).is_err());
         assert_eq!(std::fs::read_to_string(dir.join("outside/victim")).unwrap(), "keep");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_edit_in_place_keeps_link_mode_and_owner() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = std::env::temp_dir().join(format!("smtls-edit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("real")).unwrap();
+        let file = dir.join("real/Makefile");
+        std::fs::write(&file, "old\n").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+        let me = std::fs::metadata(&file).unwrap();
+        // As root, give it another owner: the edit must keep it.
+        let owner = if me.uid() == 0 { (4321, 4321) } else { (me.uid(), me.gid()) };
+        std::os::unix::fs::chown(&file, Some(owner.0), Some(owner.1)).unwrap();
+        std::os::unix::fs::symlink("real/Makefile", dir.join("Makefile")).unwrap();
+        edit_in_place(&dir.join("Makefile"), b"new\n").unwrap();
+        assert_eq!(std::fs::read_link(dir.join("Makefile")).unwrap(), Path::new("real/Makefile"));
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "new\n");
+        let m = std::fs::metadata(&file).unwrap();
+        assert_eq!((m.mode() & 0o7777, m.uid(), m.gid()), (0o640, owner.0, owner.1));
+        assert_eq!(std::fs::read_dir(dir.join("real")).unwrap().count(), 1, "no temporary file left");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -12,6 +12,7 @@
 //! are the Makefiles' own, so the programs are byte-identical to a serial
 //! upstream build of the same site.config.m4 (tests/tests/build_speed.rs).
 
+pub mod errors;
 pub mod graph;
 pub mod jobs;
 
@@ -109,14 +110,19 @@ pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<(
     let status = crate::proc::status(&mut cmd).with_context(|| format!("running sh ./Build in {}", dir.display()))?;
     if !status.success() {
         bail!(
-            "sh ./Build {} in {} failed ({status}); last lines of {}:\n{}",
+            "sh ./Build {} in {} failed ({status}); {}\nfull log: {}",
             args.join(" "),
             dir.display(),
-            log.display(),
-            tail(log, 25)
+            failure_summary(log),
+            log.display()
         );
     }
     Ok(())
+}
+
+/// The first errors and the failed make target of a build log.
+pub fn failure_summary(log: &Path) -> String {
+    errors::summarize(&String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default()))
 }
 
 pub fn tail(path: &Path, n: usize) -> String {
@@ -307,10 +313,10 @@ fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
         let status = children.run(task, &mut cmd).with_context(|| format!("running {what} in {}", dir.display()))?;
         if !status.success() {
             bail!(
-                "{sub}: {what} in {} failed ({status}); last lines of {}:\n{}",
+                "{sub}: {what} in {} failed ({status}); {}\nfull log: {}",
                 dir.display(),
-                log_path.display(),
-                tail(&log_path, 25)
+                failure_summary(&log_path),
+                log_path.display()
             );
         }
         let libraries = if task.stage == Stage::Configure {

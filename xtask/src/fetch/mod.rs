@@ -237,6 +237,30 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     Ok(source_dir)
 }
 
+/// The cached tarball, checked again (size and SHA-256) for a step that
+/// reads it after fetch; a file changed or damaged since is refused with
+/// the fix.
+pub fn verified_tarball(plan: &Plan) -> Result<PathBuf> {
+    let cached = plan.cached_tarball();
+    checksum::check_tarball(&cached, &plan.release).with_context(|| {
+        format!(
+            "the cached source tarball no longer matches what fetch verified: run `cargo xtask fetch` again (a \
+             damaged cache file is moved aside and fetched anew){}",
+            if cached.exists() { String::new() } else { format!("; {} is missing", cached.display()) }
+        )
+    })?;
+    Ok(cached)
+}
+
+/// The build time for a step that needs it: SOURCE_DATE_EPOCH, or the
+/// newest entry of the verified tarball.
+pub fn build_time(plan: &Plan) -> Result<crate::epoch::BuildTime> {
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        return crate::epoch::from_environment(&plan.cached_tarball());
+    }
+    crate::epoch::from_environment(&verified_tarball(plan)?)
+}
+
 /// What fetch's output (the unpacked tree) depends on: the pinned tarball,
 /// and whether its signature had to be checked. Where it came from does not
 /// matter: it is the same tarball, byte for byte.

@@ -12,7 +12,7 @@ pub mod pkg;
 pub mod tarball;
 
 use crate::stage::{self, Contents, Target};
-use crate::{archive, epoch, plan::Plan, progress, util};
+use crate::{archive, plan::Plan, progress, util};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -169,7 +169,7 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
     let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
     let names: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
     let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
-    let time = epoch::from_environment(&plan.cached_tarball())?;
+    let time = crate::fetch::build_time(plan)?;
     progress::info(&format!("build time {}", time.describe()));
     let packagers = packagers(&formats, args)?;
 
