@@ -242,8 +242,10 @@ fn remove_stale_outputs(parent: &Path, out_name: &str) -> Result<()> {
     let Ok(rd) = std::fs::read_dir(parent) else { return Ok(()) };
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let Some(rest) = name.strip_prefix(&prefix) else { continue };
-        let Some(pid) = util::leftover_pid(rest) else { continue };
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let Some(pid) = util::leftover_pid(&name) else { continue };
         if !util::process_alive(pid) {
             util::make_writable_and_remove(&e.path()).with_context(|| format!("removing {}", e.path().display()))?;
             progress::info(&format!("removed {}, left by process {pid} which is gone", e.path().display()));
