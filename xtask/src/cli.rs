@@ -90,7 +90,11 @@ pub fn run(cli: Cli) -> Result<()> {
     // that no other run can be using this work directory.
     crate::plan::clean_leftovers(&plan.work_dir)?;
     // Ends this run's processes if it dies, and holds the lock until then.
-    crate::proc::start_guard(_lock.fd())?;
+    if let Err(e) = crate::proc::start_guard(_lock.fd()) {
+        crate::progress::info(&format!(
+            "warning: {e:#}; a build killed now may leave its processes running after the lock is free"
+        ));
+    }
     match cli.command {
         Command::Fetch(a) => fetch::run(&plan, &a).map(drop),
         Command::Configure(a) => configure::run(&plan, &a).map(drop),

@@ -27,7 +27,7 @@ static GUARD_PROCESS: Mutex<Option<Child>> = Mutex::new(None);
 pub fn start_guard(lock_fd: i32) -> Result<()> {
     let exe = std::env::current_exe().context("finding the xtask executable for the guard")?;
     let mut cmd = Command::new(exe);
-    cmd.arg("guard").stdin(Stdio::piped()).stdout(Stdio::null());
+    cmd.arg("guard").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
