@@ -5,6 +5,12 @@ use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
+/// The repository root (this crate's parent directory): templates,
+/// fragments, keys and fixtures are read from it.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
 /// Writes `bytes` to a temporary name beside `path`, then renames it into
 /// place: readers never see a half-written file. The temporary file is
 /// created new with no-follow semantics and the rename replaces whatever

@@ -268,6 +268,7 @@ if [ "$1" = configure ]; then
   host.key    its private key, owner root, mode 0600
   cacert.pem  the CA certificates you trust; then: openssl rehash /etc/mail/certs
 The TLS settings are in /etc/mail/sendmail.mc and submit.mc.
+sendmail-certs install --cert LEAF --chain INTERMEDIATE --key KEY checks and installs them.
 EOF
 fi
 
@@ -417,6 +418,15 @@ pub fn depends(input: &Input) -> Result<Vec<String>> {
             }
         }
     }
+    // A library the package carries itself (a bundled OpenSSL) is no
+    // dependency.
+    for e in &input.contents.entries {
+        if let (Kind::File { .. }, Some(name)) = (&e.kind, e.path.file_name().and_then(|n| n.to_str())) {
+            if name.contains(".so") {
+                needed.remove(name);
+            }
+        }
+    }
     let ldconfig = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"].iter().find_map(|c| run_text(c, &["-p"]));
     let mut deps = BTreeSet::from(["adduser".to_string()]);
     for soname in &needed {
@@ -491,7 +501,12 @@ mod tests {
     }
 
     fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
-        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None }
+        let origin = match kind {
+            Kind::Dir => stage::Origin::Dir,
+            Kind::Symlink { .. } => stage::Origin::Link,
+            _ => stage::Origin::Source { rel: path.trim_start_matches('/').into() },
+        };
+        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None, origin }
     }
 
     #[test]
