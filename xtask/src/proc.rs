@@ -215,7 +215,9 @@ pub fn run_bounded(
     let mut child = spawn(cmd)?;
     let pgid = child.id() as i32;
     let mut stdout = child.stdout.take().context("no stdout")?;
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    // Bounded: a program that prints faster than we read waits on its pipe
+    // instead of filling our memory.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 8192];
         while let Ok(n) = stdout.read(&mut buf) {
@@ -288,6 +290,15 @@ mod tests {
         let start = Instant::now();
         let b = run_bounded(&mut cmd, Duration::from_secs(20), 1 << 20, None, &|_| false).unwrap();
         assert!(b.capped && b.stdout.len() == 1 << 20);
+        // Memory stays near the cap (it reached gigabytes with an unbounded channel).
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let hwm: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        assert!(hwm < 512 * 1024, "peak memory {hwm} kB");
         assert!(start.elapsed() < Duration::from_secs(10));
         let e = require_complete(&b, "yes", Duration::from_secs(20), 1 << 20).unwrap_err();
         assert!(e.to_string().contains("more than 1048576 bytes"), "{e}");

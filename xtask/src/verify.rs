@@ -100,10 +100,8 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
     const MAX_BYTES: usize = 1 << 20;
     let mut cmd = Command::new(binary);
     cmd.args(["-d0.14", "-bt"]);
-    let done = |out: &[u8]| {
-        String::from_utf8_lossy(out).lines().any(|l| l.trim_start().starts_with("OpenSSL: linked"))
-            && out.ends_with(b"\n")
-    };
+    let done =
+        |out: &[u8]| out.ends_with(b"\n") && out.windows(b"OpenSSL: linked".len()).any(|w| w == b"OpenSSL: linked");
     let what = format!("{} -d0.14 -bt", binary.display());
     let b = crate::proc::run_bounded(&mut cmd, LIMIT, MAX_BYTES, Some(Duration::from_secs(1)), &done)
         .with_context(|| format!("running {what}"))?;
