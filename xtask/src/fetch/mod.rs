@@ -100,6 +100,7 @@ pub fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     let distfiles = cached.parent().expect("cached tarball has a parent").to_path_buf();
     let _lock =
         crate::plan::lock(&distfiles.join(format!("{}.lock", plan.release.upstream_file)), "the download cache")?;
+    remove_dead_scratch(&plan.cache_dir.join("tmp"));
     let mut failures = Vec::new();
     for source in chain(args) {
         match attempt(plan, args, &source) {
@@ -183,6 +184,19 @@ fn checked_signature(
 
 fn cached_signature(cached: &Path) -> Option<PathBuf> {
     ["sig", "asc"].iter().map(|e| PathBuf::from(format!("{}.{e}", cached.display()))).find(|p| p.is_file())
+}
+
+/// Download scratch directories (`PID-NANOS`) of runs that are gone: a
+/// killed download leaves its directory behind.
+fn remove_dead_scratch(tmp: &Path) {
+    let Ok(rd) = std::fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) else { continue };
+        if !crate::util::process_alive(pid) && crate::util::make_writable_and_remove(&e.path()).is_ok() {
+            progress::info(&format!("removed {}, left by a download that is gone", e.path().display()));
+        }
+    }
 }
 
 fn nanos() -> u128 {
