@@ -139,11 +139,6 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
     Ok(text)
 }
 
-/// The DT_NEEDED entries of an ELF file.
-pub fn needed_libraries(binary: &Path) -> Result<Vec<String>> {
-    Ok(dynamic(binary)?.needed)
-}
-
 /// What the dynamic section says about finding libraries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Dynamic {
