@@ -11,12 +11,6 @@ const TABLE: &str = include_str!("../../releases.toml");
 #[derive(Clone, Debug)]
 pub struct Version(Vec<u32>);
 
-impl Version {
-    pub fn new(parts: &[u32]) -> Version {
-        Version(parts.to_vec())
-    }
-}
-
 impl FromStr for Version {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Version> {

@@ -109,11 +109,6 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
     Ok(String::from_utf8_lossy(&b.stdout).into_owned())
 }
 
-/// The DT_NEEDED entries of an ELF file.
-pub fn needed_libraries(binary: &Path) -> Result<Vec<String>> {
-    Ok(dynamic(binary)?.needed)
-}
-
 /// What the dynamic section says about finding libraries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Dynamic {

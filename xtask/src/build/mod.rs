@@ -12,9 +12,9 @@
 //! are the Makefiles' own, so the programs are byte-identical to a serial
 //! upstream build of the same site.config.m4 (tests/tests/build_speed.rs).
 
-pub mod errors;
-pub mod graph;
-pub mod jobs;
+pub(crate) mod errors;
+pub(crate) mod graph;
+pub(crate) mod jobs;
 
 use crate::{configure::Configuration, plan::Plan, progress, stamp, tools};
 use anyhow::{bail, Context, Result};

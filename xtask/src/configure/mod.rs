@@ -1,9 +1,9 @@
 //! configure: decide the defines, probe OpenSSL and Berkeley DB, and write
 //! `devtools/Site/site.config.m4` from the fragments.
 
-pub mod flags;
+pub(crate) mod flags;
 pub mod options;
-pub mod probe;
+pub(crate) mod probe;
 pub mod site_config;
 
 use crate::{plan::Plan, progress, stamp, tools};

@@ -7,10 +7,10 @@
 //! build time ([`crate::epoch`]), entries in list order (sorted by path),
 //! numeric owners as recorded, gzip with mtime 0 and no file name.
 
-pub mod bundle;
-pub mod deb;
+pub(crate) mod bundle;
+pub(crate) mod deb;
 pub mod pkg;
-pub mod tarball;
+pub(crate) mod tarball;
 
 use crate::stage::{self, Contents, Target};
 use crate::{archive, configure::Configuration, epoch, plan::Plan, progress, util};

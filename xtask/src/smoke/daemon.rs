@@ -85,6 +85,7 @@ fn register_group(pgid: i32) {
 }
 
 fn unregister_group(pgid: i32) {
+    crate::proc::unregister(pgid);
     if let Ok(mut l) = CLEANUP.lock() {
         l.retain(|(p, _)| *p != pgid);
     }

@@ -24,8 +24,8 @@ mod tree;
 mod types;
 
 pub use certs::{certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
-pub use generate::{fix_man_page, generate, generate_cf, mc_text};
-pub use list::{contents, contents_with, generated_dir, list, option_built_files, relative_link, stage_dir, MAN_PAGES};
+pub use generate::{fix_man_page, generate, mc_text};
+pub use list::{contents, contents_with, generated_dir, list, option_built_files, stage_dir, MAN_PAGES};
 pub use tree::stage;
 pub use types::{check, Contents, Entry, Features, Kind, Origin, Target};
 
