@@ -397,6 +397,31 @@ fn a_reversed_chain_is_reordered_and_reported() {
     );
     assert_eq!(code(&out), 0);
     assert!(!stdout(&out).contains("REORDERED"), "{}", stdout(&out));
+    // A fullchain file with the root, plus one intermediate again: the root
+    // is not served, the duplicate is no warning, and a root the bundle does
+    // not hold is trusted only when given with --ca.
+    let full = dir.join("pki/fullchain.pem");
+    std::fs::write(
+        &full,
+        format!("{}{}{}{}", pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0]), pem(&pki.root)),
+    )
+    .unwrap();
+    let base =
+        ["install", "--cert", Pki::s(&full), "--chain", Pki::s(&pki.intermediates[0]), "--key", Pki::s(&pki.key)];
+    let out = run(&s, &dir, &[&base[..], &["--host", HOST, "--dir", Pki::s(&certs)]].concat());
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains(
+            "leads to CN=Test Root CA,O=smtls test (given with the chain), which is not a CA in the system's CA bundle"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out =
+        run(&s, &dir, &[&base[..], &["--ca", Pki::s(&pki.root), "--host", HOST, "--dir", Pki::s(&certs)]].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("left out"), "{}", stderr(&out));
+    assert_eq!(certs_of(&certs.join("host.cert")).len(), 3, "leaf and two intermediates, no root");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
