@@ -594,6 +594,8 @@ pub fn list(
     // The certificate helper, written from its template.
     let script = certs_script_path(target);
     add(file(script.clone(), generated(&script), "root", rg, target.program_mode()))?;
+    let page = certs_man_path(target);
+    add(file(page.clone(), generated(&page), "root", rg, 0o644))?;
 
     // Documentation.
     let doc = target.doc_dir();
@@ -834,6 +836,20 @@ pub fn tls_files(stanza: &str) -> Result<TlsFiles> {
 /// `sendmail-certs mc`), the sendmail.cf path and the RFC 7919 ffdhe2048
 /// group from `ffdhe2048.pem`.
 pub fn certs_script(target: Target) -> Result<String> {
+    template(&format!("{CERTS_SCRIPT}.in"), &certs_vars(target)?)
+}
+
+/// Its manual page, `sendmail-certs.8` (uncompressed), filled the same way.
+pub fn certs_man_page(target: Target) -> Result<String> {
+    template(&format!("{CERTS_SCRIPT}.8.in"), &certs_vars(target)?)
+}
+
+/// Where the manual page is installed (compressed).
+pub fn certs_man_path(target: Target) -> PathBuf {
+    target.man_dir().join("man8").join(format!("{CERTS_SCRIPT}.8.gz"))
+}
+
+fn certs_vars(target: Target) -> Result<BTreeMap<&'static str, String>> {
     let stanza = template("tls-server.mc", &BTreeMap::new())?;
     let files = tls_files(&stanza)?;
     let ffdhe = template("ffdhe2048.pem", &BTreeMap::new())?;
@@ -853,7 +869,7 @@ pub fn certs_script(target: Target) -> Result<String> {
             bail!("@{name}@ = {value:?} cannot go inside the script's single quotes");
         }
     }
-    template(&format!("{CERTS_SCRIPT}.in"), &vars)
+    Ok(vars)
 }
 
 /// Generates a `.cf` from `.mc` text with the built tree's own m4 macros:
@@ -989,6 +1005,7 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
         put(&format!("/etc/mail/{which}.cf"), cf.as_bytes())?;
     }
     put(&certs_script_path(target).to_string_lossy(), certs_script(target)?.as_bytes())?;
+    put(&certs_man_path(target).to_string_lossy(), &crate::archive::gzip(certs_man_page(target)?.as_bytes())?)?;
     // DOMAIN(generic) reads class w from this file; sendmail errors without it.
     put("/etc/mail/local-host-names", template("local-host-names", &BTreeMap::new())?.as_bytes())?;
     if let Some(rc) = target.rc_conf_d() {
@@ -1286,6 +1303,9 @@ mod tests {
         let e = d.get("/usr/sbin/sendmail-certs").unwrap();
         assert_eq!((e.mode, e.source()), (0o755, Some(Path::new("/gen/usr/sbin/sendmail-certs"))));
         assert_eq!(sample(Target::FreeBsd).get("/usr/local/sbin/sendmail-certs").unwrap().mode, 0o555);
+        assert!(d.get("/usr/share/man/man8/sendmail-certs.8.gz").is_some());
+        let page = certs_man_page(Target::FreeBsd).unwrap();
+        assert!(page.starts_with(".TH SENDMAIL-CERTS 8 ") && page.contains(".IR /etc/mail/certs :"), "{page}");
     }
 
     #[test]

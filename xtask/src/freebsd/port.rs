@@ -114,6 +114,9 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
         if e.path == stage::certs_script_path(target) {
             return Ok(How::Data(format!("${{FILESDIR}}/{name}")));
         }
+        if e.path == stage::certs_man_path(target) {
+            return Ok(How::Man(format!("${{FILESDIR}}/{}", name.strip_suffix(".gz").unwrap_or(&name))));
+        }
         // A library an option builds, stripped for the list; the ports
         // framework installs it as built.
         if let Some(rel) = e
@@ -664,7 +667,7 @@ pub fn render(
     let mut from_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
-            How::Sample(f) | How::Data(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            How::Sample(f) | How::Data(f) | How::Man(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
             _ => None,
         })
         .collect();
@@ -676,6 +679,8 @@ pub fn render(
             stage::mc_text(Target::FreeBsd, stem, &version)?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
+        } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
+            stage::certs_man_page(Target::FreeBsd)?
         } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
             stage::template(&name, &BTreeMap::new())?
         } else {
@@ -842,6 +847,8 @@ mod tests {
         let certs = find(&e, "/usr/local/sbin/sendmail-certs");
         assert_eq!(certs.how, How::Data("${FILESDIR}/sendmail-certs".into()));
         assert_eq!(install_macro(certs), Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)));
+        let page = find(&e, "/usr/local/share/man/man8/sendmail-certs.8.gz");
+        assert_eq!(page.how, How::Man("${FILESDIR}/sendmail-certs.8".into()));
         assert_eq!(find(&e, "/var/spool/clientmqueue").how, How::Dir);
         assert_eq!(
             find(&e, "/usr/local/lib/libmilter.a").how,
