@@ -956,9 +956,7 @@ fn export_for_postfix_passes_postfix_check() {
     // A private instance: every directory in the scratch dir or the unpacked
     // tree; mail_owner daemon, setgid_group mail (users every Debian has).
     let lib = r.join("usr/lib/postfix");
-    for f in ["postfix-files"] {
-        std::fs::copy(r.join("etc/postfix").join(f), p.join("etc").join(f)).unwrap();
-    }
+    std::fs::copy(r.join("etc/postfix/postfix-files"), p.join("etc/postfix-files")).unwrap();
     sh("cp", &["-r", r.join("etc/postfix/postfix-files.d").to_str().unwrap(), p.join("etc").to_str().unwrap()]);
     std::fs::copy(r.join("usr/share/postfix/master.cf.dist"), p.join("etc/master.cf")).unwrap();
     let base = format!(
