@@ -718,6 +718,30 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
         "{line}"
     );
     assert_eq!(code(&check(&["--warn-days", "3"])), 0);
+    // Dates after 2038 count right (awk's %d stops at 2^31 in mawk).
+    let far = Pki::new(&dir.join("far"), Alg::Ec, 1, 20000);
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&far.leaf),
+            "--chain",
+            Pki::s(&far.intermediates[0]),
+            "--key",
+            Pki::s(&far.key),
+            "--ca",
+            Pki::s(&far.root),
+            "--host",
+            HOST,
+            "--dir",
+            d,
+        ],
+    );
+    assert!(stdout(&out).contains("in 19999 days)"), "{}", stdout(&out));
+    let out = check(&[]);
+    assert!(stdout(&out).contains(": in 19999 days"), "{}", stdout(&out));
     // The active sendmail.cf must name the set; one that does not is a problem.
     let cf = dir.join("sendmail.cf");
     std::fs::write(&cf, "O ServerCertFile=/etc/mail/certs/host.cert\n").unwrap();
