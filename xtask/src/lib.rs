@@ -18,6 +18,7 @@ mod layers;
 pub(crate) mod meta;
 pub mod package;
 pub(crate) mod plan;
+pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub mod releases;
