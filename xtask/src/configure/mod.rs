@@ -2,6 +2,7 @@
 //! `devtools/Site/site.config.m4` from the fragments.
 
 pub mod flags;
+pub mod hardening;
 pub mod options;
 pub mod probe;
 pub mod site_config;
@@ -63,6 +64,9 @@ pub struct Configuration {
     /// probing again would find the same (see `stamp_inputs`).
     #[serde(default)]
     pub probed_files: Vec<PathBuf>,
+    /// The hardening flags compiled and linked with.
+    #[serde(default)]
+    pub hardening: Option<hardening::Hardening>,
 }
 
 impl Configuration {
@@ -113,6 +117,10 @@ pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> 
         i.add_file_content(&format!("fragment {}", f.display()), f);
     }
     i.add("compiler", stamp::command_identity("cc"));
+    let scratch = plan.work_dir.join(format!("probe-hardening-{}", std::process::id()));
+    let h = hardening::detect(&scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    i.add("hardening", format!("{:?}", h?));
     let env: Vec<String> = std::env::vars()
         .filter(|(k, _)| k == "CC" || k.starts_with("CC_") || k.starts_with("CFLAGS") || k.starts_with("TARGET_C"))
         .map(|(k, v)| format!("{k}={v}"))
@@ -178,7 +186,9 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     }
     let enabled = |n: &str| decisions.iter().any(|d| d.name == n && d.enabled());
     let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch, &mut probed).ok() } else { None };
+    let harden = hardening::detect(&scratch.join("hardening"));
     let _ = std::fs::remove_dir_all(&scratch);
+    let harden = harden?;
 
     let mut fragments = vec![site_config::builtin("tls.m4")?];
     let mut vars = BTreeMap::new();
@@ -202,6 +212,10 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
             (false, None) => {}
         }
     }
+    progress::info(&format!("hardening from {}: {} | {}", harden.source, harden.cflags.join(" "), harden.ldflags.join(" ")));
+    fragments.push(site_config::builtin("hardening.m4")?);
+    vars.insert("HARDENING_CFLAGS", harden.cflags.join(" "));
+    vars.insert("HARDENING_LDFLAGS", harden.ldflags.join(" "));
     fragments.push(site_config::builtin("reproducible.m4")?);
     // Berkeley DB 4 and later (the probe found <db.h> and -ldb).
     vars.insert("DB_LIBS", "-ldb".to_string());
@@ -236,6 +250,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
         site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
         probed_files: probed.into_iter().collect(),
+        hardening: Some(harden),
     };
     crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
     let note = format!(

@@ -1,0 +1,109 @@
+//! Hardening flags as Debian builds its packages: what `dpkg-buildflags`
+//! prints under `DEB_BUILD_MAINT_OPTIONS=hardening=+all` (fortify,
+//! stack-protector-strong, format-security, relro, bindnow; PIE is the
+//! compiler's default on Debian), or, without dpkg, the same flags each
+//! probed against the compiler. They reach the build as the
+//! `hardening.m4` fragment (confCCOPTS, confLDOPTS), so they are in the
+//! site.config.m4 that `bench` copies to its upstream side and in the
+//! configure stamp.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+/// What the fallback asks the compiler for, as dpkg-buildflags would give it.
+pub const FALLBACK_CFLAGS: &[&str] =
+    &["-fstack-protector-strong", "-Wformat", "-Werror=format-security", "-D_FORTIFY_SOURCE=2", "-fPIE"];
+pub const FALLBACK_LDFLAGS: &[&str] = &["-Wl,-z,relro", "-Wl,-z,now", "-pie"];
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hardening {
+    /// Compiler flags (CPPFLAGS and CFLAGS together).
+    pub cflags: Vec<String>,
+    pub ldflags: Vec<String>,
+    /// Where they came from, for the log and the stamp.
+    pub source: String,
+}
+
+/// Keeps what hardens; drops what the build decides for itself (debug
+/// info, optimisation level, path maps: reproducible.m4 has its own).
+pub fn keep(flag: &str) -> bool {
+    !(flag == "-g"
+        || flag.starts_with("-O")
+        || flag.starts_with("-ffile-prefix-map=")
+        || flag.starts_with("-fdebug-prefix-map=")
+        || flag.starts_with("-fmacro-prefix-map="))
+}
+
+/// The hardening flags from dpkg-buildflags' `--get` outputs.
+pub fn from_buildflags(cppflags: &str, cflags: &str, ldflags: &str) -> Hardening {
+    let split = |s: &str| s.split_whitespace().filter(|f| keep(f)).map(str::to_string).collect::<Vec<_>>();
+    let mut c = split(cppflags);
+    c.extend(split(cflags));
+    Hardening { cflags: c, ldflags: split(ldflags), source: "dpkg-buildflags (hardening=+all)".into() }
+}
+
+fn buildflags(which: &str) -> Option<String> {
+    let out = Command::new("dpkg-buildflags")
+        .args(["--get", which])
+        .env("DEB_BUILD_MAINT_OPTIONS", "hardening=+all")
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The flags for this host: dpkg-buildflags when installed, else the
+/// fallback flags the compiler accepts (each tried on a small program).
+pub fn detect(scratch: &Path) -> Result<Hardening> {
+    if let (Some(cpp), Some(c), Some(ld)) = (buildflags("CPPFLAGS"), buildflags("CFLAGS"), buildflags("LDFLAGS")) {
+        return Ok(from_buildflags(&cpp, &c, &ld));
+    }
+    std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let src = scratch.join("harden.c");
+    std::fs::write(&src, "#include <stdio.h>\nint main(void) { char b[8]; snprintf(b, sizeof b, \"%d\", 1); puts(b); return 0; }\n")?;
+    let accepts = |cflags: &[&str], ldflags: &[&str]| {
+        Command::new("cc")
+            .args(["-O2"])
+            .args(cflags)
+            .arg(&src)
+            .arg("-o")
+            .arg(scratch.join("harden"))
+            .args(ldflags)
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
+    };
+    let cflags: Vec<String> =
+        FALLBACK_CFLAGS.iter().filter(|f| accepts(&[f], &[])).map(|f| f.to_string()).collect();
+    let ldflags: Vec<String> =
+        FALLBACK_LDFLAGS.iter().filter(|f| accepts(&["-fPIE"], &[f])).map(|f| f.to_string()).collect();
+    Ok(Hardening { cflags, ldflags, source: "probed against cc (no dpkg-buildflags)".into() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_what_hardens() {
+        let h = from_buildflags(
+            "-Wdate-time -D_FORTIFY_SOURCE=2",
+            "-g -O2 -ffile-prefix-map=/w=. -fstack-protector-strong -Wformat -Werror=format-security",
+            "-Wl,-z,relro -Wl,-z,now",
+        );
+        assert_eq!(
+            h.cflags,
+            ["-Wdate-time", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-Wformat", "-Werror=format-security"]
+        );
+        assert_eq!(h.ldflags, ["-Wl,-z,relro", "-Wl,-z,now"]);
+    }
+
+    #[test]
+    fn this_host_gives_bindnow_and_fortify() {
+        let dir = std::env::temp_dir().join(format!("smtls-harden-{}", std::process::id()));
+        let h = detect(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(h.ldflags.iter().any(|f| f == "-Wl,-z,now"), "{h:?}");
+        assert!(h.cflags.iter().any(|f| f.starts_with("-D_FORTIFY_SOURCE=")), "{h:?}");
+        assert!(h.cflags.iter().any(|f| f == "-fstack-protector-strong"), "{h:?}");
+    }
+}
