@@ -397,6 +397,20 @@ const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("
 /// ../../devtools).
 const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 
+/// Debian's service files, each from the template of the same concern:
+/// (install path, template, mode, is a conffile). The maintainer scripts
+/// find the units and the init script in the contents list.
+pub const DEBIAN_SERVICES: &[(&str, &str, u32, bool)] = &[
+    ("/etc/init.d/sendmail", "sendmail.init", 0o755, true),
+    ("/lib/systemd/system/sendmail.service", "sendmail.service", 0o644, false),
+    ("/lib/systemd/system/sm-msp-queue.service", "sm-msp-queue.service", 0o644, false),
+];
+
+/// The text of one of [`DEBIAN_SERVICES`].
+pub fn service_text(template_name: &str) -> Result<String> {
+    template(template_name, &BTreeMap::from([("SENDMAIL", "/usr/sbin/sendmail".to_string())]))
+}
+
 /// The configuration files generated from templates, under /etc/mail.
 pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf"];
 
@@ -619,6 +633,15 @@ pub fn list(
         })?;
     }
 
+    if target == Target::Debian {
+        for (path, _, mode, config) in DEBIAN_SERVICES {
+            let path = PathBuf::from(path);
+            let source = generated(&path);
+            let kind = if *config { Kind::Config { source } } else { Kind::File { source } };
+            add(Entry { path, kind, owner: "root".into(), group: rg.into(), mode: *mode, option: None })?;
+        }
+    }
+
     // Documentation.
     let doc = target.doc_dir();
     let docs: &[&str] = match target {
@@ -782,7 +805,9 @@ pub fn template(name: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
 }
 
 /// The text of `/etc/mail/sendmail.mc` or `submit.mc` for `target`.
-pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
+/// `options` are the build's: without `bdb` there are no hash maps, so the
+/// access map is left out (a comment says why).
+pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
     let (file, stanza) = match (which, target) {
         ("sendmail", Target::Debian) => ("sendmail-debian.mc.in", "tls-server.mc"),
         ("sendmail", Target::FreeBsd) => ("sendmail-freebsd.mc.in", "tls-server.mc"),
@@ -795,8 +820,19 @@ pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
+        ("ACCESS_DB", access_db_line(options).to_string()),
     ]);
     template(file, &vars)
+}
+
+/// The access map line of the Debian .mc: a hash map when the build has
+/// Berkeley DB (postinst builds an empty one at install).
+pub fn access_db_line(options: &[String]) -> &'static str {
+    if options.iter().any(|o| o == "bdb") {
+        "FEATURE(`access_db', `hash -T<TMPF> -o /etc/mail/access')dnl"
+    } else {
+        "dnl No access map: this sendmail was built without Berkeley DB (--without bdb), so it has no hash maps."
+    }
 }
 
 /// Generates a `.cf` from `.mc` text with the built tree's own m4 macros:
@@ -924,7 +960,7 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
     // .mc and .cf files.
     let cf_cf = src.join("cf/cf");
     for which in ["sendmail", "submit"] {
-        let mc = mc_text(target, which, &version)?;
+        let mc = mc_text(target, which, &version, &features.options)?;
         put(&format!("/etc/mail/{which}.mc"), mc.as_bytes())?;
         let mc_path = partial.join(format!("{which}.mc.m4-input"));
         let cf = generate_cf(&cf_cf, &mc_path, &mc, &format!("{which}.mc"))?;
@@ -935,6 +971,11 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
     put("/etc/mail/local-host-names", template("local-host-names", &BTreeMap::new())?.as_bytes())?;
     if let Some(rc) = target.rc_conf_d() {
         put(&rc.to_string_lossy(), template("rc.conf.d-sendmail", &BTreeMap::new())?.as_bytes())?;
+    }
+    if target == Target::Debian {
+        for (path, name, _, _) in DEBIAN_SERVICES {
+            put(path, service_text(name)?.as_bytes())?;
+        }
     }
 
     // Documentation.
@@ -1154,6 +1195,7 @@ mod tests {
         assert_eq!(
             configs,
             [
+                "/etc/init.d/sendmail",
                 "/etc/mail/helpfile",
                 "/etc/mail/local-host-names",
                 "/etc/mail/sendmail.cf",
@@ -1164,6 +1206,9 @@ mod tests {
         );
         assert!(c.get("/usr/share/doc/smtls-sendmail/copyright").is_some());
         assert!(c.get("/usr/share/doc/smtls-sendmail/changelog.gz").is_some());
+        assert_eq!(c.get("/etc/init.d/sendmail").unwrap().mode, 0o755);
+        assert!(matches!(c.get("/lib/systemd/system/sendmail.service").unwrap().kind, Kind::File { .. }));
+        assert!(c.get("/lib/systemd/system/sm-msp-queue.service").is_some());
         // Every parent directory is listed, root-owned 0755 unless special.
         for e in &c.entries {
             for d in e.path.ancestors().skip(1).filter(|d| *d != Path::new("/")) {
@@ -1202,12 +1247,12 @@ mod tests {
     #[test]
     fn templates_fill_and_carry_the_tls_stanza() {
         for t in [Target::Debian, Target::FreeBsd] {
-            let mc = mc_text(t, "sendmail", "8.18.2").unwrap();
+            let mc = mc_text(t, "sendmail", "8.18.2", &["bdb".to_string()]).unwrap();
             assert!(!mc.contains('@'), "{mc}");
             assert!(mc.contains("define(`confSERVER_CERT', `/etc/mail/certs/host.cert')dnl"), "{mc}");
             assert!(mc.contains("+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1"), "{mc}");
             assert!(mc.contains(&format!("{}/mail.local", t.libexec())), "{mc}");
-            let submit = mc_text(t, "submit", "8.18.2").unwrap();
+            let submit = mc_text(t, "submit", "8.18.2", &[]).unwrap();
             assert!(submit.contains("confCACERT_PATH") && !submit.contains("confSERVER_KEY"), "{submit}");
         }
         let rc = template("rc.conf.d-sendmail", &BTreeMap::new()).unwrap();

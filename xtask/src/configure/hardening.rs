@@ -60,7 +60,10 @@ pub fn detect(scratch: &Path) -> Result<Hardening> {
     }
     std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let src = scratch.join("harden.c");
-    std::fs::write(&src, "#include <stdio.h>\nint main(void) { char b[8]; snprintf(b, sizeof b, \"%d\", 1); puts(b); return 0; }\n")?;
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { char b[8]; snprintf(b, sizeof b, \"%d\", 1); puts(b); return 0; }\n",
+    )?;
     let accepts = |cflags: &[&str], ldflags: &[&str]| {
         Command::new("cc")
             .args(["-O2"])
@@ -72,8 +75,7 @@ pub fn detect(scratch: &Path) -> Result<Hardening> {
             .output()
             .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
     };
-    let cflags: Vec<String> =
-        FALLBACK_CFLAGS.iter().filter(|f| accepts(&[f], &[])).map(|f| f.to_string()).collect();
+    let cflags: Vec<String> = FALLBACK_CFLAGS.iter().filter(|f| accepts(&[f], &[])).map(|f| f.to_string()).collect();
     let ldflags: Vec<String> =
         FALLBACK_LDFLAGS.iter().filter(|f| accepts(&["-fPIE"], &[f])).map(|f| f.to_string()).collect();
     Ok(Hardening { cflags, ldflags, source: "probed against cc (no dpkg-buildflags)".into() })

@@ -212,7 +212,12 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
             (false, None) => {}
         }
     }
-    progress::info(&format!("hardening from {}: {} | {}", harden.source, harden.cflags.join(" "), harden.ldflags.join(" ")));
+    progress::info(&format!(
+        "hardening from {}: {} | {}",
+        harden.source,
+        harden.cflags.join(" "),
+        harden.ldflags.join(" ")
+    ));
     fragments.push(site_config::builtin("hardening.m4")?);
     vars.insert("HARDENING_CFLAGS", harden.cflags.join(" "));
     vars.insert("HARDENING_LDFLAGS", harden.ldflags.join(" "));

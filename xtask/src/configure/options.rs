@@ -43,7 +43,7 @@ pub struct Spec {
 
 /// Debian package relationships an option adds (package names in Debian's
 /// archive). Libraries the binaries link are not listed here: Depends
-/// follows ELF NEEDED (`package::deb::depends`).
+/// follows ELF NEEDED (`package::deb::shlibdeps::depends`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DebianRelations {
     /// Packages that make the option useful at run time (Recommends).

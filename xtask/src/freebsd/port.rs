@@ -667,7 +667,7 @@ pub fn render(
     }
     for name in from_files {
         let text = if let Some(stem) = name.strip_suffix(".mc") {
-            stage::mc_text(Target::FreeBsd, stem, &version)?
+            stage::mc_text(Target::FreeBsd, stem, &version, &[])?
         } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
             stage::template(&name, &BTreeMap::new())?
         } else {
