@@ -52,6 +52,25 @@ fn buildflags(which: &str) -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
+/// The flags as sendmail's m4 build can carry them: a comma would split
+/// the macro's arguments, so `-Wl,-z,now` becomes the equivalent
+/// `-Xlinker -z -Xlinker now`; any other comma is refused.
+pub fn for_m4(flags: &[String]) -> Result<String> {
+    let mut out = vec![];
+    for f in flags {
+        if let Some(args) = f.strip_prefix("-Wl,") {
+            for a in args.split(',') {
+                out.push(format!("-Xlinker {a}"));
+            }
+        } else if f.contains(',') || f.contains('`') || f.contains('\'') {
+            anyhow::bail!("the hardening flag `{f}` has a comma or an m4 quote, which site.config.m4 cannot carry");
+        } else {
+            out.push(f.clone());
+        }
+    }
+    Ok(out.join(" "))
+}
+
 /// The flags for this host: dpkg-buildflags when installed, else the
 /// fallback flags the compiler accepts (each tried on a small program).
 pub fn detect(scratch: &Path) -> Result<Hardening> {
@@ -97,6 +116,8 @@ mod tests {
             ["-Wdate-time", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-Wformat", "-Werror=format-security"]
         );
         assert_eq!(h.ldflags, ["-Wl,-z,relro", "-Wl,-z,now"]);
+        assert_eq!(for_m4(&h.ldflags).unwrap(), "-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now");
+        assert!(for_m4(&["-fsanitize=a,b".to_string()]).is_err());
     }
 
     #[test]

@@ -181,6 +181,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
     let decisions = decide_options(plan, args, &scratch, &mut probed)?;
+    options::require_defaults(&decisions, tools::Os::detect())?;
     for d in &decisions {
         progress::info(&format!("option {:<12} {}", d.name, describe(&d.state)));
     }
@@ -219,8 +220,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         harden.ldflags.join(" ")
     ));
     fragments.push(site_config::builtin("hardening.m4")?);
-    vars.insert("HARDENING_CFLAGS", harden.cflags.join(" "));
-    vars.insert("HARDENING_LDFLAGS", harden.ldflags.join(" "));
+    vars.insert("HARDENING_CFLAGS", hardening::for_m4(&harden.cflags)?);
+    vars.insert("HARDENING_LDFLAGS", hardening::for_m4(&harden.ldflags)?);
     fragments.push(site_config::builtin("reproducible.m4")?);
     // Berkeley DB 4 and later (the probe found <db.h> and -ldb).
     vars.insert("DB_LIBS", "-ldb".to_string());
@@ -274,12 +275,14 @@ fn describe(state: &options::State) -> String {
         options::State::Enabled(why) => format!("enabled ({why})"),
         options::State::Disabled(why) => format!("disabled ({why})"),
         options::State::Unavailable(why) => format!("unavailable: {why}"),
+        options::State::Missing(why) => format!("missing: {why}"),
     }
 }
 
 /// Probes the host for each option that would be on and decides them all.
-/// An option asked for with --with whose library is missing is installed
-/// first where smtls may install (root on Debian, SMTLS_NO_INSTALL unset).
+/// An option asked for with --with, or in the default set, whose library is
+/// missing is installed first where smtls may install (root on Debian,
+/// SMTLS_NO_INSTALL unset); the defaults are the same on every host.
 pub fn decide_options(
     plan: &Plan,
     args: &ConfigureArgs,
@@ -292,7 +295,8 @@ pub fn decide_options(
     let mut available = |spec: &options::Spec| -> std::result::Result<(), String> {
         let Some(p) = spec.probe else { return Ok(()) };
         let first = probe::library(spec.name, p.code, p.libs, &p.need, scratch, probed);
-        if first.is_err() && with.iter().any(|w| w == spec.name) && tools::may_install(os) {
+        let wanted = spec.default || with.iter().any(|w| w == spec.name);
+        if first.is_err() && wanted && tools::may_install(os) {
             tools::install(&[p.need.package(os)]).map_err(|e| format!("{e:#}"))?;
             return probe::library(spec.name, p.code, p.libs, &p.need, scratch, probed);
         }
@@ -325,9 +329,14 @@ pub fn report(plan: &Plan, args: &OptionsArgs) -> Result<Vec<options::Decision>>
                 options::State::Enabled(w) => ("enabled", w.clone()),
                 options::State::Disabled(w) => ("disabled", w.clone()),
                 options::State::Unavailable(w) => ("unavailable", w.clone()),
+                options::State::Missing(w) => (
+                    "missing",
+                    format!("{w}; configure installs it as root, else fails (or pass --without {})", d.name),
+                ),
             };
             let pkg = d.package.map(|p| format!(" [package: {p}]")).unwrap_or_default();
-            println!("  {:<12} {:<12} {:<55} {why}{pkg}", d.name, state, d.spec.summary);
+            let default = if d.default { "default" } else { "" };
+            println!("  {:<12} {:<12} {:<8} {:<55} {why}{pkg}", d.name, state, default, d.spec.summary);
         }
     }
     Ok(decisions)
