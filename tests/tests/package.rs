@@ -74,12 +74,46 @@ fn deb_passes_dpkg_deb_and_lintian() {
         assert_eq!(contents.contains(&want), milter, "{want} (milter on: {milter}) in dpkg-deb --contents");
     }
     assert!(which::which("lintian").is_ok(), "lintian is not installed: apt-get install lintian");
-    let lint = std::process::Command::new("lintian").args(["--no-tag-display-limit", d]).output().unwrap();
+    let lint =
+        std::process::Command::new("lintian").args(["--pedantic", "-I", "--no-tag-display-limit", d]).output().unwrap();
     let text = String::from_utf8_lossy(&lint.stdout);
-    eprintln!("lintian:\n{text}{}", String::from_utf8_lossy(&lint.stderr));
+    eprintln!("lintian --pedantic -I:\n{text}{}", String::from_utf8_lossy(&lint.stderr));
     let bad: Vec<&str> = text.lines().filter(|l| l.starts_with("E:") || l.starts_with("W:")).collect();
     assert!(bad.is_empty(), "lintian errors or warnings:\n{}", bad.join("\n"));
+    assert!(!text.contains("hardening-"), "lintian hardening tags:\n{text}");
     assert!(lint.status.success(), "lintian failed");
+}
+
+#[test]
+fn every_elf_file_in_the_deb_passes_hardening_check() {
+    assert!(which::which("hardening-check").is_ok(), "hardening-check is not installed: apt-get install devscripts");
+    let out = shared_packages("8.18.2", "deb-hardening", "deb", &[]);
+    let deb = artifact(&out, ".deb");
+    let tree = out.join("tree");
+    sh("dpkg-deb", &["-x", deb.to_str().unwrap(), tree.to_str().unwrap()]);
+    let mut elves = vec![];
+    let mut stack = vec![tree.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let e = e.unwrap();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                stack.push(e.path());
+            } else if t.is_file() && std::fs::read(e.path()).unwrap().starts_with(b"\x7fELF") {
+                elves.push(e.path());
+            }
+        }
+    }
+    elves.sort();
+    assert!(elves.len() >= 8, "{elves:?}");
+    let out = std::process::Command::new("hardening-check").args(&elves).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("hardening-check:\n{report}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "hardening-check failed:\n{report}");
+    assert!(!report.contains(": no"), "{report}");
+    for e in &elves {
+        assert!(report.contains(&format!("{}:", e.display())), "{} not checked", e.display());
+    }
 }
 
 #[test]

@@ -11,6 +11,12 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
+/// Branch protection, which dpkg-buildflags gives under hardening=+all
+/// from dpkg 1.22 (`-fcf-protection` on amd64, `-mbranch-protection=standard`
+/// on arm64) and hardening-check looks for: added when the compiler takes
+/// it and dpkg-buildflags did not give it (bookworm's dpkg 1.21).
+pub const BRANCH_FLAGS: &[&str] = &["-fcf-protection", "-mbranch-protection=standard"];
+
 /// What the fallback asks the compiler for, as dpkg-buildflags would give it.
 pub const FALLBACK_CFLAGS: &[&str] =
     &["-fstack-protector-strong", "-Wformat", "-Werror=format-security", "-D_FORTIFY_SOURCE=2", "-fPIE"];
@@ -74,9 +80,6 @@ pub fn for_m4(flags: &[String]) -> Result<String> {
 /// The flags for this host: dpkg-buildflags when installed, else the
 /// fallback flags the compiler accepts (each tried on a small program).
 pub fn detect(scratch: &Path) -> Result<Hardening> {
-    if let (Some(cpp), Some(c), Some(ld)) = (buildflags("CPPFLAGS"), buildflags("CFLAGS"), buildflags("LDFLAGS")) {
-        return Ok(from_buildflags(&cpp, &c, &ld));
-    }
     std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let src = scratch.join("harden.c");
     std::fs::write(
@@ -94,10 +97,24 @@ pub fn detect(scratch: &Path) -> Result<Hardening> {
             .output()
             .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
     };
-    let cflags: Vec<String> = FALLBACK_CFLAGS.iter().filter(|f| accepts(&[f], &[])).map(|f| f.to_string()).collect();
-    let ldflags: Vec<String> =
-        FALLBACK_LDFLAGS.iter().filter(|f| accepts(&["-fPIE"], &[f])).map(|f| f.to_string()).collect();
-    Ok(Hardening { cflags, ldflags, source: "probed against cc (no dpkg-buildflags)".into() })
+    let mut h =
+        if let (Some(cpp), Some(c), Some(ld)) = (buildflags("CPPFLAGS"), buildflags("CFLAGS"), buildflags("LDFLAGS")) {
+            from_buildflags(&cpp, &c, &ld)
+        } else {
+            Hardening {
+                cflags: FALLBACK_CFLAGS.iter().filter(|f| accepts(&[f], &[])).map(|f| f.to_string()).collect(),
+                ldflags: FALLBACK_LDFLAGS.iter().filter(|f| accepts(&["-fPIE"], &[f])).map(|f| f.to_string()).collect(),
+                source: "probed against cc (no dpkg-buildflags)".into(),
+            }
+        };
+    for f in BRANCH_FLAGS {
+        let given = h.cflags.iter().any(|c| c.starts_with(f));
+        if !given && accepts(&[f], &[]) {
+            h.cflags.push(f.to_string());
+            h.source.push_str(&format!(", {f} probed"));
+        }
+    }
+    Ok(h)
 }
 
 #[cfg(test)]
@@ -128,5 +145,8 @@ mod tests {
         assert!(h.ldflags.iter().any(|f| f == "-Wl,-z,now"), "{h:?}");
         assert!(h.cflags.iter().any(|f| f.starts_with("-D_FORTIFY_SOURCE=")), "{h:?}");
         assert!(h.cflags.iter().any(|f| f == "-fstack-protector-strong"), "{h:?}");
+        if std::env::consts::ARCH == "x86_64" {
+            assert!(h.cflags.iter().any(|f| f.starts_with("-fcf-protection")), "{h:?}");
+        }
     }
 }

@@ -79,6 +79,7 @@ pub fn control_text(c: &Control) -> String {
     field("Architecture", &c.arch);
     field("Maintainer", stage::MAINTAINER);
     field("Installed-Size", &c.installed_size.to_string());
+    field("Pre-Depends", &super::shlibdeps::PRE_DEPENDS.join(", "));
     field("Depends", &c.depends.join(", "));
     if !c.relations.recommends.is_empty() {
         field("Recommends", &c.relations.recommends.join(", "));

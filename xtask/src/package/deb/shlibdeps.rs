@@ -13,10 +13,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Packages the maintainer scripts and the documented commands need:
-/// adduser (smmsp), init-system-helpers (deb-systemd-helper, invoke-rc.d,
-/// update-rc.d), m4 (rebuilding the .cf as the .mc header says) and
+/// adduser (smmsp), m4 (rebuilding the .cf as the .mc header says) and
 /// openssl (`openssl rehash /etc/mail/certs`, as postinst says).
-pub const TOOLS: &[&str] = &["adduser", "init-system-helpers (>= 1.54~)", "m4", "openssl"];
+pub const TOOLS: &[&str] = &["adduser", "m4", "openssl"];
+
+/// Pre-Depends: the scripts call `invoke-rc.d --skip-systemd-native`,
+/// which init-system-helpers has since 1.54 (and deb-systemd-helper,
+/// update-rc.d); prerm may run before Depends are configured.
+pub const PRE_DEPENDS: &[&str] = &["init-system-helpers (>= 1.54~)"];
 
 /// Splits a soname the way Debian's shlibs files key it:
 /// `libssl.so.3` -> (libssl, 3), `libdb-5.3.so` -> (libdb, 5.3).
