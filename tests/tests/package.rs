@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 use smtls_tests::*;
 use std::collections::BTreeMap;
-use xtask::package::archive::{read_ar, read_tar, ReadMember};
+use xtask::archive::{read_ar, read_tar, ReadMember};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -212,7 +212,7 @@ fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
     }
     assert!(compact.get("files").is_none());
     assert_eq!(manifest["prefix"], "/usr/local");
-    assert_eq!(manifest["abi"], xtask::package::pkg::host_abi().unwrap());
+    assert_eq!(manifest["abi"], xtask::host::freebsd_abi().unwrap());
 
     let members = members_by_name(read_tar(&std::fs::read(&pkg).unwrap()).unwrap());
     let files = manifest["files"].as_object().unwrap();

@@ -3,17 +3,16 @@
 //!
 //! Every format is a [`Packager`]: it decides only how its format writes
 //! the shared list ([`crate::stage::Contents`]); paths, owners and modes come
-//! from the list. The archive writers in [`archive`] are deterministic: one
+//! from the list. The archive writers in [`crate::archive`] are deterministic: one
 //! build time ([`crate::epoch`]), entries in list order (sorted by path),
 //! numeric owners as recorded, gzip with mtime 0 and no file name.
 
-pub mod archive;
 pub mod deb;
 pub mod pkg;
 pub mod tarball;
 
 use crate::stage::{self, Contents, Target};
-use crate::{epoch, plan::Plan, progress, util};
+use crate::{archive, epoch, plan::Plan, progress, util};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -89,7 +88,7 @@ pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn P
     for f in formats {
         out.push(match f {
             Format::Deb => Box::new(deb::Deb::for_host()?),
-            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone().map_or_else(pkg::host_abi, Ok)?)?),
+            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone().map_or_else(crate::host::freebsd_abi, Ok)?)?),
             Format::Tar => Box::new(tarball::Tarball { target: args.tar_target.unwrap_or_else(Target::host) }),
         });
     }
@@ -193,7 +192,7 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
         let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
         let path = out_dir.join(&name);
         util::write_atomic(&path, &bytes)?;
-        let sha256 = crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let sha256 = crate::digest::sha256_hex(&bytes);
         progress::info(&format!("{sha256}  {} ({} bytes)", path.display(), bytes.len()));
         artifacts.push(Artifact { format: format!("{:?}", p.format()).to_lowercase(), path, sha256 });
     }

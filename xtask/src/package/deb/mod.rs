@@ -13,14 +13,13 @@ pub mod control;
 pub mod scripts;
 pub mod shlibdeps;
 
-use super::archive::{self, TarData, TarMember};
 use super::{Format, Input, Packager};
+use crate::archive::{self, TarData, TarMember};
 use crate::stage::{self, Contents, Kind, Target};
 use anyhow::{bail, Result};
 use control::{control_text, relations, Control};
 use scripts::{neutral, neutral_mode};
 use std::fmt::Write as _;
-use std::process::Command;
 
 pub struct Deb {
     /// Debian architecture name, e.g. amd64.
@@ -29,33 +28,13 @@ pub struct Deb {
 
 impl Deb {
     pub fn for_host() -> Result<Deb> {
-        Ok(Deb { arch: host_arch()? })
+        Ok(Deb { arch: crate::host::debian_arch()? })
     }
 
     /// A private scratch directory beside the staged tree.
     fn scratch(&self, input: &Input) -> std::path::PathBuf {
         input.root.parent().unwrap_or(input.root).join(format!("shlibdeps-{}", std::process::id()))
     }
-}
-
-/// `dpkg --print-architecture`, or the Debian name of Rust's target arch.
-pub fn host_arch() -> Result<String> {
-    if let Ok(out) = Command::new("dpkg").arg("--print-architecture").output() {
-        if out.status.success() {
-            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        }
-    }
-    Ok(match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "i386",
-        "arm" => "armhf",
-        "powerpc64" => "ppc64el",
-        "riscv64" => "riscv64",
-        "s390x" => "s390x",
-        other => bail!("no Debian architecture name is known for {other}"),
-    }
-    .to_string())
 }
 
 /// data.tar members: `./` first, then the list in order.
@@ -82,7 +61,7 @@ pub fn md5sums(input: &Input) -> Result<String> {
     for e in &input.contents.entries {
         if let Kind::File { .. } = e.kind {
             let sum = md5::Md5::digest(input.bytes(e)?);
-            writeln!(s, "{}  {}", crate::fetch::checksum::hex(&sum), e.relative().display())?;
+            writeln!(s, "{}  {}", crate::digest::hex(&sum), e.relative().display())?;
         }
     }
     Ok(s)
