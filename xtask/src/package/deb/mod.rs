@@ -121,7 +121,7 @@ impl Packager for Deb {
             TarMember::file("./md5sums", md5sums(input)?.into_bytes(), 0o644, t),
         ];
         for (name, text) in scripts::scripts(input.contents)? {
-            control_members.push(TarMember::file(&format!("./{name}"), text.into_bytes(), 0o755, t));
+            control_members.push(TarMember::file(format!("./{name}"), text.into_bytes(), 0o755, t));
         }
         let control_tar = archive::gzip(&archive::tar(&control_members)?)?;
         let data_tar = archive::gzip(&archive::tar(&data_members(input)?)?)?;
