@@ -13,9 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Packages the maintainer scripts and the documented commands need:
-/// adduser (smmsp), m4 (rebuilding the .cf as the .mc header says) and
-/// openssl (`openssl rehash /etc/mail/certs`, as postinst says).
-pub const TOOLS: &[&str] = &["adduser", "m4", "openssl"];
+/// adduser (smmsp), m4 (rebuilding the .cf as the .mc header says),
+/// netbase (/etc/services: the .mc's commented listeners name services, as
+/// Debian's sendmail-base depends on it) and openssl (`openssl rehash
+/// /etc/mail/certs`, as postinst says).
+pub const TOOLS: &[&str] = &["adduser", "m4", "netbase", "openssl"];
 
 /// Pre-Depends: the scripts call `invoke-rc.d --skip-systemd-native`,
 /// which init-system-helpers has since 1.54 (and deb-systemd-helper,
