@@ -24,10 +24,11 @@ use std::process::{Command, Output, Stdio};
 pub const SUITE: &str = "bookworm";
 pub const COMPONENT: &str = "main";
 
-/// Packages in the base beyond mmdebstrap's `apt` variant: what the tests
-/// run inside (not what the .deb depends on: apt resolves that, as on a
-/// user's machine).
-pub const BASE_PACKAGES: &[&str] = &["ca-certificates", "openssl", "procps"];
+/// Packages in the base beyond mmdebstrap's `apt` variant: an init system
+/// (sysvinit: systemd cannot run in a chroot, and without any init
+/// invoke-rc.d refuses every action), and what the tests run inside (not
+/// what the .deb depends on: apt resolves that, as on a user's machine).
+pub const BASE_PACKAGES: &[&str] = &["sysvinit-core", "ca-certificates", "openssl", "procps"];
 
 /// The URI of the host's apt entry that serves `suite` itself, from deb822
 /// `.sources` text (`Types: deb`, `Suites:` containing the suite).

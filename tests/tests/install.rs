@@ -126,15 +126,16 @@ fn deb_installs_runs_stops_and_purges_in_a_clean_bookworm() {
 
     // Unit and init files, enabled as dh_installsystemd/dh_installinit do;
     // policy-rc.d kept the daemon from starting.
-    for f in [
-        "/lib/systemd/system/sendmail.service",
-        "/lib/systemd/system/sm-msp-queue.service",
-        "/etc/init.d/sendmail",
-        "/etc/systemd/system/multi-user.target.wants/sendmail.service",
-        "/etc/systemd/system/multi-user.target.wants/sm-msp-queue.service",
-    ] {
-        assert!(c.path(f).exists(), "{f} missing");
+    for f in ["/lib/systemd/system/sendmail.service", "/lib/systemd/system/sm-msp-queue.service", "/etc/init.d/sendmail"]
+    {
+        assert!(c.path(f).is_file(), "{f} missing");
     }
+    c.ok(
+        "for u in sendmail sm-msp-queue; do \
+           test \"$(readlink /etc/systemd/system/multi-user.target.wants/$u.service)\" = /lib/systemd/system/$u.service; \
+         done",
+    )
+    .unwrap();
     c.ok("ls /etc/rc2.d | grep -q '^S..sendmail$'").unwrap();
     assert!(c.processes().is_empty(), "something runs although policy-rc.d forbids it: {:?}", c.processes());
 
@@ -266,7 +267,7 @@ fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
     assert!(c.read("/etc/mail/sendmail.mc").unwrap().ends_with("dnl local edit\n"), "conffile edit lost");
     assert!(c.read("/etc/aliases").unwrap().contains("smtls-upgrade: root"));
     c.ok("praliases | grep -q '^smtls-upgrade:root$'").unwrap();
-    c.ok("makemap -u hash /etc/mail/access | grep -q '^Connect:192.0.2.1'").unwrap();
+    c.ok("makemap -u hash /etc/mail/access | grep -qi '^connect:192.0.2.1'").unwrap();
     let modes = c.ok("stat -c '%U %G %a' /usr/libexec/sendmail/sendmail").unwrap();
     assert!(modes.contains("root smmsp 2555"), "{modes}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -296,7 +297,7 @@ fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
     assert!(c.read("/etc/aliases").unwrap().contains("smtls-switch: root"));
     c.ok("praliases | grep -q '^smtls-switch:root$'").unwrap();
     assert!(c.read("/etc/mail/access").unwrap().contains("Connect:192.0.2.7"));
-    c.ok("makemap -u hash /etc/mail/access | grep -q '^Connect:192.0.2.7'").unwrap();
+    c.ok("makemap -u hash /etc/mail/access | grep -qi '^connect:192.0.2.7'").unwrap();
     assert!(c.read("/etc/mail/sendmail.mc").unwrap().contains("smtls-sendmail"), "the new .mc is ours");
     assert!(c.path("/etc/mail/sendmail.mc.pre-smtls-sendmail").exists(), "Debian's .mc moved aside");
     // The installed configuration parses with the installed binary.
