@@ -145,6 +145,7 @@ fn deb_members_md5sums_conffiles_and_neutral_data_owners() {
     assert_eq!(
         conf,
         [
+            "/etc/init.d/sendmail",
             "/etc/mail/helpfile",
             "/etc/mail/local-host-names",
             "/etc/mail/sendmail.cf",
@@ -187,9 +188,23 @@ fn deb_members_md5sums_conffiles_and_neutral_data_owners() {
         "O CACertFile=/etc/mail/certs/cacert.pem",
         "O CACertPath=/etc/mail/certs",
         "O ServerSSLOptions=+SSL_OP_NO_SSLv2 +SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1",
+        // Safe defaults: Policy's aliases file, loopback only, no EXPN/VRFY/VERB,
+        // an access map, programs only through smrsh.
+        "O AliasFile=/etc/aliases",
+        "O DaemonPortOptions=Family=inet, Name=MTA-v4, Port=25, Addr=127.0.0.1",
+        "O DaemonPortOptions=Family=inet, Name=MSP-v4, Port=587, M=Ea, Addr=127.0.0.1",
+        "O PrivacyOptions=authwarnings,goaway,restrictmailq,restrictqrun",
+        "O PidFile=/run/sendmail.pid",
+        "Kaccess hash -T<TMPF> -o /etc/mail/access",
     ] {
         assert!(cf.lines().any(|l| l == want), "{want} missing from sendmail.cf");
     }
+    assert_eq!(
+        cf.lines().filter(|l| l.starts_with("O DaemonPortOptions=")).count(),
+        2,
+        "only the two loopback daemons"
+    );
+    assert!(cf.lines().any(|l| l.starts_with("Mprog,") && l.contains("/usr/libexec/sendmail/smrsh")), "prog via smrsh");
     // All members share one timestamp, not 1975 or earlier.
     let times: std::collections::BTreeSet<u64> = data.values().map(|m| m.mtime).collect();
     assert_eq!(times.len(), 1);
