@@ -238,7 +238,7 @@ fn deb_installs_runs_stops_and_purges_in_a_clean_bookworm() {
     assert!(c.path("/etc/mail/certs/host.key").is_file(), "purge must not remove the administrator's key");
     let gone: Vec<&String> = before.difference(&after).collect();
     assert!(gone.is_empty(), "the install/purge cycle removed: {gone:?}");
-    let overrides = c.ok("dpkg-statoverride --list").unwrap();
+    let overrides = c.ok("dpkg-statoverride --list || true").unwrap();
     assert!(!overrides.contains("sendmail") && !overrides.contains("mqueue"), "{overrides}");
 
     // Reinstall works, and keeps the /etc/aliases it finds.
