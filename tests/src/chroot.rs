@@ -110,7 +110,7 @@ pub fn base_tarball() -> Result<PathBuf> {
     let key = {
         use sha2::Digest;
         let text = format!("{mirror}\n{SUITE}\n{COMPONENT}\n{}\nvariant=apt\n", BASE_PACKAGES.join(","));
-        xtask::digest::hex(&sha2::Sha256::digest(text.as_bytes()))[..16].to_string()
+        sha2::Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
     };
     let dir = tests_root().join("chroot");
     std::fs::create_dir_all(&dir)?;

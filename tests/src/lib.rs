@@ -3,6 +3,7 @@
 //! binary can reuse (built once, under a lock).
 
 pub mod chroot;
+pub mod openssl;
 
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};

@@ -173,6 +173,9 @@ pub fn from_needed(input: &Input) -> Result<Vec<String>> {
         let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("parsing {}", path.display()))?;
         needed.extend(elf.libraries.iter().map(|s| s.to_string()));
     }
+    for lib in bundled(input) {
+        needed.remove(&lib);
+    }
     let ldconfig = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"].iter().find_map(|c| run_text(c, &["-p"]));
     let mut deps = vec![];
     for soname in &needed {
@@ -181,11 +184,28 @@ pub fn from_needed(input: &Input) -> Result<Vec<String>> {
     Ok(deps)
 }
 
+/// Shared libraries the package carries itself (a bundled OpenSSL): no
+/// dependency, and dpkg-shlibdeps would find no shlibs for them, so such
+/// a package takes the fallback.
+fn bundled(input: &Input) -> Vec<String> {
+    input
+        .contents
+        .entries
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::File { .. }))
+        .filter_map(|e| e.path.file_name().and_then(|n| n.to_str()).map(str::to_string))
+        .filter(|n| n.contains(".so"))
+        .collect()
+}
+
 /// Depends: [`TOOLS`] plus the libraries', each package once, sorted.
 /// `scratch` is a private directory dpkg-shlibdeps may use.
 pub fn depends(input: &Input, scratch: &Path) -> Result<Vec<String>> {
-    let libs =
-        if which::which("dpkg-shlibdeps").is_ok() { from_dpkg_shlibdeps(input, scratch)? } else { from_needed(input)? };
+    let libs = if which::which("dpkg-shlibdeps").is_ok() && bundled(input).is_empty() {
+        from_dpkg_shlibdeps(input, scratch)?
+    } else {
+        from_needed(input)?
+    };
     let mut deps: BTreeSet<String> = TOOLS.iter().map(|s| s.to_string()).collect();
     deps.extend(libs);
     Ok(deps.into_iter().collect())
