@@ -19,8 +19,45 @@ use std::process::Command;
 
 /// The package's name in every format.
 pub const PACKAGE_NAME: &str = "smtls-sendmail";
-/// Who the packages name as maintainer.
+/// Who the packages name as maintainer unless [`MAINTAINER_ENV`] says.
 pub const MAINTAINER: &str = "smtls packagers <smtls-packagers@users.noreply.github.com>";
+/// The one place a user sets the maintainer ("Name <address>") of every
+/// format and of the port.
+pub const MAINTAINER_ENV: &str = "SMTLS_MAINTAINER";
+
+/// The maintainer, "Name <address>": [`MAINTAINER_ENV`] when set, else
+/// [`MAINTAINER`].
+pub fn maintainer() -> Result<String> {
+    match std::env::var(MAINTAINER_ENV) {
+        Ok(m) if !m.trim().is_empty() => {
+            parse_maintainer(&m).with_context(|| format!("{MAINTAINER_ENV}={m:?}"))?;
+            Ok(m.trim().to_string())
+        }
+        _ => Ok(MAINTAINER.to_string()),
+    }
+}
+
+/// (name, address) of "Name <address>"; refuses anything else, so every
+/// format gets a name and a plausible address.
+pub fn parse_maintainer(m: &str) -> Result<(String, String)> {
+    let bad = || format!("the maintainer must look like `Full Name <user@example.org>`, not {m:?}");
+    let (name, rest) = m.trim().split_once('<').with_context(bad)?;
+    let addr = rest.strip_suffix('>').with_context(bad)?.trim();
+    let name = name.trim();
+    let (user, host) = addr.split_once('@').with_context(bad)?;
+    if name.is_empty() || user.is_empty() || !host.contains('.') || addr.contains(char::is_whitespace) {
+        bail!("{}", bad());
+    }
+    Ok((name.to_string(), addr.to_string()))
+}
+
+/// The address of [`maintainer`] (what pkg(8) and the port's MAINTAINER show).
+pub fn maintainer_address() -> Result<String> {
+    Ok(parse_maintainer(&maintainer()?)?.1)
+}
+/// The FreeBSD port's origin (category/name): the overlay port in
+/// `ports/`, and the `origin` of the .pkg.
+pub const FREEBSD_ORIGIN: &str = "mail/sendmail-tls";
 /// The Debian revision appended to the upstream version.
 pub const DEBIAN_REVISION: &str = "0smtls1";
 /// One line about the package.
@@ -830,14 +867,15 @@ pub fn generate_cf(cf_cf: &Path, mc: &Path, mc_text: &str, installed_mc: &str) -
 }
 
 /// The Debian changelog of this build.
-pub fn debian_changelog(version: &str, secs: u64) -> String {
-    format!(
+pub fn debian_changelog(version: &str, secs: u64) -> Result<String> {
+    let maintainer = maintainer()?;
+    Ok(format!(
         "{PACKAGE_NAME} ({}) unstable; urgency=medium\n\n  * sendmail {version} built by smtls with STARTTLS, TLS_EC and\n    \
          _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE; certificates are never created\n    \
-         automatically (see /etc/mail/sendmail.mc).\n\n -- {MAINTAINER}  {}\n",
+         automatically (see /etc/mail/sendmail.mc).\n\n -- {maintainer}  {}\n",
         Target::Debian.package_version(version),
         epoch::rfc2822(secs)
-    )
+    ))
 }
 
 /// The Debian copyright file: sendmail's LICENSE in DEP-5 form.
@@ -948,7 +986,7 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
             put(&doc("changelog.gz"), &crate::package::archive::gzip(&notes)?)?;
             put(
                 &doc("changelog.Debian.gz"),
-                &crate::package::archive::gzip(debian_changelog(&version, time.secs).as_bytes())?,
+                &crate::package::archive::gzip(debian_changelog(&version, time.secs)?.as_bytes())?,
             )?;
         }
         Target::FreeBsd => {
@@ -1223,7 +1261,7 @@ mod tests {
 
     #[test]
     fn changelog_and_copyright() {
-        let c = debian_changelog("8.18.2", 1_766_793_600);
+        let c = debian_changelog("8.18.2", 1_766_793_600).unwrap();
         assert!(c.starts_with("smtls-sendmail (8.18.2-0smtls1) unstable; urgency=medium\n"), "{c}");
         assert!(c.ends_with("  Sat, 27 Dec 2025 00:00:00 +0000\n"), "{c}");
         let cr = copyright("8.18.2", "\t\tSENDMAIL LICENSE\n\nterms\n").unwrap();

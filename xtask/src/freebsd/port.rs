@@ -23,8 +23,10 @@ use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Where the port lives in the repository.
-pub const DIR: &str = "ports/mail/sendmail-tls";
+/// Where the port lives in the repository: `ports/` + its origin.
+pub fn dir() -> String {
+    format!("ports/{}", stage::FREEBSD_ORIGIN)
+}
 /// SHAREMODE and MANMODE the Makefile sets: the contents list gives data
 /// files and man pages this mode, so their plist lines need no attributes.
 pub const DATA_MODE: u32 = 0o644;
@@ -615,10 +617,7 @@ pub fn render(
     let prefix = stage::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
         format!("stage::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", stage::PACKAGE_NAME)
     })?;
-    let maintainer = stage::MAINTAINER
-        .split_once('<')
-        .and_then(|(_, r)| r.strip_suffix('>'))
-        .with_context(|| format!("stage::MAINTAINER {} has no <address>", stage::MAINTAINER))?;
+    let maintainer = stage::maintainer_address()?;
     let cf_files: Vec<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
@@ -745,7 +744,7 @@ fn existing(dir: &Path) -> Result<BTreeSet<String>> {
 
 pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
     let t = progress::Timer::start(format!("port mail/sendmail-tls for sendmail {}", plan.version));
-    let out = args.out.clone().unwrap_or_else(|| crate::plan::workspace_root().join(DIR));
+    let out = args.out.clone().unwrap_or_else(|| crate::plan::workspace_root().join(dir()));
     let files = generate(plan)?;
     let extra: Vec<String> = existing(&out)?.into_iter().filter(|f| !files.contains_key(f)).collect();
     let mut stale = vec![];

@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod deb;
+pub mod elf_abi;
 pub mod pkg;
 pub mod tarball;
 
@@ -37,7 +38,8 @@ pub struct PackageArgs {
     /// Output directory [default: <work-dir>/<version>/packages].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// ABI of the .pkg, e.g. FreeBSD:14:amd64 [default: this host's; FreeBSD:14:<arch> elsewhere].
+    /// Label the .pkg with this ABI (e.g. FreeBSD:14:amd64) although its programs are not FreeBSD
+    /// programs: for testing the package format only [default: what the programs' ELF notes say].
     #[arg(long, value_name = "ABI")]
     pub abi: Option<String>,
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
@@ -89,11 +91,30 @@ pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn P
     for f in formats {
         out.push(match f {
             Format::Deb => Box::new(deb::Deb::for_host()?),
-            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone().map_or_else(pkg::host_abi, Ok)?)?),
+            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone())?),
             Format::Tar => Box::new(tarball::Tarball { target: args.tar_target.unwrap_or_else(Target::host) }),
         });
     }
     Ok(out)
+}
+
+/// Before anything is staged or written: the built programs must be
+/// FreeBSD programs for a .pkg, unless `--abi` overrides (said aloud).
+pub fn check_pkg_abi(plan: &Plan, args: &PackageArgs) -> Result<()> {
+    let mut files = vec![];
+    for name in crate::build::PROGRAMS {
+        let p = plan.program(name);
+        let bytes = std::fs::read(&p)
+            .with_context(|| format!("reading {}: run `cargo xtask build` (or dist) first", p.display()))?;
+        files.push((p, bytes));
+    }
+    let elf = elf_abi::read_all(files.iter().map(|(p, b)| (p.as_path(), b.clone())))?;
+    let (abi, note) = pkg::decide_abi(&elf, args.abi.as_deref())?;
+    match note {
+        Some(n) => progress::info(&format!("warning: {n}")),
+        None => progress::info(&format!("the programs are {abi} programs: the .pkg says so")),
+    }
+    Ok(())
 }
 
 /// Numeric ids recorded in archives for the names the contents list uses:
@@ -109,8 +130,9 @@ pub fn numeric_id(name: &str) -> Result<u64> {
 /// Set in a `repro` run to perturb one staged file, proving the comparison
 /// catches a difference. Test use only.
 pub const INJECT_ENV: &str = "SMTLS_REPRO_INJECT";
-/// The file `INJECT_ENV` changes.
-pub const INJECT_PATH: &str = "/etc/mail/sendmail.mc";
+/// The file `INJECT_ENV` changes: the sendmail.mc of the layout
+/// (`/etc/mail/sendmail.mc`, or its sample under PREFIX on FreeBSD).
+pub const INJECT_NAME: &str = "sendmail.mc";
 
 /// An artifact written by [`run`].
 #[derive(Clone, Debug, serde::Serialize)]
@@ -139,6 +161,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
         i.add_file_content(&format!("template {}", t.display()), t);
     }
     i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
+    i.add("maintainer", stage::maintainer()?);
     i.add("arguments", format!("{args:?}"));
     i.add("injected difference", std::env::var(INJECT_ENV).unwrap_or_default());
     Ok(i)
@@ -173,13 +196,16 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
     let time = epoch::from_environment(&plan.cached_tarball())?;
     progress::info(&format!("build time {}", time.describe()));
     let packagers = packagers(&formats, args)?;
+    if formats.contains(&Format::Pkg) {
+        check_pkg_abi(plan, args)?;
+    }
 
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
     for p in &packagers {
         if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
             let (root, contents) = stage::stage_at(plan, p.target(), &time)?;
             if std::env::var_os(INJECT_ENV).is_some() {
-                inject_difference(&root)?;
+                inject_difference(&root, &contents)?;
             }
             slot.insert((root, contents));
         }
@@ -227,9 +253,17 @@ pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archi
     })
 }
 
-fn inject_difference(root: &Path) -> Result<()> {
+fn inject_difference(root: &Path, contents: &Contents) -> Result<()> {
     use std::io::Write;
-    let p = root.join(INJECT_PATH.trim_start_matches('/'));
+    let e = contents
+        .entries
+        .iter()
+        .find(|e| {
+            let name = e.path.file_name().unwrap_or_default().to_string_lossy();
+            name == INJECT_NAME || name == format!("{INJECT_NAME}.sample")
+        })
+        .with_context(|| format!("the {} layout has no {INJECT_NAME}", contents.target))?;
+    let p = e.staged(root);
     progress::info(&format!("{INJECT_ENV} is set: changing {} on purpose", p.display()));
     let mut f =
         std::fs::OpenOptions::new().append(true).open(&p).with_context(|| format!("opening {}", p.display()))?;
