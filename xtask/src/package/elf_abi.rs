@@ -206,7 +206,7 @@ mod tests {
         let mut name = owner.as_bytes().to_vec();
         name.push(0);
         let pad = |v: &mut Vec<u8>| {
-            while v.len() % 4 != 0 {
+            while !v.len().is_multiple_of(4) {
                 v.push(0)
             }
         };
@@ -314,7 +314,10 @@ mod tests {
     #[test]
     fn shlibs_leave_out_shipped_and_base_libraries() {
         let files = vec![
-            (PathBuf::from("/usr/local/sbin/sendmail"), abi(Os::Other("x".into()), "amd64", &["libssl.so.3", "libc.so.6"])),
+            (
+                PathBuf::from("/usr/local/sbin/sendmail"),
+                abi(Os::Other("x".into()), "amd64", &["libssl.so.3", "libc.so.6"]),
+            ),
             ("/usr/local/lib/libfoo.so.1".into(), abi(Os::Other("x".into()), "amd64", &["libc.so.6"])),
             ("/usr/local/bin/v".into(), abi(Os::Other("x".into()), "amd64", &["libfoo.so.1", "libdb-5.3.so"])),
         ];

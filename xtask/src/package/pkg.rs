@@ -14,10 +14,10 @@ use super::archive::{self, TarMember};
 use super::{elf_abi, Format, Input, Packager};
 use crate::stage::{self, Contents, Kind, Target};
 use anyhow::{bail, Context, Result};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 pub struct Pkg {
     /// `--abi`: the ABI to write whatever the programs are (format tests
@@ -52,7 +52,10 @@ pub fn example_abi() -> String {
 /// `--abi` overrode what the files say. Refuses programs that are not
 /// FreeBSD programs unless overridden, and an override that contradicts
 /// FreeBSD programs.
-pub fn decide_abi(files: &[(PathBuf, elf_abi::ElfAbi)], abi_override: Option<&str>) -> Result<(String, Option<String>)> {
+pub fn decide_abi(
+    files: &[(PathBuf, elf_abi::ElfAbi)],
+    abi_override: Option<&str>,
+) -> Result<(String, Option<String>)> {
     match (elf_abi::freebsd_abi(files), abi_override) {
         (Ok(abi), None) => Ok((abi, None)),
         (Ok(abi), Some(o)) if o == abi => Ok((abi, None)),
@@ -213,7 +216,6 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     Ok(Value::Object(m))
 }
 
-
 /// Every tar member: the two manifests, then the list in order.
 pub fn members(input: &Input, abi: &str, shlibs: &[String]) -> Result<Vec<TarMember>> {
     let t = input.time;
@@ -284,7 +286,9 @@ mod tests {
         let (abi, note) = decide_abi(&linux, Some("FreeBSD:14:amd64")).unwrap();
         assert_eq!(abi, "FreeBSD:14:amd64");
         let note = note.unwrap();
-        assert!(note.contains("overrides") && note.contains("GNU/Linux 3.2.0") && note.contains("this host's"), "{note}");
+        assert!(
+            note.contains("overrides") && note.contains("GNU/Linux 3.2.0") && note.contains("this host's"),
+            "{note}"
+        );
     }
-
 }
