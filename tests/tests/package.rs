@@ -155,7 +155,7 @@ fn deb_members_md5sums_conffiles_and_neutral_data_owners() {
 
 #[test]
 fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
-    let out = shared_packages("8.18.2", "pkg-manifest", "pkg", &[("SOURCE_DATE_EPOCH", "1766793600")]);
+    let out = shared_packages("8.18.2", "pkg-readback", "pkg", &[("SOURCE_DATE_EPOCH", "1766793600")]);
     let pkg = artifact(&out, ".pkg");
     let p = pkg.to_str().unwrap();
     assert!(which::which("bsdtar").is_ok(), "bsdtar is not installed: apt-get install libarchive-tools");
@@ -178,7 +178,7 @@ fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
     }
     assert!(compact.get("files").is_none());
     assert_eq!(manifest["prefix"], "/usr/local");
-    assert_eq!(manifest["abi"], xtask::package::pkg::host_abi().unwrap());
+    assert_eq!(manifest["origin"], "mail/sendmail-tls");
 
     let members = members_by_name(read_tar(&std::fs::read(&pkg).unwrap()).unwrap());
     let files = manifest["files"].as_object().unwrap();
@@ -205,16 +205,22 @@ fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
         assert_eq!(files.contains_key(f), milter, "{f}");
     }
     assert_eq!(dirs.contains_key("/usr/local/include/libmilter"), milter);
-    let q = &dirs["/var/spool/clientmqueue"];
-    assert_eq!((&q["uname"], &q["gname"], &q["perm"]), (&"smmsp".into(), &"smmsp".into(), &"0770".into()));
-    assert_eq!(dirs["/var/spool/mqueue"]["perm"], "0700");
-    assert_eq!(dirs["/etc/mail/certs"]["perm"], "0755");
     let config: Vec<&str> = manifest["config"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(config.contains(&"/usr/local/etc/rc.conf.d/sendmail") && config.contains(&"/etc/mail/sendmail.cf"));
-    let rc = String::from_utf8(members["/usr/local/etc/rc.conf.d/sendmail"].data.clone()).unwrap();
+    assert_eq!(config, ["/usr/local/etc/rc.conf.d/sendmail.sample"]);
+    let rc = String::from_utf8(members["/usr/local/etc/rc.conf.d/sendmail.sample"].data.clone()).unwrap();
     let settings: Vec<&str> = rc.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
     assert_eq!(settings, ["sendmail_cert_create=\"NO\""]);
-    assert!(manifest["scripts"]["pre-install"].as_str().unwrap().contains("pw useradd smmsp"));
+    assert!(manifest["scripts"]["pre-install"].as_str().unwrap().contains("pw -R \"${root}\" useradd smmsp"));
+    let post = manifest["scripts"]["post-install"].as_str().unwrap();
+    assert!(
+        post.contains("\nsample /usr/local/etc/rc.conf.d/sendmail.sample /usr/local/etc/rc.conf.d/sendmail\n"),
+        "{post}"
+    );
+    let message = manifest["messages"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cp /usr/local/etc/mail/mailer.conf.sendmail /usr/local/etc/mail/mailer.conf"),
+        "{message}"
+    );
     assert!(members.values().all(|m| m.mtime == 1_766_793_600), "SOURCE_DATE_EPOCH is every mtime");
 }
 
@@ -253,4 +259,143 @@ fn packaging_twice_gives_identical_bytes_and_a_bad_epoch_is_refused() {
         assert!(!r.status.success(), "SOURCE_DATE_EPOCH={bad:?} was accepted");
         assert!(text(&r).contains("SOURCE_DATE_EPOCH") && text(&r).contains("malformed"), "{}", text(&r));
     }
+}
+
+/// The FreeBSD base system's directories (and /etc/mail's files): a .pkg
+/// must never own, re-mode or remove them.
+const BASE_SYSTEM: &[&str] = &["/etc/mail", "/etc/mail/certs", "/var/spool/mqueue", "/var/spool/clientmqueue"];
+
+#[test]
+fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_programs() {
+    use xtask::package::elf_abi;
+    let root = shared_build("8.18.2").unwrap();
+    let w = root.to_str().unwrap();
+    let out = shared_packages("8.18.2", "pkg-manifest", "pkg", &[]);
+    let pkg = std::fs::read(artifact(&out, ".pkg")).unwrap();
+    let members = members_by_name(read_tar(&pkg).unwrap());
+    let manifest: serde_json::Value = serde_json::from_slice(&members["+MANIFEST"].data).unwrap();
+    let files = manifest["files"].as_object().unwrap();
+    let dirs = manifest["directories"].as_object().unwrap();
+
+    // Every path under PREFIX; no directory of the base system, nor a
+    // shared one of PREFIX (etc, etc/mail, sbin ...).
+    let prefix = manifest["prefix"].as_str().unwrap();
+    for p in files.keys().chain(dirs.keys()).chain(members.keys().filter(|k| !k.starts_with('+'))) {
+        assert!(p.starts_with(&format!("{prefix}/")), "{p} is outside PREFIX {prefix}");
+    }
+    for d in BASE_SYSTEM {
+        assert!(!dirs.contains_key(*d) && !files.keys().any(|f| f.starts_with(&format!("{d}/"))), "{d}");
+    }
+    for shared in
+        ["/usr/local/etc", "/usr/local/etc/mail", "/usr/local/etc/rc.conf.d", "/usr/local/sbin", "/usr/local/share/man"]
+    {
+        assert!(!dirs.contains_key(shared), "{shared} belongs to no single package");
+    }
+    let mut paths: Vec<&String> = files.keys().collect();
+    paths.sort();
+    let summary: BTreeMap<String, usize> = paths.iter().fold(BTreeMap::new(), |mut m, p| {
+        let top: String = p.split('/').take(5).collect::<Vec<_>>().join("/");
+        *m.entry(top).or_default() += 1;
+        m
+    });
+    eprintln!("manifest: {} files, {} directories; by directory:", files.len(), dirs.len());
+    for (d, n) in &summary {
+        eprintln!("  {n:4}  {d}");
+    }
+    for want in [
+        "/usr/local/sbin/sendmail",
+        "/usr/local/bin/rmail",
+        "/usr/local/etc/mail/mailer.conf.sendmail",
+        "/usr/local/etc/mail/sendmail.mc.sample",
+        "/usr/local/etc/mail/submit.mc.sample",
+        "/usr/local/etc/mail/sendmail.cf.sample",
+        "/usr/local/etc/mail/submit.cf.sample",
+        "/usr/local/etc/mail/local-host-names.sample",
+        "/usr/local/etc/rc.conf.d/sendmail.sample",
+        "/usr/local/share/sendmail/helpfile",
+    ] {
+        assert!(files.contains_key(want), "{want} missing from the manifest");
+    }
+
+    // Sums, owners and modes: those of the staged tree and its contents list.
+    let staged = ok(xtask(&["--work-dir", w, "stage", "--target", "freebsd", "--json"], &[]));
+    let contents: xtask::stage::Contents = serde_json::from_slice(&staged.stdout).unwrap();
+    let stage_root = root.join("8.18.2/stage/freebsd/root");
+    assert_eq!(contents.entries.len(), files.len() + dirs.len(), "one manifest entry per list entry");
+    let mut elf = vec![];
+    for e in &contents.entries {
+        let key = e.path.to_str().unwrap();
+        let on_disk = e.staged(&stage_root);
+        let m = if e.kind == xtask::stage::Kind::Dir { &dirs[key] } else { &files[key] };
+        assert_eq!(
+            (m["uname"].as_str().unwrap(), m["gname"].as_str().unwrap(), m["perm"].as_str().unwrap()),
+            (e.owner.as_str(), e.group.as_str(), format!("{:04o}", e.mode).as_str()),
+            "{key}"
+        );
+        if let xtask::stage::Kind::Symlink { target } = &e.kind {
+            assert_eq!(std::fs::read_link(&on_disk).unwrap(), *target, "{key}");
+            assert_eq!(m["sum"], format!("1${}", hex(&Sha256::digest(target.to_str().unwrap().as_bytes()))), "{key}");
+        } else if e.kind != xtask::stage::Kind::Dir {
+            let bytes = std::fs::read(&on_disk).unwrap();
+            assert_eq!(m["sum"], format!("1${}", hex(&Sha256::digest(&bytes))), "{key}");
+            assert_eq!(members[key].data, bytes, "{key}: archive member and staged file differ");
+            if bytes.starts_with(b"\x7fELF") {
+                elf.push((e.path.clone(), elf_abi::read(&bytes).unwrap()));
+            }
+        }
+    }
+
+    // abi and arch: what the ELF files say, or the override, said aloud.
+    assert!(elf.len() >= 9, "sendmail and its helpers are ELF files: {}", elf.len());
+    let abi = manifest["abi"].as_str().unwrap();
+    match elf_abi::freebsd_abi(&elf) {
+        Ok(from_files) => assert_eq!(abi, from_files),
+        Err(_) => assert_eq!(Some(abi.to_string()), pkg_abi_args().get(1).cloned(), "only --abi may label these"),
+    }
+    let (_, arch) = elf_abi::check_abi_form(abi).unwrap();
+    assert!(elf.iter().all(|(_, a)| a.arch == arch), "{abi} vs {elf:?}");
+    assert_eq!(manifest["arch"], xtask::package::pkg::arch_from_abi(abi).unwrap());
+    // shlibs_required: the libraries the programs need (NEEDED).
+    let shlibs: Vec<&str> =
+        manifest["shlibs_required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let needed: std::collections::BTreeSet<&str> =
+        elf.iter().flat_map(|(_, a)| a.needed.iter().map(String::as_str)).collect();
+    assert!(shlibs.iter().any(|l| l.starts_with("libssl.so")), "{shlibs:?}");
+    assert!(shlibs.iter().all(|l| needed.contains(l)), "{shlibs:?} vs {needed:?}");
+    if std::env::consts::OS != "freebsd" {
+        assert_eq!(shlibs, needed.into_iter().collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn pkg_of_this_hosts_programs_is_refused_unless_abi_says_it_is_a_format_test() {
+    if std::env::consts::OS == "freebsd" {
+        return;
+    }
+    let root = shared_build("8.18.2").unwrap();
+    let out = scratch("pkg-refused");
+    let (w, o) = (root.to_str().unwrap(), out.to_str().unwrap());
+    let r = xtask(&["--work-dir", w, "package", "--format", "pkg,tar", "--out", o], &[]);
+    let t = text(&r);
+    assert!(!r.status.success(), "a .pkg of Linux programs was written:\n{t}");
+    for want in
+        ["refusing to write a FreeBSD .pkg", "are not FreeBSD programs", "GNU/Linux", "poudriere", "--abi FreeBSD:"]
+    {
+        assert!(t.contains(want), "{want} missing from:\n{t}");
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing written before the refusal");
+    let abi = xtask::package::pkg::example_abi();
+    let r = ok(xtask(&["--work-dir", w, "package", "--format", "pkg", "--abi", &abi, "--out", o], &[]));
+    let t = text(&r);
+    assert!(t.contains(&format!("--abi {abi} overrides what the programs are")), "{t}");
+    assert!(t.contains("this host's programs") && t.contains("testing the package format only"), "{t}");
+    artifact(&out, ".pkg");
+    // Without --format, this host's formats: no .pkg, and no failure (the
+    // shared build's own `dist` runs the same defaults).
+    let defaults = scratch("pkg-refused-defaults");
+    ok(xtask(&["--work-dir", w, "package", "--out", defaults.to_str().unwrap()], &[]));
+    let names: Vec<String> =
+        std::fs::read_dir(&defaults).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".pkg")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with(".tar.gz")), "{names:?}");
 }
