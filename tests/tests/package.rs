@@ -5,7 +5,7 @@
 use sha2::{Digest, Sha256};
 use smtls_tests::*;
 use std::collections::BTreeMap;
-use xtask::package::archive::{read_ar, read_tar, ReadMember};
+use xtask::archive::{read_ar, read_tar, ReadMember};
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -354,7 +354,7 @@ fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_program
     }
     let (_, arch) = elf_abi::check_abi_form(abi).unwrap();
     assert!(elf.iter().all(|(_, a)| a.arch == arch), "{abi} vs {elf:?}");
-    assert_eq!(manifest["arch"], xtask::package::pkg::arch_from_abi(abi).unwrap());
+    assert_eq!(manifest["arch"], xtask::host::arch_from_abi(abi).unwrap());
     // shlibs_required: the libraries the programs need (NEEDED).
     let shlibs: Vec<&str> =
         manifest["shlibs_required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();

@@ -24,7 +24,7 @@
 //! `ratio: X.XX` = toolkit cold build wall / upstream cold build wall
 //! (medians).
 
-use crate::{build, plan::Plan, progress, tools};
+use crate::{build, plan::Plan, progress, stamp, tools};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,10 +40,6 @@ pub struct BenchArgs {
     pub jobs: Option<usize>,
 }
 
-/// The environment variable naming the compiler the timing wrapper runs.
-/// Stamps key on that compiler, not on the wrapper (see
-/// `stamp::command_identity`).
-pub const TIMED_CC_VAR: &str = "SMTLS_TIMED_CC";
 const CC_LOG_VAR: &str = "SMTLS_CC_TIMES";
 
 /// Runs the real compiler, waits for it, appends a line `start end user
@@ -344,7 +340,7 @@ pub fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
     )?;
     let cc_log = dir.join("cc-times.log");
     let timed = |cmd: &mut Command| {
-        cmd.env("PATH", &path).env(TIMED_CC_VAR, &real_cc).env(CC_LOG_VAR, &cc_log);
+        cmd.env("PATH", &path).env(stamp::TIMED_CC_VAR, &real_cc).env(CC_LOG_VAR, &cc_log);
     };
 
     let upstream_tree = dir.join("upstream").join(format!("sendmail-{}", plan.version));

@@ -4,7 +4,8 @@
 //! (ar member, then tar member and the header field or content), and
 //! diffoscope is run on it when installed.
 
-use crate::package::{archive, Format, INJECT_ENV};
+use crate::archive;
+use crate::package::{Format, INJECT_ENV};
 use crate::{plan::Plan, progress};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -176,7 +177,7 @@ pub fn compare_dirs(a: &Path, b: &Path) -> Result<Report> {
         }
         let (ba, bb) = (std::fs::read(&pa)?, std::fs::read(&pb)?);
         if ba == bb {
-            report.same.push((name.clone(), crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(&ba))));
+            report.same.push((name.clone(), crate::digest::sha256_hex(&ba)));
         } else {
             report.differences.push(format!("{name}: {}", first_difference(name, &ba, &bb)));
             report.first_differing_file.get_or_insert(name.clone());
@@ -252,7 +253,7 @@ fn diffoscope(a: &Path, b: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::package::archive::{ar, gzip, tar, TarMember};
+    use crate::archive::{ar, gzip, tar, TarMember};
 
     fn deb(content: &[u8]) -> Vec<u8> {
         let data = gzip(

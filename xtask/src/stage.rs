@@ -294,40 +294,12 @@ impl Features {
     /// multiarch tuple.
     pub fn configured(plan: &Plan) -> Result<Features> {
         let config = crate::configure::Configuration::load(plan)?;
-        Ok(Features { options: config.options, multiarch: host_multiarch() })
+        Ok(Features { options: config.options, multiarch: crate::host::multiarch() })
     }
 
     pub fn has(&self, option: &str) -> bool {
         self.options.iter().any(|o| o == option)
     }
-}
-
-/// Debian's multiarch tuple for a Debian architecture name.
-pub fn multiarch_of(debian_arch: &str) -> Option<&'static str> {
-    Some(match debian_arch {
-        "amd64" => "x86_64-linux-gnu",
-        "arm64" => "aarch64-linux-gnu",
-        "armhf" => "arm-linux-gnueabihf",
-        "armel" => "arm-linux-gnueabi",
-        "i386" => "i386-linux-gnu",
-        "ppc64el" => "powerpc64le-linux-gnu",
-        "s390x" => "s390x-linux-gnu",
-        "riscv64" => "riscv64-linux-gnu",
-        "mips64el" => "mips64el-linux-gnuabi64",
-        "loong64" => "loongarch64-linux-gnu",
-        _ => return None,
-    })
-}
-
-/// This host's multiarch tuple: from the table, else dpkg-architecture.
-pub fn host_multiarch() -> Option<String> {
-    let arch = crate::package::deb::host_arch().ok()?;
-    if let Some(m) = multiarch_of(&arch) {
-        return Some(m.to_string());
-    }
-    let out = Command::new("dpkg-architecture").args(["-qDEB_HOST_MULTIARCH"]).output().ok()?;
-    let m = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !m.is_empty()).then_some(m)
 }
 
 /// `cargo xtask stage`: build the staged tree and print where it is.
@@ -1024,7 +996,7 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
         let bytes = fix_man_page(page, bytes);
         let name = Path::new(page).file_name().context("man page name")?.to_string_lossy().to_string();
         let install = target.man_dir().join(format!("man{section}")).join(format!("{name}.gz"));
-        put(&install.to_string_lossy(), &crate::package::archive::gzip(&bytes)?)?;
+        put(&install.to_string_lossy(), &crate::archive::gzip(&bytes)?)?;
     }
 
     // .mc and .cf files.
@@ -1057,10 +1029,10 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
     match target {
         Target::Debian => {
             put(&doc("copyright"), copyright(&version, &license)?.as_bytes())?;
-            put(&doc("changelog.gz"), &crate::package::archive::gzip(&notes)?)?;
+            put(&doc("changelog.gz"), &crate::archive::gzip(&notes)?)?;
             put(
                 &doc("changelog.Debian.gz"),
-                &crate::package::archive::gzip(debian_changelog(&version, time.secs)?.as_bytes())?,
+                &crate::archive::gzip(debian_changelog(&version, time.secs)?.as_bytes())?,
             )?;
         }
         Target::FreeBsd => {
@@ -1218,13 +1190,6 @@ mod tests {
             &Features { multiarch: None, ..defaults() }
         )
         .is_ok());
-    }
-
-    #[test]
-    fn multiarch_tuples() {
-        assert_eq!(multiarch_of("amd64"), Some("x86_64-linux-gnu"));
-        assert_eq!(multiarch_of("arm64"), Some("aarch64-linux-gnu"));
-        assert_eq!(multiarch_of("hurd-i386"), None);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! changed. Any step (package, smoke, ...) can take part: it needs a name, a
 //! function that computes its inputs cheaply, and its outputs.
 
-use crate::fetch::checksum::hex;
+use crate::digest::hex;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -77,13 +77,18 @@ pub fn identity(path: &Path) -> String {
     }
 }
 
+/// The environment variable naming the compiler a timing wrapper first on
+/// PATH as `cc` runs (`bench` sets it): stamps key on that compiler, not on
+/// the wrapper.
+pub const TIMED_CC_VAR: &str = "SMTLS_TIMED_CC";
+
 /// The identity of a command on PATH (e.g. `cc`), its symbolic links
 /// resolved: a new or upgraded compiler is a new identity. Under `bench`,
 /// whose timing wrapper is first on PATH as `cc`, it is the compiler the
 /// wrapper runs.
 pub fn command_identity(name: &str) -> String {
     if name == "cc" {
-        if let Some(real) = std::env::var_os(crate::bench::TIMED_CC_VAR).filter(|v| !v.is_empty()) {
+        if let Some(real) = std::env::var_os(TIMED_CC_VAR).filter(|v| !v.is_empty()) {
             let real = PathBuf::from(real);
             return identity(&std::fs::canonicalize(&real).unwrap_or(real));
         }

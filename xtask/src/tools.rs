@@ -1,44 +1,10 @@
 //! System tools and libraries the toolkit runs or links, the package that
 //! provides each on every supported OS, and installing them where allowed.
 
+pub use crate::host::Os;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use xshell::{cmd, Shell};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Os {
-    DebianLike,
-    FedoraLike,
-    FreeBsd,
-    Other,
-}
-
-impl Os {
-    pub fn detect() -> Os {
-        if std::env::consts::OS == "freebsd" {
-            return Os::FreeBsd;
-        }
-        let text = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
-        os_from_release(&text)
-    }
-}
-
-/// Classifies an `/etc/os-release` by its ID and ID_LIKE fields.
-pub fn os_from_release(text: &str) -> Os {
-    let ids: Vec<String> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
-        .flat_map(|v| v.trim_matches('"').split_whitespace().map(str::to_owned).collect::<Vec<_>>())
-        .collect();
-    let has = |names: &[&str]| ids.iter().any(|i| names.contains(&i.as_str()));
-    if has(&["debian", "ubuntu"]) {
-        Os::DebianLike
-    } else if has(&["fedora", "rhel", "centos"]) {
-        Os::FedoraLike
-    } else {
-        Os::Other
-    }
-}
 
 /// Something the toolkit needs from the system, and who provides it.
 #[derive(Clone, Copy, Debug)]
@@ -180,14 +146,6 @@ pub fn install(packages: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn os_release_classification() {
-        assert_eq!(os_from_release("ID=debian\nVERSION_ID=\"12\"\n"), Os::DebianLike);
-        assert_eq!(os_from_release("ID=ubuntu\nID_LIKE=debian\n"), Os::DebianLike);
-        assert_eq!(os_from_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n"), Os::FedoraLike);
-        assert_eq!(os_from_release("ID=alpine\n"), Os::Other);
-    }
 
     #[test]
     fn missing_message_names_the_package() {

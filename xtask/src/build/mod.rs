@@ -117,7 +117,7 @@ pub fn check_configured(plan: &Plan) -> Result<Configuration> {
     let config = Configuration::load(plan)?;
     let site = std::fs::read(plan.site_config())
         .with_context(|| format!("{} is missing: run `cargo xtask configure`", plan.site_config().display()))?;
-    let sum = crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(&site));
+    let sum = crate::digest::sha256_hex(&site);
     if sum != config.site_config_sha256 {
         bail!("{} changed since `cargo xtask configure` wrote it: run configure again", plan.site_config().display());
     }

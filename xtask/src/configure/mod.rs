@@ -85,7 +85,7 @@ impl Configuration {
     /// One digest of the probed files' identities (path, size, mtime).
     pub fn probed_files_digest(&self) -> String {
         let ids: String = self.probed_files.iter().map(|p| stamp::identity(p) + "\n").collect();
-        crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(ids.as_bytes()))
+        crate::digest::sha256_hex(ids.as_bytes())
     }
 }
 
@@ -234,7 +234,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         options: decisions.iter().filter(|d| d.enabled()).map(|d| d.name.to_string()).collect(),
         options_off: decisions.iter().filter(|d| !d.enabled()).map(|d| d.name.to_string()).collect(),
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
-        site_config_sha256: crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(text.as_bytes())),
+        site_config_sha256: crate::digest::sha256_hex(text.as_bytes()),
         probed_files: probed.into_iter().collect(),
     };
     crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;

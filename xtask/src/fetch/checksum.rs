@@ -1,30 +1,11 @@
 //! Proving a tarball is the pinned one: size, SHA-256, and the upstream
 //! OpenPGP signature checked against the pinned key fingerprint.
 
-use crate::{plan::workspace_root, releases::Release, tools};
+use crate::{digest::sha256_file, plan::workspace_root, releases::Release, tools};
 use anyhow::{bail, Context, Result};
 use base64::Engine;
-use sha2::{Digest, Sha256};
-use std::{io::Read, path::Path};
+use std::path::Path;
 use xshell::{cmd, Shell};
-
-pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex(&h.finalize()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Fails unless `path` has the release's size (when pinned) and SHA-256.
 pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {

@@ -630,7 +630,7 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     let fetched = fetch::run(plan, &fetch::FetchArgs::default())?;
     let tarball = &fetched.tarball;
     let size = std::fs::metadata(tarball).with_context(|| format!("reading {}", tarball.display()))?.len();
-    let sha256 = fetch::checksum::sha256_file(tarball)?;
+    let sha256 = crate::digest::sha256_file(tarball)?;
     if sha256 != plan.release.sha256 || (plan.release.size != 0 && size != plan.release.size) {
         bail!(
             "{} ({size} bytes, SHA-256 {sha256}) is not sendmail {} as releases.toml pins it ({} bytes, {})",

@@ -9,8 +9,8 @@
 //! `dpkg-statoverride --update --add`, which dpkg keeps applying on every
 //! upgrade. An override the administrator set first is left alone.
 
-use super::archive::{self, TarData, TarMember};
 use super::{Format, Input, Packager};
+use crate::archive::{self, TarData, TarMember};
 use crate::stage::{self, Contents, Entry, Kind, Target};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -25,28 +25,8 @@ pub struct Deb {
 
 impl Deb {
     pub fn for_host() -> Result<Deb> {
-        Ok(Deb { arch: host_arch()? })
+        Ok(Deb { arch: crate::host::debian_arch()? })
     }
-}
-
-/// `dpkg --print-architecture`, or the Debian name of Rust's target arch.
-pub fn host_arch() -> Result<String> {
-    if let Ok(out) = Command::new("dpkg").arg("--print-architecture").output() {
-        if out.status.success() {
-            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        }
-    }
-    Ok(match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "i386",
-        "arm" => "armhf",
-        "powerpc64" => "ppc64el",
-        "riscv64" => "riscv64",
-        "s390x" => "s390x",
-        other => bail!("no Debian architecture name is known for {other}"),
-    }
-    .to_string())
 }
 
 /// Whether data.tar can carry the entry's owner and mode as is.
@@ -102,7 +82,7 @@ pub fn md5sums(input: &Input) -> Result<String> {
     for e in &input.contents.entries {
         if let Kind::File { .. } = e.kind {
             let sum = md5::Md5::digest(input.bytes(e)?);
-            writeln!(s, "{}  {}", crate::fetch::checksum::hex(&sum), e.relative().display())?;
+            writeln!(s, "{}  {}", crate::digest::hex(&sum), e.relative().display())?;
         }
     }
     Ok(s)

@@ -3,18 +3,17 @@
 //!
 //! Every format is a [`Packager`]: it decides only how its format writes
 //! the shared list ([`crate::stage::Contents`]); paths, owners and modes come
-//! from the list. The archive writers in [`archive`] are deterministic: one
+//! from the list. The archive writers in [`crate::archive`] are deterministic: one
 //! build time ([`crate::epoch`]), entries in list order (sorted by path),
 //! numeric owners as recorded, gzip with mtime 0 and no file name.
 
-pub mod archive;
 pub mod deb;
 pub mod elf_abi;
 pub mod pkg;
 pub mod tarball;
 
 use crate::stage::{self, Contents, Target};
-use crate::{epoch, plan::Plan, progress, util};
+use crate::{archive, epoch, plan::Plan, progress, util};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -219,7 +218,7 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
         let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
         let path = out_dir.join(&name);
         util::write_atomic(&path, &bytes)?;
-        let sha256 = crate::fetch::checksum::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let sha256 = crate::digest::sha256_hex(&bytes);
         progress::info(&format!("{sha256}  {} ({} bytes)", path.display(), bytes.len()));
         artifacts.push(Artifact { format: format!("{:?}", p.format()).to_lowercase(), path, sha256 });
     }

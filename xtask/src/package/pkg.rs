@@ -10,12 +10,11 @@
 //! has), which only a FreeBSD host knows. Packages of the port
 //! (`ports/mail/sendmail-tls`) get them from its `<OPT>_LIB_DEPENDS`.
 
-use super::archive::{self, TarMember};
 use super::{elf_abi, Format, Input, Packager};
+use crate::archive::{self, TarMember};
 use crate::stage::{self, Contents, Kind, Target};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -87,23 +86,6 @@ pub fn staged_elf_files(input: &Input) -> Result<Vec<(PathBuf, elf_abi::ElfAbi)>
     elf_abi::read_all(files)
 }
 
-/// The old-style `arch` key pkg still wants: FreeBSD:14:amd64 ->
-/// freebsd:14:x86:64.
-pub fn arch_from_abi(abi: &str) -> Result<String> {
-    let (major, arch) = elf_abi::check_abi_form(abi)?;
-    let old = match arch {
-        "amd64" => "x86:64".to_string(),
-        "i386" => "x86:32".to_string(),
-        "aarch64" | "arm64" => "aarch64:64".to_string(),
-        "armv7" => "armv7:32:el:eabi:hardfp".to_string(),
-        "powerpc64" => "powerpc:64:eb".to_string(),
-        "powerpc64le" => "powerpc:64:el".to_string(),
-        "riscv64" => "riscv:64:hf".to_string(),
-        other => other.to_string(),
-    };
-    Ok(format!("freebsd:{major}:{old}"))
-}
-
 fn perm(mode: u32) -> String {
     format!("{mode:04o}")
 }
@@ -158,12 +140,12 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
             Kind::File { .. } | Kind::Config { .. } => {
                 let bytes = input.bytes(e)?;
                 flatsize += bytes.len() as u64;
-                let sum = format!("1${}", crate::fetch::checksum::hex(&Sha256::digest(&bytes)));
+                let sum = format!("1${}", crate::digest::sha256_hex(&bytes));
                 files.insert(key, json!({"sum": sum, "uname": e.owner, "gname": e.group, "perm": perm(e.mode)}));
             }
             Kind::Symlink { target } => {
                 let t = target.to_string_lossy();
-                let sum = format!("1${}", crate::fetch::checksum::hex(&Sha256::digest(t.as_bytes())));
+                let sum = format!("1${}", crate::digest::sha256_hex(t.as_bytes()));
                 files.insert(key, json!({"sum": sum, "uname": e.owner, "gname": e.group, "perm": perm(e.mode)}));
             }
             Kind::Dir => {
@@ -179,7 +161,7 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     m.insert("maintainer".into(), json!(stage::maintainer_address()?));
     m.insert("www".into(), json!(stage::HOMEPAGE));
     m.insert("abi".into(), json!(abi));
-    m.insert("arch".into(), json!(arch_from_abi(abi)?));
+    m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
     m.insert("prefix".into(), json!(Target::FreeBsd.prefix()));
     m.insert("flatsize".into(), json!(flatsize));
     m.insert("licenselogic".into(), json!("single"));
@@ -259,13 +241,11 @@ mod tests {
     use elf_abi::{ElfAbi, Os};
 
     #[test]
-    fn abi_and_arch() {
-        assert_eq!(arch_from_abi("FreeBSD:14:amd64").unwrap(), "freebsd:14:x86:64");
-        assert_eq!(arch_from_abi("FreeBSD:13:aarch64").unwrap(), "freebsd:13:aarch64:64");
+    fn bad_abi_is_refused() {
         for bad in ["FreeBSD:14", "Linux:6:amd64", "FreeBSD:x:amd64", "FreeBSD:14:amd64:extra", ""] {
             assert!(Pkg::new(Some(bad.into())).is_err(), "{bad}");
         }
-        assert!(arch_from_abi(&example_abi()).is_ok());
+        assert!(crate::host::arch_from_abi(&example_abi()).is_ok());
     }
 
     #[test]

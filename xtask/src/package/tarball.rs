@@ -3,8 +3,8 @@
 //! FreeBSD (root and wheel 0, smmsp 25). GNU tar and bsdtar, extracting as
 //! root, look the names up first and fall back to the numbers.
 
-use super::archive::{self, TarMember};
 use super::{Format, Input, Packager};
+use crate::archive::{self, TarMember};
 use crate::stage::{self, Kind, Target};
 use anyhow::Result;
 
