@@ -399,3 +399,104 @@ fn pkg_of_this_hosts_programs_is_refused_unless_abi_says_it_is_a_format_test() {
     assert!(names.iter().all(|n| !n.ends_with(".pkg")), "{names:?}");
     assert!(names.iter().any(|n| n.ends_with(".tar.gz")), "{names:?}");
 }
+
+/// A `pw` stand-in on PATH: appends its arguments to $PW_LOG, one call per
+/// line, each argument in brackets (so a root with a space shows as one); `groupshow`/`usershow` succeed when $PW_HAVE names the object's
+/// kind (group, user), and the subcommand in $PW_FAIL fails.
+const PW_STANDIN: &str = r#"#!/bin/sh
+printf 'pw%s\n' "$(printf ' [%s]' "$@")" >> "$PW_LOG"
+[ "$#" -ge 3 ] || exit 64
+[ "$1" = "-R" ] || exit 65
+case " $PW_FAIL " in *" $3 "*) echo "pw: $3 failed" >&2; exit 67;; esac
+case "$3" in
+groupshow) case "$PW_HAVE" in *group*) exit 0;; esac; exit 67;;
+usershow) case "$PW_HAVE" in *user*) exit 0;; esac; exit 67;;
+esac
+exit 0
+"#;
+
+/// Runs a maintainer script with `shell`, the pw stand-in first on PATH;
+/// returns (exit code, pw calls, stderr).
+fn run_script(shell: &str, script: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let pw = bin.join("pw");
+    std::fs::write(&pw, PW_STANDIN).unwrap();
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let log = dir.join("pw.log");
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = std::process::Command::new(shell);
+    cmd.arg("-c").arg(script).env_clear().env("PATH", format!("{}:/usr/bin:/bin", bin.display())).env("PW_LOG", &log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let calls = std::fs::read_to_string(&log).unwrap_or_default().lines().map(String::from).collect();
+    (out.status.code().unwrap_or(-1), calls, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn pkg_scripts_use_the_install_root_check_every_step_and_keep_local_files() {
+    let out = shared_packages("8.18.2", "pkg-scripts", "pkg", &[]);
+    let members = members_by_name(read_tar(&std::fs::read(artifact(&out, ".pkg")).unwrap()).unwrap());
+    let manifest: serde_json::Value = serde_json::from_slice(&members["+MANIFEST"].data).unwrap();
+    let script = |k: &str| manifest["scripts"][k].as_str().unwrap_or_else(|| panic!("no {k} script")).to_string();
+    let (pre, post, deinstall) = (script("pre-install"), script("post-install"), script("pre-deinstall"));
+    let dir = scratch("pkg-scripts");
+    let useradd = "[useradd] [smmsp] [-u] [25] [-g] [smmsp] [-h] [-] [-c] [Sendmail Submission User] \
+                   [-d] [/var/spool/clientmqueue] [-s] [/usr/sbin/nologin]";
+    for shell in ["sh", "dash"] {
+        assert!(which::which(shell).is_ok(), "{shell} is not installed");
+        // A fresh root: group and user created, inside the root pkg -r names.
+        for (env, root) in [(vec![], "/"), (vec![("PKG_ROOTDIR", "/tmp/jail root")], "/tmp/jail root")] {
+            let (code, calls, err) = run_script(shell, &pre, &dir, &env);
+            eprintln!("{shell}, PKG_ROOTDIR {root:?}, no smmsp:\n  {}", calls.join("\n  "));
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                calls,
+                [
+                    format!("pw [-R] [{root}] [groupshow] [smmsp]"),
+                    format!("pw [-R] [{root}] [groupadd] [smmsp] [-g] [25]"),
+                    format!("pw [-R] [{root}] [usershow] [smmsp]"),
+                    format!("pw [-R] [{root}] {useradd}"),
+                ]
+            );
+        }
+        // The base system has smmsp: nothing is created.
+        let (code, calls, _) = run_script(shell, &pre, &dir, &[("PW_HAVE", "group user")]);
+        eprintln!("{shell}, smmsp exists:\n  {}", calls.join("\n  "));
+        assert_eq!(code, 0);
+        assert_eq!(calls, ["pw [-R] [/] [groupshow] [smmsp]", "pw [-R] [/] [usershow] [smmsp]"]);
+        // A failing pw stops the script with a failure, and nothing after it runs.
+        let (code, calls, err) = run_script(shell, &pre, &dir, &[("PW_FAIL", "groupadd")]);
+        assert_ne!(code, 0, "a failed groupadd was ignored");
+        assert!(err.contains("groupadd smmsp -g 25 failed"), "{err}");
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        let (code, _, err) = run_script(shell, &pre, &dir, &[("PW_HAVE", "group"), ("PW_FAIL", "useradd")]);
+        assert_ne!(code, 0, "a failed useradd was ignored");
+        assert!(err.contains("useradd smmsp -u 25 failed"), "{err}");
+
+        // The samples: copied unless present, removed on deinstall only unchanged.
+        let root = dir.join(format!("root-{shell}"));
+        let _ = std::fs::remove_dir_all(&root);
+        let etc = root.join("usr/local/etc/rc.conf.d");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("sendmail.sample"), "sendmail_cert_create=\"NO\"\n").unwrap();
+        let env = [("PKG_ROOTDIR", root.to_str().unwrap())];
+        assert_eq!(run_script(shell, &post, &dir, &env).0, 0);
+        assert_eq!(std::fs::read_to_string(etc.join("sendmail")).unwrap(), "sendmail_cert_create=\"NO\"\n");
+        std::fs::write(etc.join("sendmail"), "sendmail_cert_create=\"NO\"\nsendmail_enable=\"YES\"\n").unwrap();
+        assert_eq!(run_script(shell, &post, &dir, &env).0, 0);
+        assert!(std::fs::read_to_string(etc.join("sendmail")).unwrap().contains("sendmail_enable"), "edit kept");
+        assert_eq!(run_script(shell, &deinstall, &dir, &env).0, 0);
+        assert!(etc.join("sendmail").exists(), "an edited copy must stay");
+        std::fs::copy(etc.join("sendmail.sample"), etc.join("sendmail")).unwrap();
+        assert_eq!(run_script(shell, &deinstall, &dir, &env).0, 0);
+        assert!(!etc.join("sendmail").exists(), "an unchanged copy is removed");
+        // A copy that fails (no sample to copy) fails the script.
+        std::fs::remove_file(etc.join("sendmail.sample")).unwrap();
+        let (code, _, err) = run_script(shell, &post, &dir, &env);
+        assert_ne!(code, 0, "a failed copy was ignored");
+        assert!(err.contains("cannot copy"), "{err}");
+    }
+}
