@@ -244,7 +244,21 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
     assert_eq!(format!("sendmail.{}.tar.gz", release.version), release.upstream_file);
     assert!(var(&mk, "MASTER_SITES").starts_with("https://ftp.sendmail.org/"));
     assert!(var(&mk, "USES").split_whitespace().any(|u| u == "ssl"));
-    assert!(var(&mk, "CONFLICTS_INSTALL").split_whitespace().any(|c| c == "sendmail"));
+    let conflicts: Vec<&str> = var(&mk, "CONFLICTS_INSTALL").split_whitespace().collect();
+    for mta in ["sendmail", "sendmail+*", "postfix", "opensmtpd", "courier", "smail", "zmailer"] {
+        assert!(conflicts.contains(&mta), "{mta} missing from CONFLICTS_INSTALL");
+    }
+    assert!(var(&mk, "USES").split_whitespace().any(|u| u == "cpe"));
+    assert_eq!((var(&mk, "CPE_VENDOR"), var(&mk, "CPE_PRODUCT")), ("sendmail", "sendmail"));
+    assert_eq!(var(&mk, "SUB_FILES"), "mailer.conf.sendmail pkg-message");
+    assert!(!dir.join("pkg-message").exists(), "pkg-message comes from files/pkg-message.in (SUB_FILES)");
+    let message = std::fs::read_to_string(dir.join("files/pkg-message.in")).unwrap();
+    assert!(!message.contains("/usr/local"), "pkg-message uses %%PREFIX%%: {message}");
+    let steps: Vec<usize> = ["mailer.conf.sendmail", "sendmail.mc.sample", "cd /etc/mail && make", "/etc/mail/certs"]
+        .iter()
+        .map(|w| message.find(w).unwrap_or_else(|| panic!("{w} missing from pkg-message")))
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "pkg-message is not in the order an administrator works: {message}");
     assert!(var(&mk, "SITE").contains("${FILESDIR}/site.config.m4.tls"));
     assert!(mk.contains("> ${WRKSRC}/devtools/Site/site.config.m4\n"));
     for v in ["MAINTAINER", "COMMENT", "WWW", "LICENSE", "CATEGORIES", "USERS", "GROUPS"] {

@@ -294,7 +294,8 @@ fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_program
     let mut paths: Vec<&String> = files.keys().collect();
     paths.sort();
     let summary: BTreeMap<String, usize> = paths.iter().fold(BTreeMap::new(), |mut m, p| {
-        let top: String = p.split('/').take(5).collect::<Vec<_>>().join("/");
+        let parent = std::path::Path::new(p.as_str()).parent().unwrap().to_str().unwrap();
+        let top: String = parent.split('/').take(5).collect::<Vec<_>>().join("/");
         *m.entry(top).or_default() += 1;
         m
     });
@@ -352,6 +353,11 @@ fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_program
         Ok(from_files) => assert_eq!(abi, from_files),
         Err(_) => assert_eq!(Some(abi.to_string()), pkg_abi_args().get(1).cloned(), "only --abi may label these"),
     }
+    eprintln!(
+        "abi {abi}, arch {}, shlibs_required {}",
+        manifest["arch"].as_str().unwrap(),
+        manifest["shlibs_required"]
+    );
     let (_, arch) = elf_abi::check_abi_form(abi).unwrap();
     assert!(elf.iter().all(|(_, a)| a.arch == arch), "{abi} vs {elf:?}");
     assert_eq!(manifest["arch"], xtask::host::arch_from_abi(abi).unwrap());
