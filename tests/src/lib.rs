@@ -2,6 +2,8 @@
 //! scratch directories, and one verified build per version that every test
 //! binary can reuse (built once, under a lock).
 
+pub mod openssl;
+
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -107,6 +107,8 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
         (_, true) => Mode::Explain(false),
         _ => Mode::Normal,
     };
+    // Refuse what cannot work before fetching or building anything.
+    configure::precheck(plan, &args.configure)?;
     let mut steps = Steps::new(plan, mode);
     steps.run(&fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)

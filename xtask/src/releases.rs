@@ -66,6 +66,9 @@ pub struct Release {
     pub sha256: String,
     pub debian_version: String,
     pub debian_suites: Vec<String>,
+    /// The primary fingerprint of the key that signs this release; empty
+    /// when not pinned (then any of the table's `signing_keys` will do).
+    #[serde(default)]
     pub signing_key: String,
 }
 
@@ -83,7 +86,7 @@ impl Release {
             size: 0,
             sha256,
             debian_version: String::new(),
-            debian_suites: vec!["sid".into()],
+            debian_suites: vec![],
             signing_key: String::new(),
         })
     }
@@ -99,6 +102,69 @@ pub struct Table {
     pub default: String,
     #[serde(rename = "release")]
     pub releases: Vec<Release>,
+    #[serde(rename = "compatibility", default)]
+    pub rules: Vec<Rule>,
+    /// Primary fingerprints of sendmail's signing keys (PGPKEYS).
+    #[serde(default)]
+    pub signing_keys: Vec<String>,
+}
+
+/// One compatibility rule: releases before `before` need an OpenSSL before
+/// `openssl_before` and/or a Cyrus SASL before `cyrus_sasl_before`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Rule {
+    pub before: String,
+    pub openssl_before: Option<String>,
+    pub cyrus_sasl_before: Option<String>,
+    pub fix: String,
+}
+
+/// What a release builds and works with, from the rules that cover it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Compat {
+    /// The first OpenSSL it does not build with, e.g. "3.0.0".
+    pub openssl_before: Option<(String, String)>,
+    /// The first Cyrus SASL its AUTH code does not work with, e.g. "2.1.28".
+    pub cyrus_sasl_before: Option<(String, String)>,
+}
+
+/// "3.0.0" -> (3, 0, 0); missing parts are 0.
+fn triple(s: &str) -> (u64, u64, u64) {
+    let mut p = s.split('.').map(|x| x.trim().parse::<u64>().unwrap_or(0));
+    (p.next().unwrap_or(0), p.next().unwrap_or(0), p.next().unwrap_or(0))
+}
+
+/// (major, minor, patch) of an `OPENSSL_VERSION_NUMBER`: 0xMNN00PP0 since
+/// 3.0, 0xMNNFFPPS before (1.1.1w is 0x1010117f; the letter is the FF byte).
+pub fn openssl_triple(n: u64) -> (u64, u64, u64) {
+    let major = n >> 28;
+    if major >= 3 {
+        (major, (n >> 20) & 0xff, (n >> 4) & 0xff)
+    } else {
+        (major, (n >> 20) & 0xff, (n >> 12) & 0xff)
+    }
+}
+
+impl Compat {
+    /// Refuses an OpenSSL (`OPENSSL_VERSION_NUMBER`, its text) and a Cyrus
+    /// SASL version (when SASL is on) that this release does not fit.
+    pub fn check(&self, version: &Version, openssl: u64, openssl_text: &str, sasl: Option<&str>) -> Result<()> {
+        if let Some((limit, fix)) = &self.openssl_before {
+            if openssl_triple(openssl) >= triple(limit) {
+                bail!(
+                    "sendmail {version} does not build with OpenSSL {limit} or later, and the OpenSSL found is {openssl_text}: {fix}"
+                );
+            }
+        }
+        if let (Some((limit, fix)), Some(found)) = (&self.cyrus_sasl_before, sasl) {
+            if triple(found) >= triple(limit) {
+                bail!(
+                    "sendmail {version}'s SMTP AUTH does not work with Cyrus SASL {limit} or later (it offers AUTH and every login fails), and the Cyrus SASL found is {found}: {fix}"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 pub fn table() -> Table {
@@ -108,6 +174,24 @@ pub fn table() -> Table {
 impl Table {
     pub fn default_version(&self) -> Version {
         self.default.parse().expect("default version parses (unit-tested)")
+    }
+
+    /// The compatibility of any release, pinned or not.
+    pub fn compat(&self, version: &Version) -> Compat {
+        let mut c = Compat::default();
+        for r in &self.rules {
+            let before: Version = r.before.parse().expect("compatibility versions parse (unit-tested)");
+            if *version >= before {
+                continue;
+            }
+            if let Some(o) = &r.openssl_before {
+                c.openssl_before = Some((o.clone(), r.fix.clone()));
+            }
+            if let Some(s) = &r.cyrus_sasl_before {
+                c.cyrus_sasl_before = Some((s.clone(), r.fix.clone()));
+            }
+        }
+        c
     }
 
     pub fn find(&self, version: &Version) -> Option<&Release> {
@@ -167,10 +251,59 @@ mod tests {
             assert_eq!(normalise_sha256(&r.sha256).unwrap(), r.sha256);
             assert!(r.size > 1_000_000);
             assert!(r.debian_version.starts_with(&format!("{v}-")));
-            assert_eq!(r.signing_key.len(), 40);
+            assert!(r.signing_key.is_empty() || t.signing_keys.contains(&r.signing_key), "{v}: unlisted key");
             assert!(!r.debian_suites.is_empty());
         }
+        assert!(t.signing_keys.len() >= 16);
+        for k in &t.signing_keys {
+            assert!(k.len() == 40 && k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()), "{k}");
+        }
+        // The pinned releases, each with its answer from the flag table.
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        let req = crate::configure::flags::TlsRequest::default();
+        for (rel, ec) in
+            [("8.18.2", "TLS_EC=2"), ("8.18.1", "TLS_EC=2"), ("8.17.1.9", "TLS_EC=2"), ("8.15.2", "_FFR_TLS_EC")]
+        {
+            assert!(t.find(&v(rel)).is_some(), "{rel} pinned");
+            let d = crate::configure::flags::tls_defines(&v(rel), &req, 0x3000_0130).unwrap();
+            assert_eq!(d, ["STARTTLS", ec, "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"], "{rel}");
+        }
         assert!(t.find(&"8.17.1.9".parse().unwrap()).is_some());
+    }
+
+    #[test]
+    fn compatibility_per_release() {
+        let t = table();
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        const SSL3: u64 = 0x3000_0130;
+        const SSL111W: u64 = 0x1010_117f;
+        for r in &t.rules {
+            r.before.parse::<Version>().unwrap();
+        }
+        // (release, builds with OpenSSL 3.0, builds with 1.1.1, AUTH works with SASL 2.1.28)
+        for (rel, ssl3, ssl111, sasl228) in [
+            ("8.18.2", true, true, true),
+            ("8.18.1", true, true, true),
+            ("8.17.2", true, true, true),
+            ("8.17.1.9", true, true, true),
+            ("8.17.1", true, true, true),
+            ("8.16.1", false, true, false),
+            ("8.15.2", false, true, false),
+        ] {
+            let c = t.compat(&v(rel));
+            assert_eq!(c.check(&v(rel), SSL3, "OpenSSL 3.0.19", None).is_ok(), ssl3, "{rel} with 3.0");
+            assert_eq!(c.check(&v(rel), SSL111W, "OpenSSL 1.1.1w", None).is_ok(), ssl111, "{rel} with 1.1.1w");
+            assert_eq!(c.check(&v(rel), SSL111W, "OpenSSL 1.1.1w", Some("2.1.28")).is_ok(), sasl228, "{rel} SASL");
+            assert!(c.check(&v(rel), SSL111W, "OpenSSL 1.1.1w", Some("2.1.27")).is_ok(), "{rel} SASL 2.1.27");
+        }
+        let c = t.compat(&v("8.16.1"));
+        let e = c.check(&v("8.16.1"), SSL3, "OpenSSL 3.0.19 27 Jan 2026", None).unwrap_err().to_string();
+        assert!(e.contains("OpenSSL 3.0.0 or later") && e.contains("3.0.19") && e.contains("--openssl-prefix"), "{e}");
+        let e = c.check(&v("8.16.1"), SSL111W, "x", Some("2.1.28")).unwrap_err().to_string();
+        assert!(e.contains("Cyrus SASL 2.1.28") && e.contains("--without sasl"), "{e}");
+        assert_eq!(openssl_triple(SSL3), (3, 0, 19));
+        assert_eq!(openssl_triple(SSL111W), (1, 1, 1));
+        assert_eq!(openssl_triple(0x3050_0010), (3, 5, 1));
     }
 
     #[test]
@@ -194,7 +327,7 @@ mod tests {
     #[test]
     fn unknown_version_needs_a_pin() {
         let t = table();
-        let v: Version = "8.18.1".parse().unwrap();
+        let v: Version = "8.17.2".parse().unwrap();
         let err = t.resolve(&v, None).unwrap_err().to_string();
         assert!(err.contains("--sha256"), "{err}");
         let r = t.resolve(&v, Some(&"AB".repeat(32))).unwrap();

@@ -37,6 +37,7 @@ pub const M4: Need = tool("m4", "m4", "m4", "(base system)");
 pub const CURL: Need = tool("curl", "curl", "curl", "ftp/curl");
 pub const GPGV: Need = tool("gpgv", "gpgv", "gnupg2", "security/gnupg");
 pub const APT_GET: Need = tool("apt-get", "apt", "", "");
+pub const PATCHELF: Need = tool("patchelf", "patchelf", "patchelf", "sysutils/patchelf");
 pub const STRIP: Need = tool("strip", "binutils", "binutils", "(base system)");
 pub const OPENSSL: Need = tool("openssl", "openssl", "openssl", "security/openssl");
 pub const OPENSSL_HEADERS: Need = Need {
@@ -86,6 +87,7 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "libarchive-tools",
     "patch",
     "dpkg-dev",
+    "patchelf",
 ];
 
 /// The path of a command, or an error naming the package that provides it.

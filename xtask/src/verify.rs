@@ -141,9 +141,28 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
 
 /// The DT_NEEDED entries of an ELF file.
 pub fn needed_libraries(binary: &Path) -> Result<Vec<String>> {
+    Ok(dynamic(binary)?.needed)
+}
+
+/// What the dynamic section says about finding libraries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Dynamic {
+    pub needed: Vec<String>,
+    /// DT_RUNPATH entries (colon-separated lists split), in order.
+    pub runpath: Vec<String>,
+    /// DT_RPATH entries: searched before LD_LIBRARY_PATH, deprecated.
+    pub rpath: Vec<String>,
+}
+
+pub fn dynamic(binary: &Path) -> Result<Dynamic> {
     let bytes = std::fs::read(binary).with_context(|| format!("reading {}", binary.display()))?;
     let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("{} is not an ELF file", binary.display()))?;
-    Ok(elf.libraries.iter().map(|s| s.to_string()).collect())
+    let split = |v: &[&str]| v.iter().flat_map(|s| s.split(':')).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    Ok(Dynamic {
+        needed: elf.libraries.iter().map(|s| s.to_string()).collect(),
+        runpath: split(&elf.runpaths),
+        rpath: split(&elf.rpaths),
+    })
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -187,6 +206,9 @@ pub struct Expectations {
     pub absent: Vec<String>,
     /// (option, ELF NEEDED prefix)
     pub links: Vec<(String, String)>,
+    /// With --openssl-prefix: the library directory the run path must name
+    /// and the OpenSSL number the configure probe found there.
+    pub openssl_prefix: Option<(PathBuf, u64)>,
 }
 
 impl Expectations {
@@ -215,16 +237,42 @@ impl Expectations {
                 e.absent.push(spec.token.to_string());
             }
         }
+        if let Some(p) = &c.openssl.prefix {
+            e.openssl_prefix = Some((crate::configure::probe::prefix_flags(p).1, c.openssl.linked));
+        }
         e
     }
 }
 
-pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, expect: &Expectations) -> Report {
+/// The EC define's spellings: sendmail lists `TLS_EC` under "Compiled
+/// with", the older `_FFR_TLS_EC` under "FFR Defines".
+const EC_NAMES: [&str; 2] = ["TLS_EC", "_FFR_TLS_EC"];
+
+/// The required defines with the EC one once, under the name the binary
+/// shows (the expected name when it shows neither).
+fn required_names(info: &D0Info, required: &[String]) -> Vec<String> {
+    let shown_ec = EC_NAMES.iter().find(|n| info.has(n));
+    let mut out: Vec<String> = vec![];
+    for d in required {
+        let name = match shown_ec {
+            Some(shown) if EC_NAMES.contains(&d.as_str()) => shown.to_string(),
+            _ => d.clone(),
+        };
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+pub fn judge(binary: &Path, info: D0Info, dynamic: Dynamic, expect: &Expectations) -> Report {
+    let needed = dynamic.needed.clone();
     let mut checks = vec![];
     let mut check = |name: String, ok: bool, detail: String| checks.push(Check { name, ok, detail });
-    for d in &expect.required {
-        let ok = info.has(d) || (d == "TLS_EC" && info.has("_FFR_TLS_EC"));
-        let place = if d.starts_with("_FFR_") { "FFR Defines" } else { "Compiled with" };
+    for d in required_names(&info, &expect.required) {
+        let ok = info.has(&d);
+        let place =
+            if info.ffr_defines.contains(&d) || d.starts_with("_FFR_") { "FFR Defines" } else { "Compiled with" };
         check(
             format!("define {d}"),
             ok,
@@ -247,6 +295,28 @@ pub fn judge(binary: &Path, info: D0Info, needed: Vec<String>, expect: &Expectat
             false,
             "no `OpenSSL: compiled/linked` lines: built without STARTTLS?".into(),
         ),
+    }
+    if let Some((lib, probed)) = &expect.openssl_prefix {
+        let want = lib.display().to_string();
+        let ok = dynamic.runpath.contains(&want);
+        let detail = match (ok, dynamic.runpath.is_empty(), dynamic.rpath.is_empty()) {
+            (true, _, _) => format!("RUNPATH {}", dynamic.runpath.join(":")),
+            (false, true, false) => {
+                format!("only a DT_RPATH {} (LD_LIBRARY_PATH cannot override it)", dynamic.rpath.join(":"))
+            }
+            (false, true, true) => "no RUNPATH: the system's OpenSSL would be loaded".to_string(),
+            (false, false, _) => format!("RUNPATH {} does not name {want}", dynamic.runpath.join(":")),
+        };
+        check("RUNPATH into the OpenSSL prefix".into(), ok, detail);
+        let linked = info.openssl_linked;
+        check(
+            "linked OpenSSL is the prefix's".into(),
+            linked == Some(*probed),
+            match linked {
+                Some(l) => format!("linked {l:#x}, the prefix's library is {probed:#x}"),
+                None => "no `OpenSSL: linked` line".into(),
+            },
+        );
     }
     for d in &expect.absent {
         let ok = !info.has(d);
@@ -294,12 +364,12 @@ pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
         crate::stamp::forget(&plan.work_dir, "verify")?;
     }
     let info = parse_d0(&capture_d0(&binary)?);
-    let needed = needed_libraries(&binary)?;
+    let dynamic = dynamic(&binary)?;
     let expect = match &config {
         Some(c) => Expectations::from_configuration(c),
         None => Expectations::baseline(),
     };
-    let report = judge(&binary, info, needed, &expect);
+    let report = judge(&binary, info, dynamic, &expect);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -321,6 +391,52 @@ mod tests {
     use super::*;
 
     const REAL: &str = include_str!("testdata/d0.14-8.18.2.txt");
+
+    fn dynamic_of(needed: Vec<String>) -> Dynamic {
+        Dynamic { needed, ..Default::default() }
+    }
+
+    #[test]
+    fn ffr_ec_is_reported_once_under_its_own_name() {
+        // 8.15.2 lists only _FFR_TLS_EC, under FFR Defines.
+        let text = "Version 8.15.2\n Compiled with: DNSMAP LOG STARTTLS\n   FFR Defines: _FFR_TLS_EC _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n       OpenSSL: compiled 0x1010117f\n       OpenSSL: linked   0x1010117f\n";
+        let mut e = Expectations::baseline();
+        e.required.push("_FFR_TLS_EC".into());
+        let r = judge(
+            Path::new("s"),
+            parse_d0(text),
+            dynamic_of(vec!["libssl.so.1.1".into(), "libcrypto.so.1.1".into()]),
+            &e,
+        );
+        let ec: Vec<&Check> = r.checks.iter().filter(|c| c.name.contains("TLS_EC")).collect();
+        assert_eq!(ec.len(), 1, "{}", r.text());
+        assert_eq!(ec[0].name, "define _FFR_TLS_EC");
+        assert_eq!(ec[0].detail, "listed under FFR Defines");
+        assert!(r.ok, "{}", r.text());
+    }
+
+    #[test]
+    fn a_prefix_build_needs_its_runpath_and_its_library() {
+        let text = REAL.replace("0x30000130", "0x1010117f");
+        let mut e = Expectations::baseline();
+        e.openssl_prefix = Some((PathBuf::from("/opt/ssl/lib"), 0x1010_117f));
+        let libs = vec!["libssl.so.1.1".to_string(), "libcrypto.so.1.1".to_string()];
+        let good = Dynamic { needed: libs.clone(), runpath: vec!["/opt/ssl/lib".into()], rpath: vec![] };
+        let r = judge(Path::new("s"), parse_d0(&text), good, &e);
+        assert!(r.ok, "{}", r.text());
+        let rpath_only = Dynamic { needed: libs.clone(), runpath: vec![], rpath: vec!["/opt/ssl/lib".into()] };
+        let r = judge(Path::new("s"), parse_d0(&text), rpath_only, &e);
+        assert!(r.text().contains("only a DT_RPATH"), "{}", r.text());
+        // The system's 3.0 got loaded: the linked number gives it away.
+        let r = judge(
+            Path::new("s"),
+            parse_d0(REAL),
+            Dynamic { needed: libs, runpath: vec!["/opt/ssl/lib".into()], rpath: vec![] },
+            &e,
+        );
+        let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
+        assert_eq!(failed, ["linked OpenSSL is the prefix's"]);
+    }
 
     #[test]
     fn parses_real_output_with_wrapped_lines() {
@@ -345,11 +461,11 @@ mod tests {
         e.links.push(("bdb".into(), "libdb".into()));
         e.required.push("NEWDB".into());
         e.absent.push("SASLv2".into());
-        let r = judge(Path::new("sendmail"), parse_d0(REAL), needed, &e);
+        let r = judge(Path::new("sendmail"), parse_d0(REAL), dynamic_of(needed), &e);
         assert!(r.ok, "{}", r.text());
         assert_eq!(r.checks.len(), 9);
         e.absent.push("MILTER".into());
-        let r = judge(Path::new("sendmail"), parse_d0(REAL), r.needed, &e);
+        let r = judge(Path::new("sendmail"), parse_d0(REAL), dynamic_of(r.needed), &e);
         assert!(!r.ok, "MILTER is listed, so an option said to be off has silently stayed on");
     }
 
@@ -358,7 +474,7 @@ mod tests {
         let text = REAL
             .replace("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE ", "")
             .replace("linked   0x30000130", "linked   0x30500010");
-        let r = judge(Path::new("s"), parse_d0(&text), vec!["libc.so.6".into()], &Expectations::baseline());
+        let r = judge(Path::new("s"), parse_d0(&text), dynamic_of(vec!["libc.so.6".into()]), &Expectations::baseline());
         assert!(!r.ok);
         let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
         assert_eq!(
@@ -380,7 +496,7 @@ mod tests {
             assert!(debian.has(d), "{d}");
         }
         let needed = vec!["libssl.so.3".into(), "libcrypto.so.3".into()];
-        let r = judge(Path::new("sendmail"), debian, needed, &Expectations::baseline());
+        let r = judge(Path::new("sendmail"), debian, dynamic_of(needed), &Expectations::baseline());
         let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
         assert_eq!(failed, ["define _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
     }

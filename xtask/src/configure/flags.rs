@@ -31,6 +31,30 @@ pub const CERT_CHAIN_SINCE: &str = "8.15.1";
 /// Since this version `NO_DH` together with `TLS_EC` is an `#error`.
 pub const NO_DH_WITH_EC_ERROR_SINCE: &str = "8.17.2";
 
+/// The first OpenSSL (version number) where `SSL_CTX_set_ecdh_auto` leaves
+/// OpenSSL's own list of groups on: 1.1.0.
+pub const ECDH_AUTO_OPENSSL: u64 = 0x1010_0000;
+
+/// The EC define with its value, for this version and the OpenSSL it is
+/// built against (`OPENSSL_VERSION_NUMBER`).
+///
+/// `TLS_EC=1` (what a bare `-DTLS_EC` means) calls
+/// `SSL_CTX_set_tmp_ecdh(P-256)`: on OpenSSL 1.1.0 and later that replaces
+/// the default groups by P-256 alone, so a client that offers X25519 first
+/// (most do) needs a HelloRetryRequest. `TLS_EC=2` calls
+/// `SSL_CTX_set_ecdh_auto`, which leaves OpenSSL's defaults (X25519, P-256,
+/// P-384, P-521, X448) in place. Before 1.1.0 automatic selection was
+/// opt-in and less proven, so 1 stays there. `_FFR_TLS_EC` (before 8.16.1)
+/// knows only the fixed curve.
+pub fn ec_define_for(version: &Version, openssl: u64) -> Result<String> {
+    let name = ec_define(version)?;
+    Ok(match name {
+        "TLS_EC" if openssl >= ECDH_AUTO_OPENSSL => "TLS_EC=2".to_string(),
+        "TLS_EC" => "TLS_EC=1".to_string(),
+        other => other.to_string(),
+    })
+}
+
 /// The name of the EC define for this version.
 pub fn ec_define(version: &Version) -> Result<&'static str> {
     if *version < v(EC_FFR_SINCE) {
@@ -48,11 +72,12 @@ pub fn ec_spellings(version: &Version) -> Result<Vec<&'static str>> {
     Ok(if official == "TLS_EC" { vec!["TLS_EC", "_FFR_TLS_EC"] } else { vec![official] })
 }
 
-/// The defines (without `-D`) for sendmail, in the order they are passed.
-pub fn tls_defines(version: &Version, req: &TlsRequest) -> Result<Vec<String>> {
+/// The defines (without `-D`) for sendmail, in the order they are passed,
+/// for a build against OpenSSL `openssl` (`OPENSSL_VERSION_NUMBER`).
+pub fn tls_defines(version: &Version, req: &TlsRequest, openssl: u64) -> Result<Vec<String>> {
     let mut out = vec!["STARTTLS".to_string()];
     if req.ec {
-        out.push(ec_define(version)?.to_string());
+        out.push(ec_define_for(version, openssl)?);
     }
     if req.cert_chain {
         if *version < v(CERT_CHAIN_SINCE) {
@@ -79,16 +104,30 @@ pub fn tls_defines(version: &Version, req: &TlsRequest) -> Result<Vec<String>> {
 mod tests {
     use super::*;
 
+    const OPENSSL3: u64 = 0x3000_0130;
+
     fn defines(ver: &str, req: &TlsRequest) -> Result<Vec<String>> {
-        tls_defines(&ver.parse().unwrap(), req)
+        tls_defines(&ver.parse().unwrap(), req, OPENSSL3)
+    }
+
+    #[test]
+    fn ec_mode_follows_the_openssl() {
+        let v = |s: &str| s.parse::<Version>().unwrap();
+        assert_eq!(ec_define_for(&v("8.18.2"), OPENSSL3).unwrap(), "TLS_EC=2");
+        assert_eq!(ec_define_for(&v("8.17.1.9"), 0x1010_117f).unwrap(), "TLS_EC=2");
+        assert_eq!(ec_define_for(&v("8.16.1"), 0x1010_0000).unwrap(), "TLS_EC=2");
+        assert_eq!(ec_define_for(&v("8.16.1"), 0x1000_2150).unwrap(), "TLS_EC=1", "1.0.2u");
+        assert_eq!(ec_define_for(&v("8.15.2"), OPENSSL3).unwrap(), "_FFR_TLS_EC");
+        assert_eq!(ec_define_for(&v("8.15.2"), 0x1000_2150).unwrap(), "_FFR_TLS_EC");
+        assert!(ec_define_for(&v("8.14.7"), OPENSSL3).is_err());
     }
 
     #[test]
     fn ec_spelling_follows_the_version() {
         let r = TlsRequest::default();
-        assert_eq!(defines("8.18.2", &r).unwrap(), ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
-        assert_eq!(defines("8.17.1.9", &r).unwrap(), ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
-        assert_eq!(defines("8.16.1", &r).unwrap()[1], "TLS_EC");
+        assert_eq!(defines("8.18.2", &r).unwrap(), ["STARTTLS", "TLS_EC=2", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+        assert_eq!(defines("8.17.1.9", &r).unwrap(), ["STARTTLS", "TLS_EC=2", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+        assert_eq!(defines("8.16.1", &r).unwrap()[1], "TLS_EC=2");
         assert_eq!(defines("8.15.2", &r).unwrap()[1], "_FFR_TLS_EC");
         assert_eq!(defines("8.15.1", &r).unwrap()[2], "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE");
     }

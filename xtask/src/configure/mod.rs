@@ -151,7 +151,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         tools::find(need)?;
     }
     let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
-    let defines = flags::tls_defines(&plan.version, &request)?;
+    // The version alone can already refuse (no EC before 8.14.8, ...).
+    flags::tls_defines(&plan.version, &request, 0)?;
 
     let scratch = plan.work_dir.join("probe");
     if tools::may_install(tools::Os::detect())
@@ -169,6 +170,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         openssl.linked,
         if openssl.ec { "works" } else { "unavailable" }
     ));
+    let defines = flags::tls_defines(&plan.version, &request, openssl.compiled)?;
     if request.ec && !openssl.ec {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
@@ -177,6 +179,8 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         progress::info(&format!("option {:<12} {}", d.name, describe(&d.state)));
     }
     let enabled = |n: &str| decisions.iter().any(|d| d.name == n && d.enabled());
+    let sasl = if enabled("sasl") { probe::cyrus_sasl(&scratch, &mut probed).ok() } else { None };
+    check_compatibility(plan, &openssl, sasl.as_deref())?;
     let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch, &mut probed).ok() } else { None };
     let _ = std::fs::remove_dir_all(&scratch);
 
@@ -184,7 +188,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     let mut vars = BTreeMap::new();
     if request.ec {
         fragments.push(site_config::builtin("ec.m4")?);
-        vars.insert("EC_DEFINE", flags::ec_define(&plan.version)?.to_string());
+        vars.insert("EC_DEFINE", flags::ec_define_for(&plan.version, openssl.compiled)?);
     }
     if request.cert_chain {
         fragments.push(site_config::builtin("cert-chain.m4")?);
@@ -247,6 +251,47 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &note)?;
     t.done();
     Ok(config)
+}
+
+/// Refuses an OpenSSL or Cyrus SASL that this release does not fit (the
+/// compatibility rules in releases.toml).
+pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -> Result<()> {
+    let compat = crate::releases::table().compat(&plan.version);
+    compat.check(&plan.version, openssl.compiled, &openssl.text, sasl)?;
+    if let Some(v) = sasl {
+        progress::info(&format!("Cyrus SASL {v}: fits sendmail {}", plan.version));
+    }
+    Ok(())
+}
+
+/// What can be refused before anything is fetched: defines the release
+/// lacks, and an OpenSSL or Cyrus SASL it does not fit (both probed here,
+/// without the source).
+pub fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
+    let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
+    flags::tls_defines(&plan.version, &request, 0)?;
+    let without = options::parse_list(&args.without)?;
+    for w in options::parse_list(&args.with)? {
+        if let Some(since) = options::find(&w).and_then(|s| s.since) {
+            if plan.version < since.parse()? {
+                bail!("option `{w}` cannot be built: sendmail {} predates it (since {since}); drop it or use a newer release", plan.version);
+            }
+        }
+    }
+    let compat = crate::releases::table().compat(&plan.version);
+    if compat == Default::default() {
+        return Ok(());
+    }
+    let scratch = plan.work_dir.join(format!("precheck-{}", std::process::id()));
+    let mut probed = Default::default();
+    let result = (|| {
+        let openssl = probe::openssl(args.openssl_prefix.as_deref(), &scratch, &mut probed)?;
+        let sasl =
+            if without.iter().any(|w| w == "sasl") { None } else { probe::cyrus_sasl(&scratch, &mut probed).ok() };
+        check_compatibility(plan, &openssl, sasl.as_deref())
+    })();
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
 }
 
 fn describe(state: &options::State) -> String {

@@ -37,6 +37,17 @@ int main(void) {
 }
 "#;
 
+const SASL_PROBE: &str = r#"
+#include <stdio.h>
+#include <sasl/sasl.h>
+int main(void) {
+    int major, minor, step;
+    sasl_version_info(NULL, NULL, &major, &minor, &step, NULL);
+    printf("version=%d.%d.%d\n", major, minor, step);
+    return 0;
+}
+"#;
+
 const DB_PROBE: &str = r#"
 #include <stdio.h>
 #include <db.h>
@@ -202,6 +213,15 @@ pub fn library(
     compile_and_run(code, &format!("{name}-probe"), &libs, scratch, files).map(drop).map_err(|e| {
         format!("{}: {}", first_line(&format!("{e:#}")), tools::missing_message(need, tools::Os::detect()))
     })
+}
+
+/// The Cyrus SASL library's own version (`sasl_version_info`), or why it
+/// cannot be used.
+pub fn cyrus_sasl(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result::Result<String, String> {
+    match compile_and_run(SASL_PROBE, "sasl-version-probe", &["-lsasl2".into()], scratch, files) {
+        Ok(out) => parse_kv(&out).get("version").cloned().ok_or_else(|| format!("the probe printed: {out}")),
+        Err(e) => Err(first_line(&format!("{e:#}")).to_string()),
+    }
 }
 
 /// Berkeley DB's version, or why it is not usable.

@@ -28,18 +28,16 @@ pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "status", content = "detail", rename_all = "kebab-case")]
 pub enum Signature {
-    /// Good signature by the key with this primary fingerprint.
+    /// Good signature, and by which key ("by pinned key FPR").
     Verified(String),
     /// Not checked, and why.
     NotChecked(String),
 }
 
 /// Checks `sig` over `file` with gpgv against the committed sendmail keys,
-/// then insists that the signing key is the one pinned for the release.
+/// then insists that the signing key is the one pinned for the release, or,
+/// for a release without one, one of sendmail's pinned signing keys.
 pub fn check_signature(file: &Path, sig: Option<&Path>, release: &Release, scratch: &Path) -> Result<Signature> {
-    if release.signing_key.is_empty() {
-        return Ok(Signature::NotChecked("no signing key pinned for this release".into()));
-    }
     let Some(sig) = sig else {
         return Ok(Signature::NotChecked("no .sig or .asc was available from this source".into()));
     };
@@ -53,21 +51,33 @@ pub fn check_signature(file: &Path, sig: Option<&Path>, release: &Release, scrat
     let out = cmd!(sh, "{gpgv} --status-fd 1 --keyring {keyring} {sig} {file}").ignore_status().quiet().output()?;
     let _ = std::fs::remove_file(&keyring);
     let status = String::from_utf8_lossy(&out.stdout);
-    match valid_signer(&status) {
-        Some(fpr) if fpr.eq_ignore_ascii_case(&release.signing_key) => Ok(Signature::Verified(fpr)),
-        Some(fpr) => bail!(
-            "{} is signed by key {fpr}, not by the key pinned for sendmail {} ({})",
-            file.display(),
-            release.version,
-            release.signing_key
-        ),
-        None => bail!(
+    let Some(fpr) = valid_signer(&status) else {
+        bail!(
             "the OpenPGP signature {} does not verify {}: {}",
             sig.display(),
             file.display(),
             String::from_utf8_lossy(&out.stderr).trim()
-        ),
+        )
+    };
+    judge_signer(&fpr, release, &crate::releases::table().signing_keys)
+}
+
+/// Whether a good signature by `fpr` counts for `release`.
+pub fn judge_signer(fpr: &str, release: &Release, pinned: &[String]) -> Result<Signature> {
+    let fpr = fpr.to_ascii_uppercase();
+    if !release.signing_key.is_empty() {
+        if fpr.eq_ignore_ascii_case(&release.signing_key) {
+            return Ok(Signature::Verified(format!("by pinned key {fpr}")));
+        }
+        bail!("signed by key {fpr}, not by the key pinned for sendmail {} ({})", release.version, release.signing_key);
     }
+    if pinned.iter().any(|k| k.eq_ignore_ascii_case(&fpr)) {
+        return Ok(Signature::Verified(format!(
+            "by sendmail signing key {fpr} (no key is pinned for {}: any pinned sendmail key is accepted)",
+            release.version
+        )));
+    }
+    bail!("signed by key {fpr}, which is not one of sendmail's pinned signing keys (releases.toml signing_keys)")
 }
 
 pub fn keys_file() -> std::path::PathBuf {
@@ -113,6 +123,29 @@ pub fn dearmor(text: &str) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn signers_are_judged_against_the_pins() {
+        let t = crate::releases::table();
+        let pinned = t.find(&"8.18.2".parse().unwrap()).unwrap().clone();
+        let k2025 = "032312C7C0C2B1973D5013180C19D37CB7E6543E";
+        let k2022 = "6327DDCB5E7E80E4987EA3B7FD79DC0C81D9210A";
+        assert_eq!(
+            judge_signer(k2025, &pinned, &t.signing_keys).unwrap(),
+            Signature::Verified(format!("by pinned key {k2025}"))
+        );
+        assert!(judge_signer(k2022, &pinned, &t.signing_keys)
+            .unwrap_err()
+            .to_string()
+            .contains("not by the key pinned"));
+        let unpinned = Release::user_pinned(&"8.17.2".parse().unwrap(), &"ab".repeat(32)).unwrap();
+        let Signature::Verified(by) = judge_signer(&k2022.to_lowercase(), &unpinned, &t.signing_keys).unwrap() else {
+            panic!()
+        };
+        assert!(by.contains(k2022) && by.contains("any pinned sendmail key"), "{by}");
+        let stranger = "0000000000000000000000000000000000000000";
+        assert!(judge_signer(stranger, &unpinned, &t.signing_keys).unwrap_err().to_string().contains("not one of"));
+    }
 
     #[test]
     fn validsig_gives_primary_fingerprint() {

@@ -242,13 +242,13 @@ pub fn run(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     crate::stamp::forget(&plan.work_dir, "fetch")?;
     let fetched = obtain(plan, args)?;
     match &fetched.signature {
-        Signature::Verified(fpr) => progress::info(&format!("signature: good, by pinned key {fpr}")),
+        Signature::Verified(by) => progress::info(&format!("signature: good, {by}")),
         Signature::NotChecked(why) => progress::info(&format!("signature: not checked ({why})")),
     }
     progress::info(&format!("SHA-256 and size match releases.toml (from {})", fetched.origin));
     ensure_unpacked(plan, &fetched)?;
     let signature = match &fetched.signature {
-        Signature::Verified(fpr) => format!("signature good, by {fpr}"),
+        Signature::Verified(by) => format!("signature good, {by}"),
         Signature::NotChecked(_) => "signature not checked".into(),
     };
     let note = format!("sendmail {} unpacked, SHA-256 {}, {signature}", plan.version, plan.release.sha256);

@@ -116,16 +116,20 @@ pub fn edit(text: &str, version: &Version) -> Result<BaseEdit> {
     // The logical CFLAGS lines of the block, and the physical line with -DSTARTTLS.
     let mut starttls = vec![];
     let mut have: Vec<&str> = vec![];
+    // Every -D word with its value (`TLS_EC=2`), and the line it is on.
+    let mut spelled: Vec<(usize, &str)> = vec![];
     for range in bmake::logical(&l, open + 1, close) {
         if !matches!(bmake::assignment(l[range.start]), Some(("CFLAGS", "+=" | "="))) {
             continue;
         }
         for i in range {
-            let defs = bmake::defines(&bmake::words(l[i]));
+            let words = bmake::words(l[i]);
+            let defs = bmake::defines(&words);
             if defs.contains(&"STARTTLS") {
                 starttls.push(i);
             }
             have.extend(defs);
+            spelled.extend(words.iter().filter_map(|w| w.strip_prefix("-D")).map(|d| (i, d)));
         }
     }
     let at = match starttls.as_slice() {
@@ -145,19 +149,43 @@ pub fn edit(text: &str, version: &Version) -> Result<BaseEdit> {
 
     let mut present = vec![];
     let mut added = vec![];
+    // (line, old word, new word): a define present with another value
+    // (`-DTLS_EC` where the table wants `TLS_EC=2`) is rewritten in place.
+    let mut rewrite: Vec<(usize, String, String)> = vec![];
     for d in &want {
-        let accepted: Vec<&str> = if spellings.contains(&d.as_str()) { spellings.clone() } else { vec![d.as_str()] };
+        let (name, value) = d.split_once('=').map_or((d.as_str(), None), |(n, v)| (n, Some(v)));
+        if value.is_some() {
+            let same_name = spelled.iter().find(|(_, w)| w.split('=').next() == Some(name));
+            match same_name {
+                Some((_, w)) if *w == d.as_str() => present.push(d.clone()),
+                Some((i, w)) => {
+                    rewrite.push((*i, format!("-D{w}"), format!("-D{d}")));
+                    added.push(d.clone());
+                }
+                // Another spelling (`_FFR_TLS_EC`) does not carry the value:
+                // tls.h lets an explicit TLS_EC win over it.
+                None => added.push(d.clone()),
+            }
+            continue;
+        }
+        let accepted: Vec<&str> = if spellings.contains(&name) { spellings.clone() } else { vec![name] };
         match accepted.iter().find(|a| have.contains(a)) {
             Some(found) => present.push(found.to_string()),
             None => added.push(d.clone()),
         }
     }
+    let appended: Vec<&String> = added.iter().filter(|d| !rewrite.iter().any(|(_, _, new)| new[2..] == ***d)).collect();
     let mut out = String::with_capacity(text.len() + 64);
     for (i, line) in l.iter().enumerate() {
-        if i == at && !added.is_empty() {
+        let mut edited = line.to_string();
+        for (_, old, new) in rewrite.iter().filter(|(at, _, _)| *at == i) {
+            edited = replace_word(&edited, old, new);
+        }
+        let line = edited.as_str();
+        if i == at && !appended.is_empty() {
             let end = bmake::content_end(line);
             out.push_str(&line[..end]);
-            for d in &added {
+            for d in &appended {
                 out.push_str(" -D");
                 out.push_str(d);
             }
@@ -167,6 +195,22 @@ pub fn edit(text: &str, version: &Version) -> Result<BaseEdit> {
         }
     }
     Ok(BaseEdit { text: out, line: bmake::line_no(at), present, added })
+}
+
+/// `line` with the whitespace-separated word `old` replaced by `new`.
+fn replace_word(line: &str, old: &str, new: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(old) {
+        let before_ok = at == 0 || rest[..at].ends_with([' ', '\t']);
+        let after = &rest[at + old.len()..];
+        let after_ok = after.is_empty() || after.starts_with([' ', '\t', '\n', '\r', '\\']);
+        out.push_str(&rest[..at]);
+        out.push_str(if before_ok && after_ok { new } else { old });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -201,7 +245,7 @@ mod tests {
             "tls-ec",
             "8.18.1",
             "CFLAGS+=\t-DSTARTTLS -DTLS_EC\n",
-            "CFLAGS+=\t-DSTARTTLS -DTLS_EC -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n",
+            "CFLAGS+=\t-DSTARTTLS -DTLS_EC=2 -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n",
         );
     }
 
@@ -211,7 +255,7 @@ mod tests {
             "ffr-tls-1-8.16",
             "8.16.1",
             "CFLAGS+=\t-DSTARTTLS -D_FFR_TLS_1\n",
-            "CFLAGS+=\t-DSTARTTLS -D_FFR_TLS_1 -DTLS_EC -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n",
+            "CFLAGS+=\t-DSTARTTLS -D_FFR_TLS_1 -DTLS_EC=2 -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n",
         );
         check_form(
             "ffr-tls-1-8.15",
@@ -237,7 +281,7 @@ mod tests {
             "spaces",
             "8.18.2",
             "CFLAGS+= -DSTARTTLS -DTLS_EC   # STARTTLS with EC\n",
-            "CFLAGS+= -DSTARTTLS -DTLS_EC -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE   # STARTTLS with EC\n",
+            "CFLAGS+= -DSTARTTLS -DTLS_EC=2 -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE   # STARTTLS with EC\n",
         );
     }
 
@@ -260,8 +304,10 @@ mod tests {
     fn ffr_ec_alias_counts_as_present_since_tls_ec_is_official() {
         let text = fixtures::base_makefile("tls-ec").replace("-DTLS_EC", "-D_FFR_TLS_EC");
         let e = edit(&text, &v("8.18.2")).unwrap();
-        assert_eq!(e.added, ["_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
-        assert_eq!(e.present, ["STARTTLS", "_FFR_TLS_EC"]);
+        // _FFR_TLS_EC means the fixed P-256 (mode 1): an explicit TLS_EC=2
+        // joins it, and tls.h lets TLS_EC win.
+        assert_eq!(e.added, ["TLS_EC=2", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+        assert_eq!(e.present, ["STARTTLS"]);
         // Before 8.16.1 TLS_EC means nothing: the FFR name is added, TLS_EC kept.
         let e = edit(&fixtures::base_makefile("tls-ec"), &v("8.15.2")).unwrap();
         assert_eq!(e.added, ["_FFR_TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
@@ -272,9 +318,9 @@ mod tests {
         let text = fixtures::base_makefile("tls-ec")
             .replace("CFLAGS+=\t-DSTARTTLS -DTLS_EC\n", "CFLAGS+=\t-DSTARTTLS \\\n\t-DTLS_EC\n");
         let e = edit(&text, &v("8.18.2")).unwrap();
-        assert_eq!(e.added, ["_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+        assert_eq!(e.added, ["TLS_EC=2", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
         assert!(
-            e.text.contains("CFLAGS+=\t-DSTARTTLS -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE \\\n\t-DTLS_EC\n"),
+            e.text.contains("CFLAGS+=\t-DSTARTTLS -D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE \\\n\t-DTLS_EC=2\n"),
             "{}",
             e.text
         );

@@ -27,8 +27,13 @@ pub fn wanted(version: &Version, remedy: &str) -> Result<Vec<String>> {
             flags::CERT_CHAIN_SINCE
         );
     }
-    flags::tls_defines(version, &TlsRequest::default())
+    flags::tls_defines(version, &TlsRequest::default(), FREEBSD_OPENSSL)
 }
+
+/// The oldest OpenSSL of a supported FreeBSD (13.x base: 1.1.1; 14 and
+/// later: 3.0; ports' OpenSSLs and LibreSSL are newer): every one of them
+/// keeps its default groups with `TLS_EC=2` (see `flags::ec_define_for`).
+pub const FREEBSD_OPENSSL: u64 = 0x1010_1000;
 
 /// A unified diff of two texts (empty when they are equal), with `a/` and
 /// `b/` paths so `patch -p1` and `git apply` take it.
@@ -250,7 +255,7 @@ mod tests {
     #[test]
     fn wanted_follows_the_flag_table() {
         let v = |s: &str| s.parse::<Version>().unwrap();
-        assert_eq!(wanted(&v("8.18.2"), "x").unwrap(), ["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
+        assert_eq!(wanted(&v("8.18.2"), "x").unwrap(), ["STARTTLS", "TLS_EC=2", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"]);
         assert_eq!(wanted(&v("8.15.1"), "x").unwrap()[1], "_FFR_TLS_EC");
         let e = wanted(&v("8.14.9"), "do this").unwrap_err().to_string();
         assert!(e.contains("8.15.1") && e.ends_with("do this"), "{e}");

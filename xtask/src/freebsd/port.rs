@@ -141,6 +141,11 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
         if e.path == Path::new(stage::MAILER_CONF) {
             return Ok(How::Data(format!("${{WRKDIR}}/{name}")));
         }
+        // A script written from its template (`NAME.in`): shipped filled
+        // in files/.
+        if e.path == stage::certs_script_path(target) {
+            return Ok(How::Data(format!("${{FILESDIR}}/{name}")));
+        }
         // A library an option builds, stripped for the list; the ports
         // framework installs it as built.
         if let Some(rel) = e
@@ -484,8 +489,8 @@ define(`confMAPDEF', `-DNIS')
 pub fn render_tls_fragment(version: &crate::releases::Version) -> Result<String> {
     let want = super::wanted(version, "the port needs a newer sendmail")?;
     let mut fragments = vec![site_config::builtin("tls.m4")?];
-    let ec = flags::ec_define(version)?;
-    if want.iter().any(|d| d == ec) {
+    let ec = flags::ec_define_for(version, super::FREEBSD_OPENSSL)?;
+    if want.contains(&ec) {
         fragments.push(site_config::builtin("ec.m4")?);
     }
     if want.iter().any(|d| d == super::port_edit::CHAIN) {
@@ -591,7 +596,7 @@ pub fn render(
     let mut from_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
-            How::Sample(f) | How::Renamed(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            How::Sample(f) | How::Renamed(f) | How::Data(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
             _ => None,
         })
         .collect();
@@ -601,6 +606,8 @@ pub fn render(
     for name in from_files {
         let text = if let Some(stem) = name.strip_suffix(".mc") {
             stage::mc_text(Target::FreeBsd, stem, &version)?
+        } else if name == stage::CERTS_SCRIPT {
+            stage::certs_script(Target::FreeBsd)?
         } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
             stage::template(&name, &BTreeMap::new())?
         } else {
@@ -777,6 +784,9 @@ mod tests {
         assert_eq!(find(&e, "/usr/local/share/doc/smtls-sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
         assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
         assert!(e.iter().all(|pe| pe.entry.path.starts_with("/usr/local")), "only PREFIX");
+        let certs = find(&e, "/usr/local/sbin/sendmail-certs");
+        assert_eq!(certs.how, How::Data("${FILESDIR}/sendmail-certs".into()));
+        assert_eq!(install_macro(certs), Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)));
         assert_eq!(
             find(&e, "/usr/local/lib/libmilter.a").how,
             How::Data("${WRKSRC}/obj./libmilter/libmilter.a".into())
@@ -931,13 +941,14 @@ mod tests {
     #[test]
     fn tls_fragment_carries_every_flag_for_the_version() {
         let f = render_tls_fragment(&"8.18.2".parse().unwrap()).unwrap();
-        for want in ["`-DSTARTTLS'", "`-DTLS_EC'", "`-D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE'", "`-lssl -lcrypto'"] {
+        for want in ["`-DSTARTTLS'", "`-DTLS_EC=2'", "`-D_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE'", "`-lssl -lcrypto'"] {
             assert!(f.contains(want), "{want}: {f}");
         }
         let old = render_tls_fragment(&"8.15.2".parse().unwrap()).unwrap();
         assert!(old.contains("`-D_FFR_TLS_EC'") && !old.contains("`-DTLS_EC'"), "{old}");
         assert!(render_tls_fragment(&"8.14.9".parse().unwrap()).is_err());
         let ssl = render_ssl_fragment().unwrap();
-        assert!(ssl.contains("-I%%OPENSSLINC%%") && ssl.contains("-Wl,-rpath,%%OPENSSLLIB%%"), "{ssl}");
+        assert!(ssl.contains("-I%%OPENSSLINC%%") && ssl.contains("-Xlinker -rpath -Xlinker %%OPENSSLLIB%%"), "{ssl}");
+        assert!(!ssl.lines().filter(|l| !l.starts_with("dnl")).any(|l| l.matches(',').count() > 1), "{ssl}");
     }
 }

@@ -74,6 +74,11 @@ pub fn port_version(makefile: &str) -> Result<Version> {
 /// The `-D` names a site.config.m4 text hands to sendmail (through
 /// `conf_sendmail_ENVDEF` or `confENVDEF`).
 pub fn m4_defines(text: &str) -> Vec<String> {
+    m4_defines_spelled(text).iter().map(|d| d.split('=').next().unwrap_or(d).to_string()).collect()
+}
+
+/// [`m4_defines`] with their values, as written (`TLS_EC=2`).
+pub fn m4_defines_spelled(text: &str) -> Vec<String> {
     let mut out = vec![];
     for line in text.lines() {
         let t = line.trim_start();
@@ -83,10 +88,7 @@ pub fn m4_defines(text: &str) -> Vec<String> {
         // The quoted value: the text between the second backtick and its quote.
         for quoted in t.split('`').skip(2) {
             let value = quoted.split('\'').next().unwrap_or("");
-            out.extend(value.split_whitespace().filter_map(|w| w.strip_prefix("-D")).map(|d| {
-                let name = d.split('=').next().unwrap_or(d);
-                name.to_string()
-            }));
+            out.extend(value.split_whitespace().filter_map(|w| w.strip_prefix("-D")).map(str::to_string));
         }
     }
     out
@@ -216,7 +218,7 @@ fn enable_option(makefile: &str, option: &str) -> Result<Option<String>> {
 /// The project's fragment text for one define, filled for `version`.
 fn fragment_for(define: &str, version: &Version) -> Result<String> {
     let ec = flags::ec_spellings(version)?;
-    let (name, vars) = if ec.contains(&define) {
+    let (name, vars) = if ec.contains(&define.split('=').next().unwrap_or(define)) {
         ("ec.m4", BTreeMap::from([("EC_DEFINE", define.to_string())]))
     } else if define == CHAIN {
         ("cert-chain.m4", BTreeMap::new())
@@ -249,6 +251,7 @@ pub fn edit(files: &PortFiles) -> Result<PortEdit> {
     let version = port_version(&files.makefile)?;
     let want = super::wanted(&version, "update the port to a newer sendmail first")?;
     let have = m4_defines(&files.tls);
+    let spelled = m4_defines_spelled(&files.tls);
     if !have.iter().any(|d| d == "STARTTLS") {
         bail!("{TLS_FRAGMENT} has no `APPENDDEF(`conf_sendmail_ENVDEF', `-DSTARTTLS')` line: is this the mail/sendmail port's TLS fragment?");
     }
@@ -257,7 +260,10 @@ pub fn edit(files: &PortFiles) -> Result<PortEdit> {
     let mut tls_added = vec![];
     for d in &want {
         let accepted: Vec<&str> = if spellings.contains(&d.as_str()) { spellings.clone() } else { vec![d.as_str()] };
-        let present = accepted.iter().any(|a| have.iter().any(|h| h == a));
+        // A define with a value (`TLS_EC=2`) is present only as spelled; an
+        // APPENDDEF after `-DTLS_EC` or `-D_FFR_TLS_EC` wins over it.
+        let present =
+            if d.contains('=') { spelled.contains(d) } else { accepted.iter().any(|a| have.iter().any(|h| h == a)) };
         let by_option = d == CHAIN && chain_option.is_some();
         if !present && !by_option {
             tls_added.push(d.clone());
@@ -307,7 +313,7 @@ mod tests {
         let e = edit(&files).unwrap();
         assert_eq!(e.chain_option.as_deref(), Some("CERT_CHAIN"));
         assert!(e.option_enabled);
-        assert_eq!(e.tls_added, ["TLS_EC"]);
+        assert_eq!(e.tls_added, ["TLS_EC=2"]);
         let old: Vec<&str> = files.makefile.lines().collect();
         let new: Vec<&str> = e.makefile.lines().collect();
         let diff: Vec<(&str, &str)> = old.iter().zip(&new).filter(|(a, b)| a != b).map(|(a, b)| (*a, *b)).collect();

@@ -270,6 +270,7 @@ if [ "$1" = configure ]; then
   host.key    its private key, owner root, mode 0600
   cacert.pem  the CA certificates you trust; then: openssl rehash /etc/mail/certs
 The TLS settings are in /etc/mail/sendmail.mc and submit.mc.
+sendmail-certs install --cert LEAF --chain INTERMEDIATE --key KEY checks and installs them.
 EOF
 fi
 
@@ -416,6 +417,15 @@ pub fn depends(input: &Input) -> Result<Vec<String>> {
             if bytes.starts_with(b"\x7fELF") {
                 let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("parsing {}", e.path.display()))?;
                 needed.extend(elf.libraries.iter().map(|s| s.to_string()));
+            }
+        }
+    }
+    // A library the package carries itself (a bundled OpenSSL) is no
+    // dependency.
+    for e in &input.contents.entries {
+        if let (Kind::File { .. }, Some(name)) = (&e.kind, e.path.file_name().and_then(|n| n.to_str())) {
+            if name.contains(".so") {
+                needed.remove(name);
             }
         }
     }

@@ -7,6 +7,7 @@
 //! build time ([`crate::epoch`]), entries in list order (sorted by path),
 //! numeric owners as recorded, gzip with mtime 0 and no file name.
 
+pub mod bundle;
 pub mod deb;
 pub mod elf_abi;
 pub mod pkg;
@@ -44,6 +45,10 @@ pub struct PackageArgs {
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
     #[arg(long, value_enum, value_name = "TARGET")]
     pub tar_target: Option<Target>,
+    /// With --openssl-prefix: carry that OpenSSL's libraries in the Debian
+    /// layout (/usr/lib/<multiarch>/smtls-sendmail) with a run path to them.
+    #[arg(long)]
+    pub bundle_openssl: bool,
 }
 
 /// The formats written when none are asked for.
@@ -198,11 +203,26 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
     if formats.contains(&Format::Pkg) {
         check_pkg_abi(plan, args)?;
     }
+    let config = crate::configure::Configuration::load(plan)?;
+    bundle::check(&config, &formats, args.bundle_openssl)?;
 
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
     for p in &packagers {
         if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
-            let (root, contents) = stage::stage_at(plan, p.target(), &time)?;
+            let (root, mut contents) = stage::stage_at(plan, p.target(), &time)?;
+            if let (Some(prefix), true, Target::Debian) = (&config.openssl.prefix, args.bundle_openssl, p.target()) {
+                let multiarch =
+                    crate::host::multiarch().context("--bundle-openssl: no multiarch triplet for this host")?;
+                let private = bundle::private_dir(&multiarch);
+                let lib = crate::configure::probe::prefix_flags(prefix).1;
+                for f in bundle::bundle(&root, &mut contents, &lib, &private)? {
+                    progress::info(&format!(
+                        "bundled {} (RUNPATH {} in the staged programs)",
+                        f.display(),
+                        private.display()
+                    ));
+                }
+            }
             if std::env::var_os(INJECT_ENV).is_some() {
                 inject_difference(&root, &contents)?;
             }

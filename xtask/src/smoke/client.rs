@@ -243,12 +243,24 @@ pub(super) enum Chain {
     ClientHasIntermediate,
 }
 
+/// The key-exchange groups the client offers, in order (it sends a key
+/// share for the first one only, as browsers and mail clients do).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Groups {
+    /// rustls' defaults: X25519, P-256, P-384.
+    X25519First,
+    /// P-256 alone: a client that a server pinned to X25519 would lose.
+    P256Only,
+}
+
 /// What a completed handshake negotiated.
 #[derive(Clone, Debug)]
 pub(super) struct Session {
     pub version: String,
     pub suite: String,
     pub group: String,
+    /// The server asked for another key share (HelloRetryRequest).
+    pub retried: bool,
     pub certs: Vec<CertificateDer<'static>>,
 }
 
@@ -257,13 +269,31 @@ pub(super) type Tls = StreamOwned<ClientConnection, TcpStream>;
 /// A TLS handshake over `sock` that verifies against the test root CA
 /// alone and the host name.
 pub(super) fn handshake(t: &Target, sock: TcpStream, versions: Versions, chain: Chain) -> Result<(Tls, Session)> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    handshake_with(t, sock, versions, chain, Groups::X25519First)
+}
+
+pub(super) fn handshake_with(
+    t: &Target,
+    sock: TcpStream,
+    versions: Versions,
+    chain: Chain,
+    groups: Groups,
+) -> Result<(Tls, Session)> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.kx_groups = match groups {
+        Groups::X25519First => {
+            use rustls::crypto::ring::kx_group;
+            vec![kx_group::X25519, kx_group::SECP256R1, kx_group::SECP384R1]
+        }
+        Groups::P256Only => vec![rustls::crypto::ring::kx_group::SECP256R1],
+    };
+    let provider = Arc::new(provider);
     let mut roots = RootCertStore::empty();
     roots.add(t.pki.root_der.clone()).context("adding the root CA")?;
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
     let extra = match chain {
         Chain::FromServer => vec![],
-        Chain::ClientHasIntermediate => vec![t.pki.intermediate_der.clone()],
+        Chain::ClientHasIntermediate => t.pki.intermediates(),
     };
     let verifier = Arc::new(Recording { inner, extra, seen: Mutex::new(vec![]) });
     let builder = ClientConfig::builder_with_provider(provider);
@@ -300,6 +330,7 @@ pub(super) fn handshake(t: &Target, sock: TcpStream, versions: Versions, chain: 
         version: c.protocol_version().map(|v| format!("{v:?}").replace('_', ".")).unwrap_or_default(),
         suite: c.negotiated_cipher_suite().map(|s| format!("{:?}", s.suite())).unwrap_or_default(),
         group: c.negotiated_key_exchange_group().map(|g| format!("{:?}", g.name())).unwrap_or_default(),
+        retried: c.handshake_kind() == Some(rustls::HandshakeKind::FullWithHelloRetryRequest),
         certs,
     };
     Ok((tls, session))
@@ -362,24 +393,46 @@ pub fn is_ecdhe(version: &str, suite: &str, group: &str) -> bool {
     }
 }
 
-/// 2. The key exchange is ECDHE: an ECDHE suite when TLS 1.2 is forced,
-///    and an EC group in whatever the server negotiates by default.
+/// 2. The key exchange is ECDHE: an ECDHE suite when TLS 1.2 is forced;
+///    by default a client offering X25519 first (key share for X25519
+///    alone) gets X25519 without a HelloRetryRequest (a server built with
+///    TLS_EC=1 pins P-256 and forces the retry); a client offering only
+///    P-256 still succeeds.
 pub fn check_ecdhe(t: &Target) -> Result<String> {
-    let run = |v: Versions| -> Result<Session> {
+    let run = |v: Versions, g: Groups| -> Result<Session> {
         let sock = starttls(t.smtp)?;
-        let (mut tls, s) = handshake(t, sock, v, Chain::ClientHasIntermediate)?;
+        let (mut tls, s) = handshake_with(t, sock, v, Chain::ClientHasIntermediate, g)?;
         quit(&mut tls);
         Ok(s)
     };
-    let s12 = run(Versions::Tls12Only).context("with TLS 1.2 forced")?;
+    let s12 = run(Versions::Tls12Only, Groups::X25519First).context("with TLS 1.2 forced")?;
     if !is_ecdhe(&s12.version, &s12.suite, &s12.group) {
         bail!("with TLS 1.2 forced the server chose {} {} over {:?}: not ECDHE", s12.version, s12.suite, s12.group);
     }
-    let s = run(Versions::Any).context("with the default versions")?;
-    if !is_ecdhe(&s.version, &s.suite, &s.group) {
-        bail!("by default the server chose {} {} over {:?}: not ECDHE", s.version, s.suite, s.group);
+    let s = run(Versions::Any, Groups::X25519First).context("with the default versions, X25519 first")?;
+    judge_x25519(&s.version, &s.suite, &s.group, s.retried)?;
+    let p256 = run(Versions::Any, Groups::P256Only).context("offering P-256 only")?;
+    if p256.group != "secp256r1" {
+        bail!("offering P-256 only, the server negotiated {:?}", p256.group);
     }
-    Ok(format!("TLS 1.2 forced: {} over {}; default: {} {} over {}", s12.suite, s12.group, s.version, s.suite, s.group))
+    Ok(format!(
+        "TLS 1.2 forced: {} over {}; X25519 first: {} {} over {} without HelloRetryRequest; P-256 only: {} over {}",
+        s12.suite, s12.group, s.version, s.suite, s.group, p256.version, p256.group
+    ))
+}
+
+/// A client that offers X25519 first must get it at once.
+pub fn judge_x25519(version: &str, suite: &str, group: &str, retried: bool) -> Result<()> {
+    if !is_ecdhe(version, suite, group) {
+        bail!("by default the server chose {version} {suite} over {group:?}: not ECDHE");
+    }
+    if version == "TLSv1.3" && (group != "X25519" || retried) {
+        bail!(
+            "a client offering X25519 first got {group}{}: the server's groups exclude X25519 (sendmail built with TLS_EC=1, which pins P-256 on OpenSSL 1.1.0 and later; build with TLS_EC=2)",
+            if retried { " after a HelloRetryRequest" } else { "" }
+        );
+    }
+    Ok(())
 }
 
 /// Runs `openssl s_client` against the plain port with STARTTLS; stdin is
@@ -619,6 +672,16 @@ mod tests {
             Some("version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 verify=NO")
         );
         assert_eq!(received_tls("H??Received: from x by y"), None);
+    }
+
+    #[test]
+    fn x25519_judgement() {
+        let s = "TLS13_AES_256_GCM_SHA384";
+        assert!(judge_x25519("TLSv1.3", s, "X25519", false).is_ok());
+        let e = judge_x25519("TLSv1.3", s, "secp256r1", true).unwrap_err().to_string();
+        assert!(e.contains("HelloRetryRequest") && e.contains("TLS_EC=2"), "{e}");
+        assert!(judge_x25519("TLSv1.3", s, "X25519", true).is_err());
+        assert!(judge_x25519("TLSv1.3", s, "FFDHE2048", false).is_err());
     }
 
     #[test]
