@@ -37,14 +37,10 @@ impl Pkg {
 pub const REQUIRED_KEYS: &[&str] =
     &["abi", "arch", "comment", "desc", "maintainer", "name", "origin", "prefix", "version", "www"];
 
-/// An example ABI for messages: FreeBSD 14 on this host's machine.
+/// An example ABI for messages and format tests: this host's FreeBSD ABI
+/// on FreeBSD, FreeBSD 14 on this machine elsewhere ([`crate::host::freebsd_abi`]).
 pub fn example_abi() -> String {
-    let arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "i386",
-        other => other,
-    };
-    format!("FreeBSD:14:{arch}")
+    crate::host::freebsd_abi().unwrap_or_else(|_| "FreeBSD:14:amd64".into())
 }
 
 /// The ABI a .pkg of these ELF files carries, and the notice to print when
