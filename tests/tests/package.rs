@@ -318,6 +318,11 @@ fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_program
         assert!(files.contains_key(want), "{want} missing from the manifest");
     }
 
+    // The .cf sample uses the package's helpfile, and class w from the base system's file.
+    let cf = String::from_utf8(members["/usr/local/etc/mail/sendmail.cf.sample"].data.clone()).unwrap();
+    assert!(cf.lines().any(|l| l == "O HelpFile=/usr/local/share/sendmail/helpfile"), "HelpFile in sendmail.cf.sample");
+    assert!(cf.lines().any(|l| l == "Fw-o /etc/mail/local-host-names"), "class w in sendmail.cf.sample");
+
     // Sums, owners and modes: those of the staged tree and its contents list.
     let staged = ok(xtask(&["--work-dir", w, "stage", "--target", "freebsd", "--json"], &[]));
     let contents: xtask::stage::Contents = serde_json::from_slice(&staged.stdout).unwrap();

@@ -1385,6 +1385,9 @@ mod tests {
             assert!(mc.contains("define(`confSERVER_CERT', `/etc/mail/certs/host.cert')dnl"), "{mc}");
             assert!(mc.contains("+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1"), "{mc}");
             assert!(mc.contains(&format!("{}/mail.local", t.libexec())), "{mc}");
+            if t == Target::FreeBsd {
+                assert!(mc.contains(&format!("define(`HELP_FILE', `{FREEBSD_HELPFILE}')dnl")), "{mc}");
+            }
             let submit = mc_text(t, "submit", "8.18.2").unwrap();
             assert!(submit.contains("confCACERT_PATH") && !submit.contains("confSERVER_KEY"), "{submit}");
         }
