@@ -176,8 +176,8 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     if !compact {
         m.insert("files".into(), Value::Object(files));
         m.insert("directories".into(), Value::Object(dirs));
-        let config: Vec<String> = c.config_files().map(|e| e.path.to_string_lossy().to_string()).collect();
-        m.insert("config".into(), json!(config));
+        // No `config` key: the configuration entries are samples, handled by
+        // the scripts below as the port's `@sample` is, not by pkg's merge.
         m.insert(
             "scripts".into(),
             json!({
