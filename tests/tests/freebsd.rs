@@ -511,10 +511,10 @@ fn tls_defines_stay_in_sendmail() {
 }
 
 #[test]
-fn readme_stanza_is_the_shipped_template() {
+fn docs_stanza_is_the_shipped_template() {
     let readme = std::fs::read_to_string(workspace_root().join("docs/freebsd.md")).unwrap();
-    let section = &readme
-        [readme.find("## The sendmail.mc TLS stanza").expect("docs/freebsd.md has the FreeBSD stanza section")..];
+    let section =
+        &readme[readme.find("## The sendmail.mc TLS stanza").expect("docs/freebsd.md has the stanza section")..];
     let block = &section[section.find("```m4\n").unwrap() + 6..];
     let block = &block[..block.find("```").unwrap()];
     let template = std::fs::read_to_string(workspace_root().join("xtask/templates/tls-server.mc")).unwrap();

@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{bench, build, configure, dist, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
+use crate::{bench, build, configure, dist, epoch, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -79,10 +79,13 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Fetch(a) => fetch::run(&plan, &a).map(drop),
         Command::Configure(a) => configure::run(&plan, &a).map(drop),
-        Command::Build(a) => build::run(&plan, &a).map(drop),
-        Command::Verify(a) => verify::run(&plan, &a).map(drop),
-        Command::Stage(a) => stage::run(&plan, &a).map(drop),
-        Command::Package(a) => package::run(&plan, &a).map(drop),
+        Command::Build(a) => build::run(&plan, &configured(&plan)?, &a).map(drop),
+        Command::Verify(a) => {
+            let config = if a.binary.is_none() { Some(configured(&plan)?) } else { None };
+            verify::run(&plan, &a, config.as_ref()).map(drop)
+        }
+        Command::Stage(a) => stage::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
+        Command::Package(a) => package::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Port(a) => freebsd::port::run(&plan, &a),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
@@ -97,6 +100,16 @@ pub fn run(cli: Cli) -> Result<()> {
             unreachable!("handled above")
         }
     }
+}
+
+/// What `configure` chose for this tree, loaded once for the command.
+fn configured(plan: &plan::Plan) -> Result<configure::Configuration> {
+    configure::Configuration::load(plan)
+}
+
+/// The one build time of the command's artifacts.
+fn build_time(plan: &plan::Plan) -> Result<epoch::BuildTime> {
+    epoch::from_environment(&plan.cached_tarball())
 }
 
 fn setup() -> Result<()> {

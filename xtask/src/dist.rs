@@ -4,7 +4,7 @@
 //! outputs are there (see `stamp`); the line printed for it says so, or says
 //! what changed.
 
-use crate::{build, configure, fetch, package, plan::Plan, progress, stamp, verify};
+use crate::{build, configure, epoch, fetch, package, plan::Plan, progress, stamp, verify};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -113,17 +113,33 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
     steps.run(&fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)
     })?;
-    steps.run(&configure::stamp_inputs(plan, &args.configure)?, &configure::outputs(plan), || {
-        configure::run(plan, &args.configure).map(drop)
+    // The configuration is read once: the one on disk keys the configure
+    // step; the later steps get the one configure returns, or, when it was
+    // skipped, that same one.
+    let previous = configure::Configuration::load(plan);
+    let mut configured = None;
+    steps.run(
+        &configure::stamp_inputs(plan, &args.configure, previous.as_ref().ok())?,
+        &configure::outputs(plan),
+        || {
+            configured = Some(configure::run(plan, &args.configure)?);
+            Ok(())
+        },
+    )?;
+    let config = configured.map_or(previous, Ok);
+    let config = config.as_ref();
+    let need = || config.map_err(|e| anyhow::anyhow!("{e:#}"));
+    steps.run(&build::stamp_inputs(plan, config.ok())?, &build::outputs(plan, config.ok()), || {
+        build::run(plan, need()?, &args.build).map(drop)
     })?;
-    steps.run(&build::stamp_inputs(plan)?, &build::outputs(plan), || build::run(plan, &args.build).map(drop))?;
     steps.run(&verify::stamp_inputs(plan), &[plan.program("sendmail")], || {
-        let report = verify::run(plan, &verify::VerifyArgs::default())?;
+        let report = verify::run(plan, &verify::VerifyArgs::default(), Some(need()?))?;
         progress::info(&format!("verified: {}", report.summary()));
         Ok(())
     })?;
     steps.run(&package::stamp_inputs(plan, &args.package)?, &package::outputs(plan, &args.package), || {
-        package::run(plan, &args.package).map(drop)
+        let time = epoch::from_environment(&plan.cached_tarball())?;
+        package::run(plan, &args.package, need()?, &time).map(drop)
     })?;
     t.done();
     Ok(())

@@ -90,10 +90,7 @@ impl Plan {
     }
 }
 
-/// The repository root (this crate's parent directory).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
-}
+pub use crate::util::workspace_root;
 
 pub fn default_cache_dir() -> Result<PathBuf> {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);

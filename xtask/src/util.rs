@@ -1,7 +1,13 @@
 //! Small file helpers shared by every step.
 
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The repository root (this crate's parent directory): templates,
+/// fragments, keys and fixtures are read from it.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
 
 /// Writes `bytes` to a temporary name beside `path`, then renames it into
 /// place: readers never see a half-written file.

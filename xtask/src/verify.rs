@@ -139,11 +139,6 @@ pub fn capture_d0(binary: &Path) -> Result<String> {
     Ok(text)
 }
 
-/// The DT_NEEDED entries of an ELF file.
-pub fn needed_libraries(binary: &Path) -> Result<Vec<String>> {
-    Ok(dynamic(binary)?.needed)
-}
-
 /// What the dynamic section says about finding libraries.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Dynamic {
@@ -351,10 +346,15 @@ pub fn stamp_inputs(plan: &Plan) -> crate::stamp::Inputs {
     i
 }
 
-pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
+/// Verifies `--binary`, or the build `config` describes (what it expects
+/// comes from the configuration's options and OpenSSL).
+pub fn run(plan: &Plan, args: &VerifyArgs, config: Option<&Configuration>) -> Result<Report> {
     let (binary, config) = match &args.binary {
         Some(b) => (b.clone(), None),
-        None => (plan.program("sendmail"), Some(Configuration::load(plan)?)),
+        None => (
+            plan.program("sendmail"),
+            Some(config.context("verifying the build needs its configuration: run `cargo xtask configure`")?),
+        ),
     };
     if !binary.is_file() {
         bail!("{} does not exist: run `cargo xtask build` first, or pass --binary PATH", binary.display());

@@ -12,8 +12,8 @@
 //! are the Makefiles' own, so the programs are byte-identical to a serial
 //! upstream build of the same site.config.m4 (tests/tests/build_speed.rs).
 
-pub mod graph;
-pub mod jobs;
+pub(crate) mod graph;
+pub(crate) mod jobs;
 
 use crate::{configure::Configuration, plan::Plan, progress, stamp, tools};
 use anyhow::{bail, Context, Result};
@@ -112,28 +112,29 @@ pub fn tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
 }
 
-/// Checks the configuration is current; returns it.
-pub fn check_configured(plan: &Plan) -> Result<Configuration> {
-    let config = Configuration::load(plan)?;
+/// Checks the configuration is current: site.config.m4 is the one
+/// `configure` wrote.
+fn check_configured(plan: &Plan, config: &Configuration) -> Result<()> {
     let site = std::fs::read(plan.site_config())
         .with_context(|| format!("{} is missing: run `cargo xtask configure`", plan.site_config().display()))?;
     let sum = crate::digest::sha256_hex(&site);
     if sum != config.site_config_sha256 {
         bail!("{} changed since `cargo xtask configure` wrote it: run configure again", plan.site_config().display());
     }
-    Ok(config)
+    Ok(())
 }
 
 /// What the build's output depends on (see `stamp`): the source, the
 /// generated site.config.m4, the compiler, the OpenSSL (and Berkeley DB)
-/// the configuration found, and the toolkit.
-pub fn stamp_inputs(plan: &Plan) -> Result<stamp::Inputs> {
+/// the configuration found (none before the first configure), and the
+/// toolkit.
+pub fn stamp_inputs(plan: &Plan, config: Option<&Configuration>) -> Result<stamp::Inputs> {
     let mut i = stamp::Inputs::new("build");
     i.add("source", format!("sendmail {} sha256:{}", plan.version, plan.release.sha256));
     i.add_file_content("site.config.m4", &plan.site_config());
     i.add("compiler", stamp::command_identity("cc"));
-    match Configuration::load(plan) {
-        Ok(c) => {
+    match config {
+        Some(c) => {
             i.add(
                 "openssl",
                 format!("{} (headers {:#x}, library {:#x})", c.openssl.text, c.openssl.compiled, c.openssl.linked),
@@ -141,7 +142,7 @@ pub fn stamp_inputs(plan: &Plan) -> Result<stamp::Inputs> {
             i.add("berkeley db", c.berkeley_db.clone().unwrap_or_else(|| "off".into()));
             i.add("probed files", c.probed_files_digest());
         }
-        Err(_) => {
+        None => {
             i.add("openssl", "not configured");
         }
     }
@@ -158,11 +159,11 @@ pub fn subdirs(config: &Configuration) -> Vec<&'static str> {
 }
 
 /// The files a finished build leaves: every program and library.
-pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+pub fn outputs(plan: &Plan, config: Option<&Configuration>) -> Vec<PathBuf> {
     let obj = plan.obj_dir();
-    let libraries = match Configuration::load(plan) {
-        Ok(c) => subdirs(&c).into_iter().filter(|s| s.starts_with("lib")).collect(),
-        Err(_) => LIBRARIES.to_vec(),
+    let libraries = match config {
+        Some(c) => subdirs(c).into_iter().filter(|s| s.starts_with("lib")).collect(),
+        None => LIBRARIES.to_vec(),
     };
     PROGRAMS
         .iter()
@@ -182,9 +183,9 @@ fn gnu_make() -> bool {
         .unwrap_or(false)
 }
 
-pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
+pub fn run(plan: &Plan, config: &Configuration, args: &BuildArgs) -> Result<Vec<PathBuf>> {
     let jobs = args.jobs();
-    let config = check_configured(plan)?;
+    check_configured(plan, config)?;
     for need in [&tools::CC, &tools::M4, &tools::MAKE] {
         tools::find(need)?;
     }
@@ -205,14 +206,14 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
         std::fs::remove_dir_all(&obj).with_context(|| format!("cleaning {}", obj.display()))?;
     }
     std::fs::create_dir_all(&obj)?;
-    let all = subdirs(&config);
+    let all = subdirs(config);
     if one_by_one {
         build_one_by_one(plan, jobs, &all)?;
     } else {
         build_graph(plan, jobs, &in_priority_order(&all))?;
     }
     let mut built = vec![];
-    for p in outputs(plan) {
+    for p in outputs(plan, Some(config)) {
         if !p.is_file() {
             bail!("the build finished but {} is missing; see the logs in {}", p.display(), logs.display());
         }
@@ -220,7 +221,7 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
             built.push(p);
         }
     }
-    stamp::record(&plan.work_dir, &stamp_inputs(plan)?, &format!("{} programs built", built.len()))?;
+    stamp::record(&plan.work_dir, &stamp_inputs(plan, Some(config))?, &format!("{} programs built", built.len()))?;
     t.done();
     Ok(built)
 }

@@ -4,11 +4,11 @@
 //! The edits themselves are pure (`base_makefile`, `port_edit`); this
 //! module reads and writes the files, prints what it did and the diff.
 
-pub mod base_makefile;
-pub mod bmake;
+pub(crate) mod base_makefile;
+pub(crate) mod bmake;
 pub mod patches;
-pub mod port;
-pub mod port_edit;
+pub(crate) mod port;
+pub(crate) mod port_edit;
 pub mod port_options;
 
 use crate::configure::flags::{self, TlsRequest};
@@ -222,7 +222,7 @@ pub fn run_port_edit(args: &PortEditArgs) -> Result<()> {
 /// Fixtures written from the documented forms of the FreeBSD files
 /// (`tests/fixtures/freebsd/`, each citing its source).
 #[cfg(test)]
-pub mod fixtures {
+pub(crate) mod fixtures {
     use std::path::PathBuf;
 
     pub fn root() -> PathBuf {

@@ -459,7 +459,7 @@ impl Packager for Deb {
             version: Target::Debian.package_version(&input.version),
             arch: self.arch.clone(),
             installed_size: installed_size(input)?,
-            maintainer: stage::maintainer()?,
+            maintainer: crate::meta::maintainer()?,
             depends: depends(input)?,
             relations: relations(&input.contents.options)?,
             options: input.contents.options.clone(),
@@ -504,7 +504,12 @@ mod tests {
     }
 
     fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
-        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None }
+        let origin = match kind {
+            Kind::Dir => stage::Origin::Dir,
+            Kind::Symlink { .. } => stage::Origin::Link,
+            _ => stage::Origin::Source { rel: path.trim_start_matches('/').into() },
+        };
+        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None, origin }
     }
 
     #[test]

@@ -7,14 +7,14 @@
 //! build time ([`crate::epoch`]), entries in list order (sorted by path),
 //! numeric owners as recorded, gzip with mtime 0 and no file name.
 
-pub mod bundle;
-pub mod deb;
+pub(crate) mod bundle;
+pub(crate) mod deb;
 pub mod elf_abi;
 pub mod pkg;
-pub mod tarball;
+pub(crate) mod tarball;
 
 use crate::stage::{self, Contents, Target};
-use crate::{archive, epoch, plan::Plan, progress, util};
+use crate::{archive, configure::Configuration, epoch, plan::Plan, progress, util};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,6 +49,10 @@ pub struct PackageArgs {
     /// layout (/usr/lib/<multiarch>/smtls-sendmail) with a run path to them.
     #[arg(long)]
     pub bundle_openssl: bool,
+    /// Test use (`repro`): change one staged file on purpose, so the
+    /// comparison must fail.
+    #[arg(long, hide = true)]
+    pub inject_difference: bool,
 }
 
 /// The formats written when none are asked for.
@@ -131,10 +135,7 @@ pub fn numeric_id(name: &str) -> Result<u64> {
     }
 }
 
-/// Set in a `repro` run to perturb one staged file, proving the comparison
-/// catches a difference. Test use only.
-pub const INJECT_ENV: &str = "SMTLS_REPRO_INJECT";
-/// The file `INJECT_ENV` changes: the sendmail.mc of the layout
+/// The file `--inject-difference` changes: the sendmail.mc of the layout
 /// (`/etc/mail/sendmail.mc`, or its sample under PREFIX on FreeBSD).
 pub const INJECT_NAME: &str = "sendmail.mc";
 
@@ -155,7 +156,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
         .map_or_else(|| "no verified build".into(), |s| format!("sha256:{}", s.digest));
     i.add("verify", verified);
     i.add_file_content("configuration", &plan.configuration_file());
-    let dir = stage::templates_dir();
+    let dir = crate::template::dir();
     let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -165,9 +166,8 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
         i.add_file_content(&format!("template {}", t.display()), t);
     }
     i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
-    i.add("maintainer", stage::maintainer()?);
+    i.add("maintainer", crate::meta::maintainer()?);
     i.add("arguments", format!("{args:?}"));
-    i.add("injected difference", std::env::var(INJECT_ENV).unwrap_or_default());
     Ok(i)
 }
 
@@ -184,7 +184,9 @@ pub fn outputs(plan: &Plan, args: &PackageArgs) -> Vec<PathBuf> {
     v
 }
 
-pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
+/// Stages each layout the formats need and writes the packages, for the
+/// build `configure` described and the one build time.
+pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch::BuildTime) -> Result<Vec<Artifact>> {
     crate::stamp::forget(&plan.work_dir, "package")?;
     let formats = if args.formats.is_empty() {
         default_formats(crate::tools::Os::detect())
@@ -197,19 +199,17 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
     let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
     let names: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
     let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
-    let time = epoch::from_environment(&plan.cached_tarball())?;
     progress::info(&format!("build time {}", time.describe()));
     let packagers = packagers(&formats, args)?;
     if formats.contains(&Format::Pkg) {
         check_pkg_abi(plan, args)?;
     }
-    let config = crate::configure::Configuration::load(plan)?;
-    bundle::check(&config, &formats, args.bundle_openssl)?;
+    bundle::check(config, &formats, args.bundle_openssl)?;
 
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
     for p in &packagers {
         if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
-            let (root, mut contents) = stage::stage_at(plan, p.target(), &time)?;
+            let (root, mut contents) = stage::stage(plan, p.target(), config, time)?;
             if let (Some(prefix), true, Target::Debian) = (&config.openssl.prefix, args.bundle_openssl, p.target()) {
                 let multiarch =
                     crate::host::multiarch().context("--bundle-openssl: no multiarch triplet for this host")?;
@@ -223,7 +223,7 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
                     ));
                 }
             }
-            if std::env::var_os(INJECT_ENV).is_some() {
+            if args.inject_difference {
                 inject_difference(&root, &contents)?;
             }
             slot.insert((root, contents));
@@ -283,7 +283,7 @@ fn inject_difference(root: &Path, contents: &Contents) -> Result<()> {
         })
         .with_context(|| format!("the {} layout has no {INJECT_NAME}", contents.target))?;
     let p = e.staged(root);
-    progress::info(&format!("{INJECT_ENV} is set: changing {} on purpose", p.display()));
+    progress::info(&format!("--inject-difference: changing {} on purpose", p.display()));
     let mut f =
         std::fs::OpenOptions::new().append(true).open(&p).with_context(|| format!("opening {}", p.display()))?;
     f.write_all(b"dnl difference injected by smtls repro --inject-difference\n")?;

@@ -12,7 +12,8 @@
 
 use super::{elf_abi, Format, Input, Packager};
 use crate::archive::{self, TarMember};
-use crate::stage::{self, Contents, Kind, Target};
+use crate::meta;
+use crate::stage::{Contents, Kind, Target};
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -99,8 +100,8 @@ pub fn sample_calls(c: &Contents) -> String {
 
 /// A maintainer script from `xtask/templates/pkg-<name>`, filled.
 pub fn script(name: &str, c: &Contents) -> Result<String> {
-    let vars = BTreeMap::from([("PACKAGE", stage::PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
-    stage::template(&format!("pkg-{name}"), &vars)
+    let vars = BTreeMap::from([("PACKAGE", meta::PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
+    crate::template::render(&format!("pkg-{name}"), &vars)
 }
 
 /// The install message (`xtask/templates/pkg-message`) for PREFIX `prefix`.
@@ -111,13 +112,13 @@ pub fn message(version: &str, prefix: &str) -> Result<String> {
         format!("{prefix}/{}", rel.display())
     };
     let vars = BTreeMap::from([
-        ("PACKAGE", stage::PACKAGE_NAME.to_string()),
+        ("PACKAGE", meta::PACKAGE_NAME.to_string()),
         ("VERSION", version.to_string()),
         ("PREFIX", prefix.to_string()),
         ("CF_DIR", under(t.cf_dir())),
         ("RC_CONF_D", under(t.rc_conf_d().context("FreeBSD has an rc.conf.d file")?)),
     ]);
-    stage::template("pkg-message", &vars)
+    crate::template::render("pkg-message", &vars)
 }
 
 /// The manifest; `compact` leaves out files, directories, config and scripts
@@ -150,12 +151,12 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
         }
     }
     let mut m = Map::new();
-    m.insert("name".into(), json!(stage::PACKAGE_NAME));
-    m.insert("origin".into(), json!(stage::FREEBSD_ORIGIN));
+    m.insert("name".into(), json!(meta::PACKAGE_NAME));
+    m.insert("origin".into(), json!(meta::FREEBSD_ORIGIN));
     m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version)));
-    m.insert("comment".into(), json!(stage::SUMMARY));
-    m.insert("maintainer".into(), json!(stage::maintainer_address()?));
-    m.insert("www".into(), json!(stage::HOMEPAGE));
+    m.insert("comment".into(), json!(meta::SUMMARY));
+    m.insert("maintainer".into(), json!(meta::maintainer_address()?));
+    m.insert("www".into(), json!(meta::HOMEPAGE));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
     m.insert("prefix".into(), json!(Target::FreeBsd.prefix()));
@@ -220,7 +221,7 @@ impl Packager for Pkg {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}.pkg", stage::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version)))
+        Ok(format!("{}-{}.pkg", meta::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version)))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
