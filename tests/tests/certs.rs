@@ -397,6 +397,31 @@ fn a_reversed_chain_is_reordered_and_reported() {
     );
     assert_eq!(code(&out), 0);
     assert!(!stdout(&out).contains("REORDERED"), "{}", stdout(&out));
+    // A fullchain file with the root, plus one intermediate again: the root
+    // is not served, the duplicate is no warning, and a root the bundle does
+    // not hold is trusted only when given with --ca.
+    let full = dir.join("pki/fullchain.pem");
+    std::fs::write(
+        &full,
+        format!("{}{}{}{}", pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0]), pem(&pki.root)),
+    )
+    .unwrap();
+    let base =
+        ["install", "--cert", Pki::s(&full), "--chain", Pki::s(&pki.intermediates[0]), "--key", Pki::s(&pki.key)];
+    let out = run(&s, &dir, &[&base[..], &["--host", HOST, "--dir", Pki::s(&certs)]].concat());
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains(
+            "leads to CN=Test Root CA,O=smtls test (given with the chain), which is not a CA in the system's CA bundle"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out =
+        run(&s, &dir, &[&base[..], &["--ca", Pki::s(&pki.root), "--host", HOST, "--dir", Pki::s(&certs)]].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("left out"), "{}", stderr(&out));
+    assert_eq!(certs_of(&certs.join("host.cert")).len(), 3, "leaf and two intermediates, no root");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -693,6 +718,30 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
         "{line}"
     );
     assert_eq!(code(&check(&["--warn-days", "3"])), 0);
+    // Dates after 2038 count right (awk's %d stops at 2^31 in mawk).
+    let far = Pki::new(&dir.join("far"), Alg::Ec, 1, 20000);
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&far.leaf),
+            "--chain",
+            Pki::s(&far.intermediates[0]),
+            "--key",
+            Pki::s(&far.key),
+            "--ca",
+            Pki::s(&far.root),
+            "--host",
+            HOST,
+            "--dir",
+            d,
+        ],
+    );
+    assert!(stdout(&out).contains("in 19999 days)"), "{}", stdout(&out));
+    let out = check(&[]);
+    assert!(stdout(&out).contains(": in 19999 days"), "{}", stdout(&out));
     // The active sendmail.cf must name the set; one that does not is a problem.
     let cf = dir.join("sendmail.cf");
     std::fs::write(&cf, "O ServerCertFile=/etc/mail/certs/host.cert\n").unwrap();
@@ -931,9 +980,7 @@ fn export_for_postfix_passes_postfix_check() {
     // A private instance: every directory in the scratch dir or the unpacked
     // tree; mail_owner daemon, setgid_group mail (users every Debian has).
     let lib = r.join("usr/lib/postfix");
-    for f in ["postfix-files"] {
-        std::fs::copy(r.join("etc/postfix").join(f), p.join("etc").join(f)).unwrap();
-    }
+    std::fs::copy(r.join("etc/postfix/postfix-files"), p.join("etc/postfix-files")).unwrap();
     sh("cp", &["-r", r.join("etc/postfix/postfix-files.d").to_str().unwrap(), p.join("etc").to_str().unwrap()]);
     std::fs::copy(r.join("usr/share/postfix/master.cf.dist"), p.join("etc/master.cf")).unwrap();
     let base = format!(

@@ -18,6 +18,7 @@ mod layers;
 pub(crate) mod meta;
 pub mod package;
 pub mod plan;
+pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub mod releases;

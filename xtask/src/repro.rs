@@ -107,7 +107,7 @@ pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
             cmd.arg("--inject-difference");
         }
         let start = std::time::Instant::now();
-        let status = cmd.status().with_context(|| format!("running {}", exe.display()))?;
+        let status = crate::proc::status(&mut cmd).with_context(|| format!("running {}", exe.display()))?;
         if !status.success() {
             bail!(
                 "run {} failed ({status}); last lines of {}:\n{}",

@@ -105,6 +105,10 @@ pub fn how(e: &Entry) -> Result<How> {
         (Origin::Program { name }, _) => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
         // A script written from its template: shipped filled in files/.
         (Origin::CertsScript, _) => How::Data(format!("${{FILESDIR}}/{}", name()?)),
+        // Its manual page, filled in files/; the framework compresses it.
+        (Origin::CertsManPage, _) => {
+            How::Man(format!("${{FILESDIR}}/{}", name()?.strip_suffix(".gz").unwrap_or_default()))
+        }
         // A library an option builds, stripped for the list; the ports
         // framework installs it as built.
         (Origin::Library { built }, _) => How::Data(format!("${{WRKSRC}}/obj./{built}")),
@@ -544,7 +548,9 @@ pub fn render(
     let mut from_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
-            How::Sample(f) | How::Renamed(f) | How::Data(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            How::Sample(f) | How::Renamed(f) | How::Data(f) | How::Man(f) => {
+                f.strip_prefix("${FILESDIR}/").map(str::to_string)
+            }
             _ => None,
         })
         .collect();
@@ -556,6 +562,8 @@ pub fn render(
             stage::mc_text(Target::FreeBsd, stem, &version)?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
+        } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
+            stage::certs_man_page(Target::FreeBsd)?
         } else if name == RC_CONF_D || template::dir().join(&name).is_file() {
             template::render(&name, &BTreeMap::new())?
         } else {
@@ -729,6 +737,8 @@ mod tests {
         assert!(e.iter().all(|pe| pe.entry.path.starts_with("/usr/local")), "only PREFIX");
         let certs = find(&e, "/usr/local/sbin/sendmail-certs");
         assert_eq!(certs.how, How::Data("${FILESDIR}/sendmail-certs".into()));
+        let page = find(&e, "/usr/local/share/man/man8/sendmail-certs.8.gz");
+        assert_eq!(page.how, How::Man("${FILESDIR}/sendmail-certs.8".into()));
         assert_eq!(install_macro(certs), Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)));
         assert_eq!(
             find(&e, "/usr/local/lib/libmilter.a").how,

@@ -35,8 +35,13 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
 /// libraries of the options on).
 pub fn generate(plan: &Plan, contents: &Contents, time: &epoch::BuildTime) -> Result<std::path::PathBuf> {
     let gen = generated_dir(plan, contents.target);
+    if let Some(parent) = gen.parent() {
+        crate::plan::clean_leftovers(parent)?;
+    }
     let partial = gen.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
+    // Removed on any error; a no-op once renamed into place.
+    let _partial_guard = crate::util::RemoveOnDrop(partial.clone());
     let strip = tools::find(&tools::STRIP)?;
     for e in contents.entries.iter().filter(|e| e.origin.is_generated()) {
         if e.source() != Some(e.staged(&gen).as_path()) {
@@ -111,6 +116,7 @@ fn make(
             cf.into_bytes()
         }
         Origin::CertsScript => super::certs_script(target)?.into_bytes(),
+        Origin::CertsManPage => archive::gzip(super::certs_man_page(target)?.as_bytes())?,
         // local-host-names: DOMAIN(generic) reads class w from it, and
         // sendmail errors without it.
         Origin::Template { name } => template::render(name, &BTreeMap::new())?.into_bytes(),

@@ -234,6 +234,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], feat
     // The certificate helper, written from its template.
     let script = super::certs_script_path(target);
     l.add(Entry { mode: target.program_mode(), ..l.file(script, Origin::CertsScript) })?;
+    l.add(Entry { mode: 0o644, ..l.file(super::certs_man_path(target), Origin::CertsManPage) })?;
     docs(&mut l)?;
     let option_dirs = option_files(&mut l, features)?;
     for (path, owner, group, mode) in special_dirs(target) {

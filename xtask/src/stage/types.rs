@@ -180,6 +180,8 @@ pub enum Origin {
     Cf { which: String },
     /// The certificate helper, from its template (`certs::certs_script`).
     CertsScript,
+    /// Its manual page (`certs::certs_man_page`), compressed.
+    CertsManPage,
     /// A template of `xtask/templates/` without placeholders, as is.
     Template { name: String },
     /// mailwrapper's table for this sendmail (FreeBSD), from its template
