@@ -658,6 +658,19 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(stdout(&out).ends_with("all good\n"));
     assert!(stdout(&out).contains("host.cert holds 2 certificate(s), the leaf first, each followed by its issuer"));
+    let out = check(&["--host", "SMTP.example.test"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("ok: the leaf covers smtp.example.test (as smtp.example.test)"), "{}", stdout(&out));
+    let out = check(&["--host", "mx.other.test", "--quiet"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).starts_with(
+            "PROBLEM: the leaf is for mail.example.test, smtp.example.test, not mx.other.test: clients connecting to \
+             mx.other.test will refuse it\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
 
     let key = certs.join("host.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
