@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod hostile;
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
 }
@@ -109,11 +111,35 @@ pub fn shared_configuration(version: &str) -> xtask::configure::Configuration {
 /// Packages the shared verified build of `version` into a fresh scratch
 /// directory named `name`; returns that directory.
 pub fn shared_packages(version: &str, name: &str, formats: &str, envs: &[(&str, &str)]) -> PathBuf {
+    shared_packages_with(version, name, &["--format", formats], envs)
+}
+
+/// [`shared_packages`] with any `package` arguments. A format list with
+/// pkg gets [`pkg_abi_args`].
+pub fn shared_packages_with(version: &str, name: &str, args: &[&str], envs: &[(&str, &str)]) -> PathBuf {
     let root = shared_build(version).expect("shared build");
     let out = scratch(name);
     let (w, o) = (root.to_str().unwrap().to_string(), out.to_str().unwrap().to_string());
-    ok(xtask(&["--version", version, "--work-dir", &w, "package", "--format", formats, "--out", &o], envs));
+    let mut all = vec!["--version", version, "--work-dir", &w, "package", "--out", &o];
+    all.extend(args);
+    let abi = pkg_abi_args();
+    let wants_pkg = args.windows(2).any(|w| w[0] == "--format" && w[1].split(',').any(|f| f == "pkg"));
+    if wants_pkg && !args.contains(&"--abi") {
+        all.extend(abi.iter().map(String::as_str));
+    }
+    ok(xtask(&all, envs));
     out
+}
+
+/// What a .pkg of this host's build needs: nothing on FreeBSD; elsewhere
+/// `--abi FreeBSD:14:<arch>`, since the programs are not FreeBSD programs
+/// and packaging them as such is only a test of the format.
+pub fn pkg_abi_args() -> Vec<String> {
+    if std::env::consts::OS == "freebsd" {
+        vec![]
+    } else {
+        vec!["--abi".into(), xtask::package::pkg::example_abi()]
+    }
 }
 
 /// The one file in `dir` whose name ends with `suffix`.
@@ -138,4 +164,36 @@ pub fn sh(cmd: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The SHA-256 of a file, in hex.
+pub fn sha256_of(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every path below `dir` (links not followed) with its kind, size and
+/// content digest: compared before and after a run to prove nothing changed.
+pub fn listing(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            let rel = e.strip_prefix(base).unwrap().display().to_string();
+            let m = std::fs::symlink_metadata(&e).unwrap();
+            if m.file_type().is_symlink() {
+                out.push(format!("{rel} -> {}", std::fs::read_link(&e).unwrap().display()));
+            } else if m.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(base, &e, out);
+            } else {
+                out.push(format!("{rel} {} {}", m.len(), sha256_of(&e)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
 }

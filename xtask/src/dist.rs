@@ -4,7 +4,7 @@
 //! outputs are there (see `stamp`); the line printed for it says so, or says
 //! what changed.
 
-use crate::{build, configure, epoch, fetch, package, plan::Plan, progress, stamp, verify};
+use crate::{build, configure, fetch, package, plan::Plan, progress, stamp, verify};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -100,15 +100,27 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// What can be checked before any step runs, `--explain` included: the
+/// build time (SOURCE_DATE_EPOCH), the user's site.config fragments, then
+/// configure's own precheck (defines, OpenSSL, SASL). (`--jobs` and
+/// `--version` are checked when the command line is read.)
+pub fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
+    crate::epoch::check_environment()?;
+    for f in &args.configure.site_configs {
+        configure::site_config::user(f)?;
+    }
+    configure::precheck(plan, &args.configure)
+}
+
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
+    // Refuse what cannot work before fetching or building anything.
+    validate(plan, args)?;
     let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));
     let mode = match (args.force, args.explain) {
         (true, _) => Mode::Force,
         (_, true) => Mode::Explain(false),
         _ => Mode::Normal,
     };
-    // Refuse what cannot work before fetching or building anything.
-    configure::precheck(plan, &args.configure)?;
     let mut steps = Steps::new(plan, mode);
     steps.run(&fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)
@@ -138,7 +150,7 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
         Ok(())
     })?;
     steps.run(&package::stamp_inputs(plan, &args.package)?, &package::outputs(plan, &args.package), || {
-        let time = epoch::from_environment(&plan.cached_tarball())?;
+        let time = fetch::build_time(plan)?;
         package::run(plan, &args.package, need()?, &time).map(drop)
     })?;
     t.done();

@@ -110,7 +110,14 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Holds an exclusive lock on a file until dropped: parallel commands and
 /// tests that share a cache or a work directory take turns.
-pub struct Lock(#[allow(dead_code)] std::fs::File);
+pub struct Lock(std::fs::File);
+
+impl Lock {
+    /// The lock's file descriptor (handed to the guard process).
+    pub fn fd(&self) -> i32 {
+        std::os::unix::io::AsRawFd::as_raw_fd(&self.0)
+    }
+}
 
 pub fn lock(path: &Path, what: &str) -> Result<Lock> {
     if let Some(dir) = path.parent() {
@@ -134,4 +141,13 @@ impl Plan {
     pub fn lock_work(&self) -> Result<Lock> {
         lock(&self.work_dir.join(".lock"), "the work directory")
     }
+}
+
+/// Removes what killed or failed runs left in `dir` (`*.partial-PID`,
+/// `*.tmp-PID` whose process is gone), saying so.
+pub fn clean_leftovers(dir: &Path) -> Result<()> {
+    for p in crate::util::remove_stale_leftovers(dir)? {
+        crate::progress::info(&format!("removed {}, left by a run that is gone", p.display()));
+    }
+    Ok(())
 }

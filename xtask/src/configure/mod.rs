@@ -241,7 +241,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     }
     let text = site_config::generate(&fragments, &vars)?;
     stamp::forget(&plan.work_dir, "configure")?;
-    crate::util::write_atomic(&plan.site_config(), text.as_bytes())?;
+    crate::util::write_in_tree(&plan.work_dir, &plan.site_config(), text.as_bytes())?;
     progress::info(&format!("wrote {} ({} fragments)", plan.site_config().display(), fragments.len()));
     progress::info(&format!(
         "sendmail defines: {}",

@@ -9,7 +9,7 @@ pub(crate) mod bmake;
 pub mod patches;
 pub(crate) mod port;
 pub(crate) mod port_edit;
-pub(crate) mod port_options;
+pub mod port_options;
 
 use crate::configure::flags::{self, TlsRequest};
 use crate::releases::Version;
@@ -137,7 +137,7 @@ fn finish(check: bool, changed: bool, files: &[(PathBuf, String)], next: &str) -
         bail!("the edit is needed (diff above): run the same command without --check to apply it");
     }
     for (path, text) in files {
-        util::write_atomic(path, text.as_bytes())?;
+        util::edit_in_place(path, text.as_bytes())?;
         progress::info(&format!("wrote {}", path.display()));
     }
     progress::info(next);

@@ -9,6 +9,7 @@
 
 pub(crate) mod bundle;
 pub(crate) mod deb;
+pub mod elf_abi;
 pub mod pkg;
 pub(crate) mod tarball;
 
@@ -37,7 +38,8 @@ pub struct PackageArgs {
     /// Output directory [default: <work-dir>/<version>/packages].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// ABI of the .pkg, e.g. FreeBSD:14:amd64 [default: this host's; FreeBSD:14:<arch> elsewhere].
+    /// Label the .pkg with this ABI (e.g. FreeBSD:14:amd64) although its programs are not FreeBSD
+    /// programs: for testing the package format only [default: what the programs' ELF notes say].
     #[arg(long, value_name = "ABI")]
     pub abi: Option<String>,
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
@@ -97,11 +99,30 @@ pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn P
     for f in formats {
         out.push(match f {
             Format::Deb => Box::new(deb::Deb::for_host()?),
-            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone().map_or_else(crate::host::freebsd_abi, Ok)?)?),
+            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone())?),
             Format::Tar => Box::new(tarball::Tarball { target: args.tar_target.unwrap_or_else(Target::host) }),
         });
     }
     Ok(out)
+}
+
+/// Before anything is staged or written: the built programs must be
+/// FreeBSD programs for a .pkg, unless `--abi` overrides (said aloud).
+pub fn check_pkg_abi(plan: &Plan, args: &PackageArgs) -> Result<()> {
+    let mut files = vec![];
+    for name in crate::build::PROGRAMS {
+        let p = plan.program(name);
+        let bytes = std::fs::read(&p)
+            .with_context(|| format!("reading {}: run `cargo xtask build` (or dist) first", p.display()))?;
+        files.push((p, bytes));
+    }
+    let elf = elf_abi::read_all(files.iter().map(|(p, b)| (p.as_path(), b.clone())))?;
+    let (abi, note) = pkg::decide_abi(&elf, args.abi.as_deref())?;
+    match note {
+        Some(n) => progress::info(&format!("warning: {n}")),
+        None => progress::info(&format!("the programs are {abi} programs: the .pkg says so")),
+    }
+    Ok(())
 }
 
 /// Numeric ids recorded in archives for the names the contents list uses:
@@ -114,8 +135,9 @@ pub fn numeric_id(name: &str) -> Result<u64> {
     }
 }
 
-/// The file `--inject-difference` changes.
-pub const INJECT_PATH: &str = "/etc/mail/sendmail.mc";
+/// The file `--inject-difference` changes: the sendmail.mc of the layout
+/// (`/etc/mail/sendmail.mc`, or its sample under PREFIX on FreeBSD).
+pub const INJECT_NAME: &str = "sendmail.mc";
 
 /// An artifact written by [`run`].
 #[derive(Clone, Debug, serde::Serialize)]
@@ -144,6 +166,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
         i.add_file_content(&format!("template {}", t.display()), t);
     }
     i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
+    i.add("maintainer", crate::meta::maintainer()?);
     i.add("arguments", format!("{args:?}"));
     Ok(i)
 }
@@ -178,6 +201,9 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
     progress::info(&format!("build time {}", time.describe()));
     let packagers = packagers(&formats, args)?;
+    if formats.contains(&Format::Pkg) {
+        check_pkg_abi(plan, args)?;
+    }
     bundle::check(config, &formats, args.bundle_openssl)?;
 
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
@@ -198,21 +224,33 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
                 }
             }
             if args.inject_difference {
-                inject_difference(&root)?;
+                inject_difference(&root, &contents)?;
             }
             slot.insert((root, contents));
         }
     }
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    // Every artifact and SHA256SUMS go into a fresh directory beside the
+    // output directory, which then replaces it in one step: SHA256SUMS
+    // always matches what lies beside it, whenever the run stops.
+    let out_dir = real_out_dir(&out_dir)?;
+    let parent = out_dir.parent().context("the output directory has no parent")?.to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let out_name = out_dir.file_name().and_then(|n| n.to_str()).context("output directory name")?.to_string();
+    remove_stale_outputs(&parent, &out_name)?;
+    crate::plan::clean_leftovers(&out_dir)?;
+    let fresh = parent.join(format!(".{out_name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&fresh);
+    let _guard = util::RemoveOnDrop(fresh.clone());
+    std::fs::create_dir(&fresh).with_context(|| format!("creating {}", fresh.display()))?;
     let mut artifacts = vec![];
     for p in &packagers {
         let (root, contents) = &staged[&p.target()];
         let input = Input { contents, root, version: plan.version.to_string(), time: time.secs };
         let name = p.file_name(&input)?;
         let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
-        let path = out_dir.join(&name);
-        util::write_atomic(&path, &bytes)?;
+        util::write_atomic(&fresh.join(&name), &bytes)?;
         let sha256 = crate::digest::sha256_hex(&bytes);
+        let path = out_dir.join(&name);
         progress::info(&format!("{sha256}  {} ({} bytes)", path.display(), bytes.len()));
         artifacts.push(Artifact { format: format!("{:?}", p.format()).to_lowercase(), path, sha256 });
     }
@@ -220,10 +258,76 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
         .iter()
         .map(|a| format!("{}  {}\n", a.sha256, a.path.file_name().unwrap_or_default().to_string_lossy()))
         .collect();
-    util::write_atomic(&out_dir.join("SHA256SUMS"), sums.as_bytes())?;
+    util::write_atomic(&fresh.join("SHA256SUMS"), sums.as_bytes())?;
+    let ours: Vec<String> =
+        artifacts.iter().map(|a| a.path.file_name().unwrap_or_default().to_string_lossy().into()).collect();
+    keep_foreign_files(&out_dir, &fresh, &ours)?;
+    util::replace_dir(&fresh, &out_dir)?;
     crate::stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &format!("{} artifacts", artifacts.len()))?;
     t.done();
     Ok(artifacts)
+}
+
+/// The output directory with a link at its own name resolved (the user may
+/// point `--out` at a link; the swap must replace the real directory).
+fn real_out_dir(dir: &Path) -> Result<PathBuf> {
+    let dir = std::path::absolute(dir).with_context(|| format!("making {} absolute", dir.display()))?;
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(&dir).with_context(|| format!("resolving the link {}", dir.display()))
+        }
+        Ok(m) if !m.is_dir() => bail!("--out {} is not a directory", dir.display()),
+        _ => Ok(dir),
+    }
+}
+
+/// Removes `.<out>.partial-PID` directories (and the old one set aside by
+/// a non-Linux swap) whose process is gone.
+fn remove_stale_outputs(parent: &Path, out_name: &str) -> Result<()> {
+    let prefix = format!(".{out_name}.");
+    let Ok(rd) = std::fs::read_dir(parent) else { return Ok(()) };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let Some(pid) = util::leftover_pid(&name) else { continue };
+        if !util::process_alive(pid) {
+            util::make_writable_and_remove(&e.path()).with_context(|| format!("removing {}", e.path().display()))?;
+            progress::info(&format!("removed {}, left by process {pid} which is gone", e.path().display()));
+        }
+    }
+    Ok(())
+}
+
+/// Files in the output directory that this run does not write and the last
+/// SHA256SUMS did not name (the user's own) are carried over into the new
+/// directory by hard link; the last run's artifacts are not. A foreign
+/// subdirectory is refused: the output directory is replaced whole.
+fn keep_foreign_files(out_dir: &Path, fresh: &Path, ours: &[String]) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(out_dir) else { return Ok(()) };
+    let previous: Vec<String> = std::fs::read_to_string(out_dir.join("SHA256SUMS"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_string()))
+        .collect();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == "SHA256SUMS" || ours.contains(&name) || previous.contains(&name) {
+            continue;
+        }
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            bail!(
+                "the output directory {} holds a directory {name} that smtls did not write; the package step \
+                 replaces the output directory whole, so give --out a directory of its own",
+                out_dir.display()
+            );
+        }
+        std::fs::hard_link(e.path(), fresh.join(&name))
+            .with_context(|| format!("keeping {} in the new output directory", e.path().display()))?;
+    }
+    Ok(())
 }
 
 /// One contents entry as a tar member called `name`: its data, and the
@@ -246,9 +350,17 @@ pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archi
     })
 }
 
-fn inject_difference(root: &Path) -> Result<()> {
+fn inject_difference(root: &Path, contents: &Contents) -> Result<()> {
     use std::io::Write;
-    let p = root.join(INJECT_PATH.trim_start_matches('/'));
+    let e = contents
+        .entries
+        .iter()
+        .find(|e| {
+            let name = e.path.file_name().unwrap_or_default().to_string_lossy();
+            name == INJECT_NAME || name == format!("{INJECT_NAME}.sample")
+        })
+        .with_context(|| format!("the {} layout has no {INJECT_NAME}", contents.target))?;
+    let p = e.staged(root);
     progress::info(&format!("--inject-difference: changing {} on purpose", p.display()));
     let mut f =
         std::fs::OpenOptions::new().append(true).open(&p).with_context(|| format!("opening {}", p.display()))?;

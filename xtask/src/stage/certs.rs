@@ -66,6 +66,20 @@ pub fn tls_files(stanza: &str) -> Result<TlsFiles> {
 /// `sendmail-certs mc`), the sendmail.cf path and the RFC 7919 ffdhe2048
 /// group from `ffdhe2048.pem`.
 pub fn certs_script(target: Target) -> Result<String> {
+    template::render(&format!("{CERTS_SCRIPT}.in"), &certs_vars(target)?)
+}
+
+/// Its manual page, `sendmail-certs.8` (uncompressed), filled the same way.
+pub fn certs_man_page(target: Target) -> Result<String> {
+    template::render(&format!("{CERTS_SCRIPT}.8.in"), &certs_vars(target)?)
+}
+
+/// Where the manual page is installed (compressed).
+pub fn certs_man_path(target: Target) -> PathBuf {
+    target.man_dir().join("man8").join(format!("{CERTS_SCRIPT}.8.gz"))
+}
+
+fn certs_vars(target: Target) -> Result<BTreeMap<&'static str, String>> {
     let stanza = template::render("tls-server.mc", &BTreeMap::new())?;
     let files = tls_files(&stanza)?;
     let ffdhe = template::render("ffdhe2048.pem", &BTreeMap::new())?;
@@ -85,7 +99,7 @@ pub fn certs_script(target: Target) -> Result<String> {
             bail!("@{name}@ = {value:?} cannot go inside the script's single quotes");
         }
     }
-    template::render(&format!("{CERTS_SCRIPT}.in"), &vars)
+    Ok(vars)
 }
 
 #[cfg(test)]
@@ -119,6 +133,10 @@ mod tests {
         let e = d.get("/usr/sbin/sendmail-certs").unwrap();
         assert_eq!((e.mode, e.source()), (0o755, Some(Path::new("/gen/usr/sbin/sendmail-certs"))));
         assert_eq!(sample(Target::FreeBsd).get("/usr/local/sbin/sendmail-certs").unwrap().mode, 0o555);
+        let m = d.get("/usr/share/man/man8/sendmail-certs.8.gz").unwrap();
+        assert_eq!((m.mode, &m.origin), (0o644, &crate::stage::Origin::CertsManPage));
+        let page = certs_man_page(Target::FreeBsd).unwrap();
+        assert!(page.starts_with(".TH SENDMAIL-CERTS 8 ") && page.contains(".IR /etc/mail/certs :"), "{page}");
     }
 
     #[test]

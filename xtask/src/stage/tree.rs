@@ -22,8 +22,10 @@ pub fn stage(
     generate(plan, &contents, time)?;
     let dir = stage_dir(plan, target);
     let root = dir.join("root");
+    crate::plan::clean_leftovers(&dir)?;
     let partial = dir.join(format!("root.partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
+    let _partial_guard = crate::util::RemoveOnDrop(partial.clone());
     std::fs::create_dir_all(&partial).with_context(|| format!("creating {}", partial.display()))?;
     for e in &contents.entries {
         let to = e.staged(&partial);

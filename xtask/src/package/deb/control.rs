@@ -11,6 +11,8 @@ pub struct Control {
     pub version: String,
     pub arch: String,
     pub installed_size: u64,
+    /// "Name <address>" (`stage::maintainer`).
+    pub maintainer: String,
     pub depends: Vec<String>,
     pub relations: Relations,
     /// The build options the binaries have.
@@ -77,7 +79,7 @@ pub fn control_text(c: &Control) -> String {
     field("Package", stage::PACKAGE_NAME);
     field("Version", &c.version);
     field("Architecture", &c.arch);
-    field("Maintainer", stage::MAINTAINER);
+    field("Maintainer", &c.maintainer);
     field("Installed-Size", &c.installed_size.to_string());
     field("Pre-Depends", &super::shlibdeps::PRE_DEPENDS.join(", "));
     field("Depends", &c.depends.join(", "));
@@ -136,6 +138,7 @@ mod tests {
             version: "8.18.2-0smtls1".into(),
             arch: "amd64".into(),
             installed_size: 2048,
+            maintainer: stage::MAINTAINER.into(),
             depends: vec!["adduser".into(), "libc6 (>= 2.36)".into()],
             relations: relations(&["sasl".into(), "milter".into(), "mta-sts".into()]).unwrap(),
             options: ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane", "mta-sts"]

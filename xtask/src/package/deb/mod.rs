@@ -109,6 +109,7 @@ impl Packager for Deb {
             version: Target::Debian.package_version(&input.version),
             arch: self.arch.clone(),
             installed_size: installed_size(input)?,
+            maintainer: crate::meta::maintainer()?,
             depends: shlibdeps::depends(input, &self.scratch(input))?,
             relations: relations(&input.contents.options)?,
             options: input.contents.options.clone(),
