@@ -19,14 +19,18 @@ pub fn private_dir(multiarch: &str) -> PathBuf {
 /// Refuses a .deb of a build against a private OpenSSL unless bundling was
 /// asked for, and bundling without a private OpenSSL.
 pub fn check(config: &Configuration, formats: &[Format], bundle: bool) -> Result<()> {
-    match (&config.openssl.prefix, formats.contains(&Format::Deb), bundle) {
+    check_choice(config.openssl.prefix.as_deref(), formats, bundle)
+}
+
+/// [`check`] from the arguments alone, so `dist` refuses before building.
+pub fn check_choice(prefix: Option<&Path>, formats: &[Format], bundle: bool) -> Result<()> {
+    match (prefix, formats.contains(&Format::Deb), bundle) {
         (Some(prefix), true, false) => bail!(
-            "this sendmail links the OpenSSL in {} ({}), which no Debian package provides, so a .deb of it would not \
+            "this sendmail links the OpenSSL in {}, which no Debian package provides, so a .deb of it would not \
              run elsewhere: pass --bundle-openssl to carry those libraries in the package (in /usr/lib/<multiarch>/smtls-sendmail, \
              with a run path to them), or --format tar to package for this machine only, or build against the system's \
              OpenSSL (without --openssl-prefix)",
-            prefix.display(),
-            config.openssl.text
+            prefix.display()
         ),
         (None, _, true) => {
             bail!("--bundle-openssl bundles a private OpenSSL, but this build uses the system's: drop it, or configure with --openssl-prefix DIR")
