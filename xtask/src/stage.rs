@@ -591,6 +591,10 @@ pub fn list(
         })?;
     }
 
+    // The certificate helper, written from its template.
+    let script = certs_script_path(target);
+    add(file(script.clone(), generated(&script), "root", rg, target.program_mode()))?;
+
     // Documentation.
     let doc = target.doc_dir();
     let docs: &[&str] = match target {
@@ -771,6 +775,87 @@ pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
     template(file, &vars)
 }
 
+/// The certificate helper's name, its template being `<name>.in`.
+pub const CERTS_SCRIPT: &str = "sendmail-certs";
+
+/// Where the certificate helper is installed: PREFIX/sbin.
+pub fn certs_script_path(target: Target) -> PathBuf {
+    Path::new(target.prefix()).join("sbin").join(CERTS_SCRIPT)
+}
+
+/// The TLS files the packaged sendmail.mc names, as its stanza
+/// (`tls-server.mc`) defines them: the certificate directory and the names
+/// of the files in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub dir: PathBuf,
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
+    pub dh: String,
+}
+
+/// Reads [`TlsFiles`] from a stanza's `define(`NAME', `VALUE')dnl` lines;
+/// every file must be in the `confCACERT_PATH` directory.
+pub fn tls_files(stanza: &str) -> Result<TlsFiles> {
+    let value = |name: &str| -> Result<String> {
+        let head = format!("define(`{name}', `");
+        stanza
+            .lines()
+            .find_map(|l| l.strip_prefix(&head)?.strip_suffix("')dnl"))
+            .map(str::to_string)
+            .with_context(|| format!("the TLS stanza defines no {name}"))
+    };
+    let dir = PathBuf::from(value("confCACERT_PATH")?);
+    let in_dir = |name: &str| -> Result<String> {
+        let v = value(name)?;
+        match Path::new(&v).strip_prefix(&dir).ok().and_then(|r| r.to_str()) {
+            Some(file) if !file.is_empty() && !file.contains('/') => Ok(file.to_string()),
+            _ => bail!("{name} is {v}, not a file directly in confCACERT_PATH {}", dir.display()),
+        }
+    };
+    let files = TlsFiles {
+        ca: in_dir("confCACERT")?,
+        cert: in_dir("confSERVER_CERT")?,
+        key: in_dir("confSERVER_KEY")?,
+        dh: in_dir("confDH_PARAMETERS")?,
+        dir: dir.clone(),
+    };
+    for (client, server) in [("confCLIENT_CERT", &files.cert), ("confCLIENT_KEY", &files.key)] {
+        if &in_dir(client)? != server {
+            bail!("{client} names another file than the server's {server}: sendmail-certs installs one pair");
+        }
+    }
+    Ok(files)
+}
+
+/// The `sendmail-certs` script for `target`: its template with the file
+/// names and directory of the packaged TLS stanza, the stanza itself (for
+/// `sendmail-certs mc`), the sendmail.cf path and the RFC 7919 ffdhe2048
+/// group from `ffdhe2048.pem`.
+pub fn certs_script(target: Target) -> Result<String> {
+    let stanza = template("tls-server.mc", &BTreeMap::new())?;
+    let files = tls_files(&stanza)?;
+    let ffdhe = template("ffdhe2048.pem", &BTreeMap::new())?;
+    let vars = BTreeMap::from([
+        ("TARGET", target.name().to_string()),
+        ("CERT_DIR", files.dir.display().to_string()),
+        ("CERT_FILE", files.cert),
+        ("KEY_FILE", files.key),
+        ("CA_FILE", files.ca),
+        ("DH_FILE", files.dh),
+        ("SENDMAIL_CF", Path::new("/etc/mail").join("sendmail.cf").display().to_string()),
+        ("FFDHE2048", ffdhe.trim_end().to_string()),
+        ("TLS_STANZA", stanza.trim_end().to_string()),
+    ]);
+    for (name, value) in &vars {
+        if value.contains('\'') && !matches!(*name, "TLS_STANZA" | "FFDHE2048") {
+            bail!("@{name}@ = {value:?} cannot go inside the script's single quotes");
+        }
+    }
+    template(&format!("{CERTS_SCRIPT}.in"), &vars)
+}
+
 /// Generates a `.cf` from `.mc` text with the built tree's own m4 macros:
 /// `m4 -D_NO_MAKEINFO_ ../m4/cf.m4 FILE.mc` inside `cf/cf`, as cf/cf/Makefile
 /// does but without the user/host/date stamp, then the .mc appended as
@@ -903,6 +988,7 @@ pub fn generate(plan: &Plan, target: Target, features: &Features, time: &epoch::
         std::fs::remove_file(&mc_path)?;
         put(&format!("/etc/mail/{which}.cf"), cf.as_bytes())?;
     }
+    put(&certs_script_path(target).to_string_lossy(), certs_script(target)?.as_bytes())?;
     // DOMAIN(generic) reads class w from this file; sendmail errors without it.
     put("/etc/mail/local-host-names", template("local-host-names", &BTreeMap::new())?.as_bytes())?;
     if let Some(rc) = target.rc_conf_d() {
@@ -1174,6 +1260,44 @@ mod tests {
         }
         let rc = template("rc.conf.d-sendmail", &BTreeMap::new()).unwrap();
         assert!(rc.lines().any(|l| l == "sendmail_cert_create=\"NO\""), "{rc}");
+    }
+
+    #[test]
+    fn the_certs_script_is_filled_from_the_packaged_stanza() {
+        let stanza = template("tls-server.mc", &BTreeMap::new()).unwrap();
+        let files = tls_files(&stanza).unwrap();
+        assert_eq!(files.dir, Path::new("/etc/mail/certs"));
+        assert_eq!(
+            [files.cert.as_str(), files.key.as_str(), files.ca.as_str(), files.dh.as_str()],
+            ["host.cert", "host.key", "cacert.pem", "dhparams.pem"]
+        );
+        for t in [Target::Debian, Target::FreeBsd] {
+            let s = certs_script(t).unwrap();
+            assert!(s.starts_with("#!/bin/sh\n"), "{s}");
+            assert!(s.contains("DEFAULT_DIR='/etc/mail/certs'\nCERT_NAME='host.cert'\n"), "{s}");
+            assert!(s.contains("SENDMAIL_CF='/etc/mail/sendmail.cf'"));
+            assert!(s.contains(stanza.trim_end()) && s.contains("-----BEGIN DH PARAMETERS-----"));
+            assert!(!s.lines().any(|l| l.contains("@CERT_") || l.contains("@TLS_STANZA@")), "placeholders left");
+            assert!(s.contains(&format!("for {}.", t.name())));
+        }
+        assert_eq!(certs_script_path(Target::Debian), Path::new("/usr/sbin/sendmail-certs"));
+        assert_eq!(certs_script_path(Target::FreeBsd), Path::new("/usr/local/sbin/sendmail-certs"));
+        let d = sample(Target::Debian);
+        let e = d.get("/usr/sbin/sendmail-certs").unwrap();
+        assert_eq!((e.mode, e.source()), (0o755, Some(Path::new("/gen/usr/sbin/sendmail-certs"))));
+        assert_eq!(sample(Target::FreeBsd).get("/usr/local/sbin/sendmail-certs").unwrap().mode, 0o555);
+    }
+
+    #[test]
+    fn tls_files_refuses_a_stanza_it_cannot_serve() {
+        let good = template("tls-server.mc", &BTreeMap::new()).unwrap();
+        let moved = good.replace("`/etc/mail/certs/host.key'", "`/etc/ssl/private/host.key'");
+        assert!(tls_files(&moved).unwrap_err().to_string().contains("not a file directly in confCACERT_PATH"));
+        let split =
+            good.replace("confCLIENT_CERT', `/etc/mail/certs/host.cert'", "confCLIENT_CERT', `/etc/mail/certs/c.pem'");
+        assert!(tls_files(&split).unwrap_err().to_string().contains("sendmail-certs installs one pair"));
+        let none = good.lines().filter(|l| !l.contains("confDH_PARAMETERS")).collect::<Vec<_>>().join("\n");
+        assert!(tls_files(&none).unwrap_err().to_string().contains("defines no confDH_PARAMETERS"));
     }
 
     #[test]

@@ -109,6 +109,11 @@ pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
             return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
         }
     } else {
+        // A script written from its template (`NAME.in`): shipped filled
+        // in files/.
+        if e.path == stage::certs_script_path(target) {
+            return Ok(How::Data(format!("${{FILESDIR}}/{name}")));
+        }
         // A library an option builds, stripped for the list; the ports
         // framework installs it as built.
         if let Some(rel) = e
@@ -516,6 +521,7 @@ place until you switch:
    no longer creates a self-signed certificate. Put yours in /etc/mail/certs:
    host.cert (the leaf, then its intermediates), host.key (mode 0600) and
    cacert.pem; then run `openssl rehash /etc/mail/certs`.
+   Or let {prefix}/sbin/sendmail-certs install check and do all of this.
 
 3. /etc/mail/sendmail.mc.sample and submit.mc.sample carry the TLS settings
    for those files. Merge them into your .mc files and rebuild the .cf files:
@@ -658,7 +664,7 @@ pub fn render(
     let mut from_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
-            How::Sample(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            How::Sample(f) | How::Data(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
             _ => None,
         })
         .collect();
@@ -668,6 +674,8 @@ pub fn render(
     for name in from_files {
         let text = if let Some(stem) = name.strip_suffix(".mc") {
             stage::mc_text(Target::FreeBsd, stem, &version)?
+        } else if name == stage::CERTS_SCRIPT {
+            stage::certs_script(Target::FreeBsd)?
         } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
             stage::template(&name, &BTreeMap::new())?
         } else {
@@ -831,6 +839,9 @@ mod tests {
         assert_eq!(find(&e, "/usr/local/share/sendmail/cf/m4/cf.m4").how, How::Data("${WRKSRC}/cf/m4/cf.m4".into()));
         assert_eq!(find(&e, "/usr/local/share/doc/smtls-sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
         assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
+        let certs = find(&e, "/usr/local/sbin/sendmail-certs");
+        assert_eq!(certs.how, How::Data("${FILESDIR}/sendmail-certs".into()));
+        assert_eq!(install_macro(certs), Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)));
         assert_eq!(find(&e, "/var/spool/clientmqueue").how, How::Dir);
         assert_eq!(
             find(&e, "/usr/local/lib/libmilter.a").how,

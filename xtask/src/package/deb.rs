@@ -268,6 +268,7 @@ if [ "$1" = configure ]; then
   host.key    its private key, owner root, mode 0600
   cacert.pem  the CA certificates you trust; then: openssl rehash /etc/mail/certs
 The TLS settings are in /etc/mail/sendmail.mc and submit.mc.
+sendmail-certs install --cert LEAF --chain INTERMEDIATE --key KEY checks and installs them.
 EOF
 fi
 

@@ -293,7 +293,7 @@ pub(super) fn handshake_with(
     let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
     let extra = match chain {
         Chain::FromServer => vec![],
-        Chain::ClientHasIntermediate => vec![t.pki.intermediate_der.clone()],
+        Chain::ClientHasIntermediate => t.pki.intermediates(),
     };
     let verifier = Arc::new(Recording { inner, extra, seen: Mutex::new(vec![]) });
     let builder = ClientConfig::builder_with_provider(provider);

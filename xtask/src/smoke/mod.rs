@@ -36,8 +36,21 @@ pub struct SmokeArgs {
     pub keep: bool,
     /// Negative control for the material check: install the server key with
     /// this octal mode instead of 600 (e.g. 644 must be refused).
-    #[arg(long, value_name = "OCTAL", hide = true, value_parser = parse_mode)]
+    #[arg(long, value_name = "OCTAL", hide = true, value_parser = parse_mode, conflicts_with = "cert_dir")]
     pub key_mode: Option<u32>,
+    /// Serve an installed certificate set instead of a throwaway PKI: the
+    /// directory `sendmail-certs install` wrote (host.cert with the leaf and
+    /// its intermediates, host.key, cacert.pem, dhparams.pem). Needs --host.
+    #[arg(long, value_name = "DIR", requires = "host")]
+    pub cert_dir: Option<PathBuf>,
+    /// The name the daemon answers to and its certificate must cover
+    /// (default smoke.smtls.test, the throwaway leaf's name).
+    #[arg(long, value_name = "NAME")]
+    pub host: Option<String>,
+    /// The root CA the client trusts, alone (default: cacert.pem of
+    /// --cert-dir).
+    #[arg(long, value_name = "FILE", requires = "cert_dir")]
+    pub trust: Option<PathBuf>,
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {
@@ -129,13 +142,20 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     let t = progress::Timer::start(format!("smoke test of {} (TLS on 127.0.0.1)", binary.display()));
 
     let dir = SmokeDir::create(&plan.work_dir, args.keep)?;
-    let layout = pki::Layout::new(dir.path.join("certs"));
-    progress::info(&format!(
-        "throwaway PKI (root CA, intermediate CA, leaf for {HOST}) in {}",
-        layout.cert_dir.display()
-    ));
-    let pki = pki::generate(HOST)?;
-    let hash = pki::install(&pki, &layout, &openssl, args.key_mode.unwrap_or(0o600))?;
+    let host = args.host.as_deref().unwrap_or(HOST);
+    let (layout, pki, hash) = match &args.cert_dir {
+        None => {
+            let layout = pki::Layout::new(dir.path.join("certs"));
+            progress::info(&format!(
+                "throwaway PKI (root CA, intermediate CA, leaf for {host}) in {}",
+                layout.cert_dir.display()
+            ));
+            let pki = pki::generate(host)?;
+            let hash = pki::install(&pki, &layout, &openssl, args.key_mode.unwrap_or(0o600))?;
+            (layout, pki, hash)
+        }
+        Some(cert_dir) => installed_set(cert_dir, host, args.trust.as_deref(), &openssl)?,
+    };
 
     let problems = material::check(&layout, &pki, &hash, &openssl);
     if !problems.is_empty() {
@@ -152,7 +172,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
 
     let d0 = verify::parse_d0(&verify::capture_d0(&binary)?);
     let sasl = if d0.has("SASLv2") {
-        Some(sasl_setup(&dir.path)?)
+        Some(sasl_setup(&dir.path, host)?)
     } else {
         progress::info("no SASLv2 in the binary's -d0.14 \"Compiled with\" list: the SMTP AUTH checks are skipped");
         None
@@ -166,7 +186,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     let ports = daemon::free_ports(2)?;
     let (smtp_port, smtps_port) = (ports[0], ports[1]);
     let config = cf::SmokeCf {
-        host: HOST.into(),
+        host: host.into(),
         ostype: cf::ostype().into(),
         queue_dir: queue_dir.clone(),
         pid_file: dir.path.join("sendmail.pid"),
@@ -195,7 +215,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     progress::info(&format!("sendmail.cf from {} with m4: {}", cf_dir.display(), cf_path.display()));
 
     let log = dir.path.join("sendmail.out");
-    let mut d = daemon::Daemon::start(&binary, &cf_path, &log, HOST)?;
+    let mut d = daemon::Daemon::start(&binary, &cf_path, &log, host)?;
     let smtp: SocketAddr = ([127, 0, 0, 1], smtp_port).into();
     let smtps: SocketAddr = ([127, 0, 0, 1], smtps_port).into();
     let timeout = match &d.host_name {
@@ -214,7 +234,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     d.wait_ready(&[smtp, smtps], timeout)?;
     progress::info(&format!("sendmail (pid {}) accepts on both ports", d.pid()));
 
-    let target = client::Target { pki: &pki, host: HOST, smtp, smtps, queue_dir, openssl };
+    let target = client::Target { pki: &pki, host, smtp, smtps, queue_dir, openssl };
     let mut outcomes = client::run_all(&target);
     let auth_skipped = match &sasl {
         Some(s) => {
@@ -250,7 +270,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     if args.keep {
         progress::info(&format!(
             "to run it again by hand: {} -bD -C {} (as root, in a UTS namespace named {HOST} if the host name is \
-             not fully qualified: unshare -u sh -c 'hostname {HOST}; exec ...')",
+             not fully qualified: unshare -u sh -c 'hostname {host}; exec ...')",
             binary.display(),
             cf_path.display()
         ));
@@ -267,6 +287,31 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
     Ok(Report { outcomes, auth_skipped })
 }
 
+/// An installed set in `cert_dir`, read for the client: the leaf and its
+/// intermediates from the chain file, the root from `trust` (default the
+/// set's CA file), and the CA file's subject hash.
+fn installed_set(
+    cert_dir: &Path,
+    host: &str,
+    trust: Option<&Path>,
+    openssl: &Path,
+) -> Result<(pki::Layout, pki::Pki, String)> {
+    let cert_dir = std::path::absolute(cert_dir)?;
+    let layout = pki::Layout::new(cert_dir.clone());
+    let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {} of --cert-dir", p.display()));
+    let trust = trust.map(Path::to_path_buf).unwrap_or_else(|| layout.ca_file());
+    let pki = pki::Pki::from_installed(host, &read(&layout.cert_file())?, &read(&layout.key_file())?, &read(&trust)?)
+        .with_context(|| format!("the certificate set in {}", cert_dir.display()))?;
+    let hash = pki::subject_hash(openssl, &layout.ca_file())?;
+    progress::info(&format!(
+        "installed set in {} (leaf and {} intermediate(s) for {host}; the client trusts {} alone)",
+        cert_dir.display(),
+        pki.intermediates().len(),
+        trust.display()
+    ));
+    Ok((layout, pki, hash))
+}
+
 /// The private SASL setup of one smoke run.
 struct SaslSetup {
     layout: sasl::Layout,
@@ -275,10 +320,10 @@ struct SaslSetup {
 
 /// Creates the sasldb and Sendmail.conf in the smoke directory and checks
 /// them by sendmail's rules. Nothing system-wide is read or written.
-fn sasl_setup(dir: &Path) -> Result<SaslSetup> {
+fn sasl_setup(dir: &Path, host: &str) -> Result<SaslSetup> {
     let saslpasswd2 = tools::find(&tools::SASLPASSWD2)?;
     let layout = sasl::Layout::new(dir.join("sasl"));
-    let account = sasl::Account::new(HOST)?;
+    let account = sasl::Account::new(host)?;
     sasl::install(&layout, &account, &saslpasswd2)?;
     let problems = sasl::check(&layout);
     if !problems.is_empty() {

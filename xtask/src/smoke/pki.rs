@@ -26,6 +26,9 @@ pub struct Pki {
     pub leaf_pem: String,
     pub leaf_der: CertificateDer<'static>,
     pub leaf_key_pem: String,
+    /// Further intermediates above the first, in chain order (an
+    /// administrator's set may have two; the throwaway PKI has none).
+    pub more_intermediates: Vec<CertificateDer<'static>>,
 }
 
 impl Pki {
@@ -34,11 +37,50 @@ impl Pki {
         format!("{}{}", self.leaf_pem, self.intermediate_pem)
     }
 
+    /// Every intermediate, the one that issued the leaf first.
+    pub fn intermediates(&self) -> Vec<CertificateDer<'static>> {
+        std::iter::once(self.intermediate_der.clone()).chain(self.more_intermediates.iter().cloned()).collect()
+    }
+
+    /// An installed set (`sendmail-certs install`, or by hand): the chain
+    /// file (leaf, then at least one intermediate), the key, and the root
+    /// CA a client trusts. The files are taken as they are: the smoke
+    /// checks judge them.
+    pub fn from_installed(host: &str, chain_pem: &str, key_pem: &str, root_pem: &str) -> Result<Pki> {
+        let chain = pem_certificates(chain_pem)?;
+        let roots = pem_certificates(root_pem)?;
+        let (Some(leaf), Some(intermediate), Some(root)) = (chain.first(), chain.get(1), roots.first()) else {
+            bail!(
+                "an installed set needs a chain file with the leaf and at least one intermediate ({} certificate(s) \
+                 found), and a root CA ({} found)",
+                chain.len(),
+                roots.len()
+            );
+        };
+        let pem = |der: &CertificateDer| {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(der.as_ref());
+            let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or("")).collect();
+            format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
+        };
+        Ok(Pki {
+            host: host.to_string(),
+            root_pem: pem(root),
+            root_der: root.clone(),
+            intermediate_pem: pem(intermediate),
+            intermediate_der: intermediate.clone(),
+            leaf_pem: pem(leaf),
+            leaf_der: leaf.clone(),
+            leaf_key_pem: key_pem.to_string(),
+            more_intermediates: chain[2..].to_vec(),
+        })
+    }
+
     /// Names a certificate the server sent: "leaf", "intermediate", "root" or "unknown".
     pub fn name_of(&self, der: &[u8]) -> &'static str {
         if der == self.leaf_der.as_ref() {
             "leaf"
-        } else if der == self.intermediate_der.as_ref() {
+        } else if der == self.intermediate_der.as_ref() || self.more_intermediates.iter().any(|i| der == i.as_ref()) {
             "intermediate"
         } else if der == self.root_der.as_ref() {
             "root"
@@ -91,6 +133,7 @@ pub fn generate(host: &str) -> Result<Pki> {
         leaf_pem: leaf.pem(),
         leaf_der: leaf.der().clone(),
         leaf_key_pem: leaf_key.serialize_pem(),
+        more_intermediates: vec![],
     })
 }
 
@@ -118,7 +161,7 @@ impl Layout {
     }
     /// `confDH_PARAMETERS`.
     pub fn dh_file(&self) -> PathBuf {
-        self.cert_dir.join("dh2048.pem")
+        self.cert_dir.join("dhparams.pem")
     }
     /// The `HASH.0` link to the CA file in `confCACERT_PATH`.
     pub fn hash_link(&self, hash: &str) -> PathBuf {
@@ -142,14 +185,15 @@ pub fn install(pki: &Pki, layout: &Layout, openssl: &Path, key_mode: u32) -> Res
     let _ = std::fs::remove_file(&link);
     std::os::unix::fs::symlink("cacert.pem", &link).with_context(|| format!("linking {}", link.display()))?;
 
-    // The RFC 7919 group ffdhe2048: a published, vetted 2048-bit safe
-    // prime, instant to produce, instead of minutes of `openssl dhparam 2048`.
-    let dh = run(openssl, &["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"])?;
-    if !dh.contains("BEGIN DH PARAMETERS") && !dh.contains("BEGIN X9.42 DH PARAMETERS") {
-        bail!("openssl genpkey -genparam -algorithm DH printed no DH parameters:\n{dh}");
-    }
-    write_mode(&layout.dh_file(), dh.as_bytes(), 0o644)?;
+    write_mode(&layout.dh_file(), ffdhe2048()?.as_bytes(), 0o644)?;
     Ok(hash)
+}
+
+/// The RFC 7919 group ffdhe2048: a published, vetted 2048-bit safe prime,
+/// instead of minutes of `openssl dhparam 2048`. One copy, in
+/// `xtask/templates/ffdhe2048.pem`, which `sendmail-certs` carries too.
+pub fn ffdhe2048() -> Result<String> {
+    crate::stage::template("ffdhe2048.pem", &Default::default())
 }
 
 /// `openssl x509 -hash -noout -in FILE`: the name OpenSSL looks up in a
@@ -238,6 +282,47 @@ mod tests {
         assert!(format!("{e:?}").contains("UnknownIssuer"), "{e:?}");
         // And the name matters.
         assert!(verify(&pki, std::slice::from_ref(&pki.intermediate_der), "other.smtls.test").is_err());
+    }
+
+    #[test]
+    fn the_ffdhe2048_template_is_openssls_rfc_7919_group() {
+        let openssl = crate::tools::find(&crate::tools::OPENSSL).unwrap();
+        let ours = ffdhe2048().unwrap();
+        let theirs =
+            run(&openssl, &["genpkey", "-genparam", "-algorithm", "DH", "-pkeyopt", "group:ffdhe2048"]).unwrap();
+        assert_eq!(ours, theirs);
+        assert!(ours.starts_with("-----BEGIN DH PARAMETERS-----\n"), "PKCS#3, as PEM_read_bio_DHparams reads it");
+    }
+
+    #[test]
+    fn the_layout_has_the_names_of_the_packaged_stanza() {
+        // The names sendmail-certs installs and sendmail.mc uses.
+        let stanza = crate::stage::template("tls-server.mc", &Default::default()).unwrap();
+        let files = crate::stage::tls_files(&stanza).unwrap();
+        let l = Layout::new("/c".into());
+        for (ours, theirs) in [
+            (l.cert_file(), &files.cert),
+            (l.key_file(), &files.key),
+            (l.ca_file(), &files.ca),
+            (l.dh_file(), &files.dh),
+        ] {
+            assert_eq!(ours, Path::new("/c").join(theirs));
+        }
+    }
+
+    #[test]
+    fn an_installed_set_with_two_intermediates() {
+        let a = generate("a.smtls.test").unwrap();
+        let b = generate("b.smtls.test").unwrap();
+        // b's intermediate stands in for a second one: names only.
+        let chain = format!("{}{}{}", a.leaf_pem, a.intermediate_pem, b.intermediate_pem);
+        let p = Pki::from_installed("a.smtls.test", &chain, &a.leaf_key_pem, &a.root_pem).unwrap();
+        assert_eq!(p.leaf_der, a.leaf_der);
+        assert_eq!(p.root_der, a.root_der);
+        assert_eq!(p.name_of(&b.intermediate_der), "intermediate");
+        assert_eq!(p.intermediates().len(), 2);
+        let e = Pki::from_installed("a", &a.leaf_pem, "", &a.root_pem).err().unwrap();
+        assert!(e.to_string().contains("1 certificate(s) found"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,728 @@
+//! `sendmail-certs`, the shell helper every package installs: real PKIs
+//! made with the openssl command (root, one or two intermediates, a leaf
+//! with subjectAltNames; RSA and ECDSA keys), the script run under dash,
+//! the installed set served by the real daemon, every refusal leaving the
+//! directory byte for byte as it was.
+
+use smtls_tests::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const HOST: &str = "mail.example.test";
+
+/// The script as the Debian package installs it, in `dir`.
+fn script(dir: &Path) -> PathBuf {
+    let path = dir.join("sendmail-certs");
+    let text = xtask::stage::certs_script(xtask::stage::Target::Debian).expect("filling the template");
+    std::fs::write(&path, text).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Runs the script under dash (the shell of Debian's /bin/sh, and the
+/// strictest POSIX shell at hand), with its temporary files in `tmp`.
+fn run(script: &Path, tmp: &Path, args: &[&str]) -> Output {
+    let out = Command::new("dash")
+        .arg(script)
+        .args(args)
+        .env("TMPDIR", tmp)
+        .env("OPENSSL", "openssl")
+        .output()
+        .expect("running dash");
+    eprintln!(
+        "$ sendmail-certs {}\n[exit {}]\n{}{}",
+        args.join(" "),
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl {} failed: {}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Alg {
+    Rsa,
+    Ec,
+}
+
+const EXTENSIONS: &str = "\
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[leaf_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = DNS:mail.example.test, DNS:smtp.example.test
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ca]
+default_ca = test_ca
+[test_ca]
+database = index.txt
+new_certs_dir = .
+serial = serial
+default_md = sha256
+policy = any
+unique_subject = no
+copy_extensions = none
+[any]
+commonName = supplied
+";
+
+/// A PKI in its own directory: root -> intermediates[0] -> ... -> leaf.
+struct Pki {
+    dir: PathBuf,
+    root: PathBuf,
+    /// From the root down: the last one issued the leaf.
+    intermediates: Vec<PathBuf>,
+    leaf: PathBuf,
+    key: PathBuf,
+}
+
+impl Pki {
+    fn new(dir: &Path, alg: Alg, n_intermediates: usize, leaf_days: u32) -> Pki {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("ext.cnf"), EXTENSIONS).unwrap();
+        let o = |args: &[&str]| openssl(dir, args);
+        let key = |name: &str| {
+            let file = format!("{name}.key");
+            match alg {
+                Alg::Rsa => o(&["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", &file]),
+                Alg::Ec => o(&["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", &file]),
+            };
+            file
+        };
+        let rk = key("root");
+        o(&["req", "-x509", "-new", "-key", &rk, "-subj", "/O=smtls test/CN=Test Root CA", "-days", "3650"]
+            .iter()
+            .chain(&["-config", "ext.cnf", "-extensions", "ca_ext", "-out", "root.pem"])
+            .copied()
+            .collect::<Vec<_>>());
+        let mut issuer = ("root.pem".to_string(), rk);
+        let mut intermediates = vec![];
+        for i in 1..=n_intermediates {
+            let k = key(&format!("int{i}"));
+            let (csr, pem) = (format!("int{i}.csr"), format!("int{i}.pem"));
+            o(&[
+                "req",
+                "-new",
+                "-key",
+                &k,
+                "-subj",
+                &format!("/O=smtls test/CN=Test Intermediate CA {i}"),
+                "-out",
+                &csr,
+            ]);
+            o(&[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                &issuer.0,
+                "-CAkey",
+                &issuer.1,
+                "-set_serial",
+                &format!("{}", 100 + i),
+            ]
+            .iter()
+            .chain(&["-days", "1825", "-extfile", "ext.cnf", "-extensions", "ca_ext", "-out", &pem])
+            .copied()
+            .collect::<Vec<_>>());
+            intermediates.push(dir.join(&pem));
+            issuer = (pem, k);
+        }
+        let lk = key("leaf");
+        o(&["req", "-new", "-key", &lk, "-subj", &format!("/CN={HOST}"), "-out", "leaf.csr"]);
+        o(&["x509", "-req", "-in", "leaf.csr", "-CA", &issuer.0, "-CAkey", &issuer.1, "-set_serial", "7"]
+            .iter()
+            .chain(&["-days", &leaf_days.to_string(), "-extfile", "ext.cnf", "-extensions", "leaf_ext"])
+            .chain(&["-out", "leaf.pem"])
+            .copied()
+            .collect::<Vec<_>>());
+        Pki {
+            dir: dir.to_path_buf(),
+            root: dir.join("root.pem"),
+            intermediates,
+            leaf: dir.join("leaf.pem"),
+            key: dir.join("leaf.key"),
+        }
+    }
+
+    /// The issuing intermediate's certificate and key.
+    fn issuer(&self) -> (String, String) {
+        let n = self.intermediates.len();
+        (format!("int{n}.pem"), format!("int{n}.key"))
+    }
+
+    /// Another leaf for the same key, made with `openssl ca` for dates the
+    /// x509 command cannot set (in the past, in the future).
+    fn leaf_dated(&self, name: &str, start: &str, end: &str) -> PathBuf {
+        let (cert, key) = self.issuer();
+        std::fs::write(self.dir.join("index.txt"), "").unwrap();
+        std::fs::write(self.dir.join("serial"), "1000\n").unwrap();
+        let out = format!("{name}.pem");
+        openssl(
+            &self.dir,
+            &[
+                "ca",
+                "-batch",
+                "-config",
+                "ext.cnf",
+                "-cert",
+                &cert,
+                "-keyfile",
+                &key,
+                "-in",
+                "leaf.csr",
+                "-out",
+                &out,
+                "-startdate",
+                start,
+                "-enddate",
+                end,
+                "-extensions",
+                "leaf_ext",
+                "-extfile",
+                "ext.cnf",
+                "-notext",
+            ],
+        );
+        self.dir.join(out)
+    }
+
+    fn s(p: &Path) -> &str {
+        p.to_str().unwrap()
+    }
+}
+
+/// Everything about a directory tree: each path with its mode and owner,
+/// and its bytes or its link target.
+fn snapshot(dir: &Path) -> Vec<String> {
+    fn go(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for p in entries {
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let rel = p.strip_prefix(root).unwrap().display().to_string();
+            let what = if m.file_type().is_symlink() {
+                format!("-> {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                "dir".to_string()
+            } else {
+                use sha2::Digest;
+                format!("sha256 {:x}", sha2::Sha256::digest(std::fs::read(&p).unwrap()))
+            };
+            out.push(format!("{rel} {:o} {}:{} {what}", m.mode(), m.uid(), m.gid()));
+            if m.is_dir() {
+                go(root, &p, out);
+            }
+        }
+    }
+    let mut out = vec![];
+    go(dir, dir, &mut out);
+    out
+}
+
+/// The certificates of a PEM file, each as PEM text.
+fn certs_of(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split_inclusive("-----END CERTIFICATE-----\n")
+        .filter(|c| c.contains("BEGIN CERTIFICATE"))
+        .map(String::from)
+        .collect()
+}
+
+fn pem(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap()
+}
+
+fn public_key(dir: &Path, args: &[&str]) -> String {
+    openssl(dir, args)
+}
+
+/// A private place for the set: `<base>/etc/certs`, parents 0755.
+fn cert_dir(base: &Path) -> PathBuf {
+    let etc = base.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    etc.join("certs")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn script_is_shellcheck_clean_and_every_command_has_help_under_dash() {
+    let dir = scratch("certs-lint");
+    let s = script(&dir);
+    let out = Command::new("shellcheck").args(["-s", "sh"]).arg(&s).output().expect("running shellcheck");
+    assert!(out.status.success(), "shellcheck -s sh:\n{}", String::from_utf8_lossy(&out.stdout));
+    let out = Command::new("dash").arg("-n").arg(&s).output().unwrap();
+    assert!(out.status.success(), "dash -n: {}", stderr(&out));
+    for cmd in ["install", "ca-split", "check", "mc", "export"] {
+        let out = run(&s, &dir, &[cmd, "--help"]);
+        assert_eq!(code(&out), 0);
+        assert!(stdout(&out).starts_with(&format!("Usage: sendmail-certs {cmd}")), "{}", stdout(&out));
+    }
+    let out = run(&s, &dir, &["--help"]);
+    assert_eq!(code(&out), 0);
+    for cmd in ["install", "ca-split", "check", "mc", "export"] {
+        assert!(stdout(&out).contains(&format!("\n  {cmd} ")), "{cmd} missing from --help");
+    }
+    // Bad usage is exit status 2, with the fix.
+    let out = run(&s, &dir, &["frobnicate"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("unknown command 'frobnicate'"), "{}", stderr(&out));
+    let out = run(&s, &dir, &["install", "--key", "k"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("install needs --cert LEAF"));
+    let out = run(&s, &dir, &["check", "--warn-days", "soon"]);
+    assert_eq!(code(&out), 2);
+    let out = run(&s, &dir, &["install", "--cert", "a", "--key", "b", "--dhparam-generate", "1024"]);
+    assert_eq!((code(&out), stderr(&out).contains("use 2048 bits or more")), (2, true));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn mc_prints_the_packaged_stanza_and_the_optional_listeners() {
+    let dir = scratch("certs-mc");
+    let s = script(&dir);
+    let stanza = std::fs::read_to_string(xtask::stage::templates_dir().join("tls-server.mc")).unwrap();
+    let out = run(&s, &dir, &["mc"]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(stdout(&out), stanza, "mc prints tls-server.mc as the packages ship it");
+    let out = run(&s, &dir, &["mc", "--smtps", "--submission", "--dir", "/srv/certs"]);
+    let text = stdout(&out);
+    assert!(text.starts_with(&stanza.replace("/etc/mail/certs", "/srv/certs")), "{text}");
+    for line in [
+        "DAEMON_OPTIONS(`Port=smtp, Name=MTA')dnl",
+        "DAEMON_OPTIONS(`Port=smtps, Name=TLSMTA, M=s')dnl",
+        "FEATURE(`no_default_msa')dnl",
+        "DAEMON_OPTIONS(`Port=submission, Name=MSA, M=Ea')dnl",
+        "define(`confAUTH_OPTIONS', `A p y')dnl",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+    }
+    let out = run(&s, &dir, &["mc", "--dir", "/srv/it's"]);
+    assert_eq!(code(&out), 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_reversed_chain_is_reordered_and_reported() {
+    let dir = scratch("certs-reorder");
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 2, 90);
+    let certs = cert_dir(&dir);
+    // The intermediates in the wrong order (root-side first), in one file.
+    let bundle = dir.join("pki/chain-reversed.pem");
+    std::fs::write(&bundle, format!("{}{}", pem(&pki.intermediates[0]), pem(&pki.intermediates[1]))).unwrap();
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&pki.leaf),
+            "--chain",
+            Pki::s(&bundle),
+            "--key",
+            Pki::s(&pki.key),
+            "--ca",
+            Pki::s(&pki.root),
+            "--host",
+            HOST,
+            "--dir",
+            Pki::s(&certs),
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "chain REORDERED: given as Test Intermediate CA 1, Test Intermediate CA 2; served as the leaf, then Test \
+             Intermediate CA 2, then Test Intermediate CA 1 (each certificate followed by its issuer)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let served = certs_of(&certs.join("host.cert"));
+    assert_eq!(served, [pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0])]);
+    // In order already: nothing to report.
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&pki.leaf),
+            "--chain",
+            Pki::s(&pki.intermediates[1]),
+            "--chain",
+            Pki::s(&pki.intermediates[0]),
+            "--key",
+            Pki::s(&pki.key),
+            "--ca",
+            Pki::s(&pki.root),
+            "--host",
+            HOST,
+            "--dir",
+            Pki::s(&certs),
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    assert!(!stdout(&out).contains("REORDERED"), "{}", stdout(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Installs `pki` into `certs` (chain given root-side first) and checks
+/// the files; returns the install output.
+fn install_and_inspect(s: &Path, tmp: &Path, pki: &Pki, certs: &Path) -> Output {
+    let mut args = vec!["install", "--cert", Pki::s(&pki.leaf), "--key", Pki::s(&pki.key)];
+    for i in &pki.intermediates {
+        args.extend(["--chain", Pki::s(i)]);
+    }
+    args.extend(["--ca", Pki::s(&pki.root), "--host", "smtp.example.test", "--dir", Pki::s(certs)]);
+    let out = run(s, tmp, &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // host.cert: the leaf, then each certificate's issuer.
+    let mut want = vec![pem(&pki.leaf)];
+    want.extend(pki.intermediates.iter().rev().map(|i| pem(i)));
+    assert_eq!(certs_of(&certs.join("host.cert")), want);
+    assert_eq!(pem(&certs.join("cacert.pem")), pem(&pki.root));
+    let key = certs.join("host.key");
+    let meta = std::fs::metadata(&key).unwrap();
+    assert_eq!((meta.mode() & 0o777, meta.uid()), (0o600, unsafe_euid()));
+    assert!(pem(&key).starts_with("-----BEGIN PRIVATE KEY-----\n"), "unencrypted PKCS#8");
+    assert_eq!(
+        public_key(&pki.dir, &["pkey", "-pubout", "-in", Pki::s(&key)]),
+        public_key(&pki.dir, &["x509", "-noout", "-pubkey", "-in", Pki::s(&pki.leaf)])
+    );
+    let dh = std::fs::read_to_string(xtask::stage::templates_dir().join("ffdhe2048.pem")).unwrap();
+    assert_eq!(pem(&certs.join("dhparams.pem")), dh);
+    let hash = openssl(&pki.dir, &["x509", "-noout", "-hash", "-in", Pki::s(&pki.root)]).trim().to_string();
+    assert_eq!(std::fs::read_link(certs.join(format!("{hash}.0"))).unwrap(), Path::new("cacert.pem"));
+    assert_eq!(std::fs::metadata(certs).unwrap().mode() & 0o777, 0o755);
+    out
+}
+
+fn unsafe_euid() -> u32 {
+    std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+}
+
+/// `cargo xtask smoke --cert-dir`: the built sendmail serving the set.
+fn smoke_the_set(work: &Path, certs: &Path, keep: bool) -> Output {
+    let mut args =
+        vec!["--version", "8.18.2", "--work-dir", work.to_str().unwrap(), "smoke", "--cert-dir", Pki::s(certs)];
+    args.extend(["--host", "smtp.example.test"]);
+    if keep {
+        args.push("--keep");
+    }
+    xtask(&args, &[])
+}
+
+#[test]
+fn installed_sets_are_served_whole_by_the_daemon() {
+    let root = shared_build("8.18.2").unwrap();
+    let dir = scratch("certs-daemon");
+    let s = script(&dir);
+    let certs = cert_dir(&dir);
+
+    // ECDSA, one intermediate.
+    let ec = Pki::new(&dir.join("ec"), Alg::Ec, 1, 90);
+    let out = install_and_inspect(&s, &dir, &ec, &certs);
+    assert!(stdout(&out).contains("EC 256 bit (prime256v1), unencrypted, mode 0600"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("covers smtp.example.test as smtp.example.test"));
+    let reload = stdout(&out).lines().skip_while(|l| !l.contains("run")).nth(1).unwrap_or_default().trim().to_string();
+    assert!(!reload.is_empty(), "a reload command is printed:\n{}", stdout(&out));
+    let smoke = smoke_the_set(&root, &certs, false);
+    assert!(smoke.status.success(), "{}", text(&smoke));
+    let so = stdout(&smoke);
+    for check in ["starttls-chain", "smtps"] {
+        let line = so.lines().find(|l| l.starts_with(&format!("pass {check}: "))).unwrap_or_else(|| panic!("{so}"));
+        assert!(line.contains("2 certificates (leaf, intermediate)"), "{line}");
+        assert!(line.contains("root CA alone") || check == "smtps", "{line}");
+    }
+
+    // RSA, two intermediates, replacing the set: the old one is kept.
+    let rsa = Pki::new(&dir.join("rsa"), Alg::Rsa, 2, 90);
+    let before = snapshot(&certs);
+    let out = install_and_inspect(&s, &dir, &rsa, &certs);
+    assert!(stdout(&out).contains("RSA 2048 bit, unencrypted"), "{}", stdout(&out));
+    let backup = stdout(&out).lines().find_map(|l| l.strip_prefix("previous set kept as ")).map(PathBuf::from).unwrap();
+    assert_eq!(snapshot(&backup), before, "the backup is the previous set, unchanged");
+    let smoke = smoke_the_set(&root, &certs, true);
+    assert!(smoke.status.success(), "{}", text(&smoke));
+    let so = stdout(&smoke);
+    let line = so.lines().find(|l| l.starts_with("pass starttls-chain: ")).unwrap_or_else(|| panic!("{so}"));
+    assert!(line.contains("3 certificates (leaf, intermediate, intermediate)"), "{line}");
+    assert!(line.contains("verified against the root CA alone as smtp.example.test"), "{line}");
+    assert!(so.lines().any(|l| l.starts_with("pass smtps: ") && l.contains("3 certificates")), "{so}");
+
+    // check against the .cf the daemon ran with: it names these files.
+    let kept = stderr(&smoke)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("kept ").and_then(|r| r.strip_suffix(" (--keep)")).map(PathBuf::from))
+        .unwrap_or_else(|| panic!("{}", text(&smoke)));
+    let cf = kept.join("sendmail.cf");
+    let out = run(&s, &dir, &["check", "--dir", Pki::s(&certs), "--cf", Pki::s(&cf)]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    for opt in ["ServerCertFile", "ServerKeyFile", "CACertFile", "CACertPath", "DHParameters"] {
+        assert!(stdout(&out).contains(&format!(": {opt}={}", certs.display())), "{opt}: {}", stdout(&out));
+    }
+    assert!(stdout(&out).contains("the chain verifies against cacert.pem alone"));
+    std::fs::remove_dir_all(&kept).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn every_refusal_names_the_problem_and_leaves_the_set_untouched() {
+    let dir = scratch("certs-refusals");
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 2, 90);
+    let other = Pki::new(&dir.join("other"), Alg::Ec, 1, 90);
+    let certs = cert_dir(&dir);
+    install_and_inspect(&s, &dir, &pki, &certs);
+    let parent = certs.parent().unwrap().to_path_buf();
+    let before = snapshot(&parent);
+
+    openssl(&pki.dir, &["pkey", "-in", "leaf.key", "-aes256", "-passout", "pass:s3cret", "-out", "leaf.enc.key"]);
+    let expired = pki.leaf_dated("expired", "20200101000000Z", "20200401000000Z");
+    let future = pki.leaf_dated("future", "20991231000000Z", "21000101000000Z");
+    let (i1, i2, root) = (Pki::s(&pki.intermediates[0]), Pki::s(&pki.intermediates[1]), Pki::s(&pki.root));
+    let enc = pki.dir.join("leaf.enc.key");
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "key of another certificate",
+            vec!["--cert", Pki::s(&pki.leaf), "--key", Pki::s(&other.key), "--chain", i1, "--chain", i2],
+            "does not belong to the certificate",
+        ),
+        (
+            "encrypted key without --passin",
+            vec!["--cert", Pki::s(&pki.leaf), "--key", Pki::s(&enc), "--chain", i1, "--chain", i2],
+            "is encrypted (it has a passphrase) and sendmail cannot ask for one; give --passin",
+        ),
+        (
+            "encrypted key, wrong passphrase",
+            vec!["--cert", Pki::s(&pki.leaf), "--key", Pki::s(&enc), "--passin", "pass:wrong", "--chain", i1, "--chain", i2],
+            "cannot decrypt the key",
+        ),
+        (
+            "expired leaf",
+            vec!["--cert", Pki::s(&expired), "--key", Pki::s(&pki.key), "--chain", i1, "--chain", i2],
+            "has expired (notAfter Apr  1 00:00:00 2020 GMT); ask your CA for a renewed one",
+        ),
+        (
+            "leaf not valid yet",
+            vec!["--cert", Pki::s(&future), "--key", Pki::s(&pki.key), "--chain", i1, "--chain", i2],
+            "is not valid yet (notBefore Dec 31 00:00:00 2099 GMT)",
+        ),
+        (
+            "wrong host name",
+            vec![
+                "--cert", Pki::s(&pki.leaf), "--key", Pki::s(&pki.key), "--chain", i1, "--chain", i2, "--host",
+                "mx.other.test",
+            ],
+            "is for mail.example.test, smtp.example.test but not for mx.other.test (--host)",
+        ),
+        (
+            "missing intermediate",
+            vec!["--cert", Pki::s(&pki.leaf), "--key", Pki::s(&pki.key), "--chain", i2],
+            "it stops at CN=Test Intermediate CA 2,O=smtls test, whose issuer CN=Test Intermediate CA 1,O=smtls test is \
+             neither among the certificates given nor in that bundle; give that intermediate with --chain FILE",
+        ),
+        (
+            "no intermediate at all",
+            vec!["--cert", Pki::s(&pki.leaf), "--key", Pki::s(&pki.key)],
+            "it stops at CN=mail.example.test",
+        ),
+        (
+            "a chain from another CA",
+            vec!["--cert", Pki::s(&pki.leaf), "--key", Pki::s(&pki.key), "--chain", Pki::s(&other.intermediates[0])],
+            "does not lead from",
+        ),
+    ];
+    for (what, mut args, message) in cases {
+        let mut full = vec!["install"];
+        full.append(&mut args);
+        if !full.contains(&"--host") {
+            full.extend(["--host", HOST]);
+        }
+        full.extend(["--ca", root, "--dir", Pki::s(&certs)]);
+        let out = run(&s, &dir, &full);
+        assert_eq!(code(&out), 1, "{what}: {}", text(&out));
+        assert!(stderr(&out).contains("sendmail-certs: refused: "), "{what}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{what}: expected {message:?} in\n{}", stderr(&out));
+        assert_eq!(snapshot(&parent), before, "{what}: the directory changed");
+    }
+    // With the passphrase, the encrypted key goes in decrypted.
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&pki.leaf),
+            "--key",
+            Pki::s(&enc),
+            "--passin",
+            "env:KEYPASS",
+            "--chain",
+            i1,
+            "--chain",
+            i2,
+            "--ca",
+            root,
+            "--host",
+            HOST,
+            "--dir",
+            Pki::s(&dir.join("etc/certs2")),
+        ],
+    );
+    assert_ne!(code(&out), 0, "env:KEYPASS is unset: openssl cannot read it");
+    let ok = Command::new("dash")
+        .arg(&s)
+        .args(["install", "--cert", Pki::s(&pki.leaf), "--key", Pki::s(&enc), "--passin", "env:KEYPASS"])
+        .args(["--chain", i1, "--chain", i2, "--ca", root, "--host", HOST, "--dir"])
+        .arg(dir.join("etc/certs2"))
+        .env("KEYPASS", "s3cret")
+        .env("TMPDIR", &dir)
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert!(pem(&dir.join("etc/certs2/host.key")).starts_with("-----BEGIN PRIVATE KEY-----"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
+    let dir = scratch("certs-check");
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), Alg::Rsa, 1, 90);
+    let certs = cert_dir(&dir);
+    install_and_inspect(&s, &dir, &pki, &certs);
+    let d = Pki::s(&certs);
+    let check = |extra: &[&str]| run(&s, &dir, &[&["check", "--dir", d, "--cf", "none"], extra].concat());
+
+    let out = check(&[]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).ends_with("all good\n"));
+    assert!(stdout(&out).contains("host.cert holds 2 certificate(s), the leaf first, each followed by its issuer"));
+
+    let key = certs.join("host.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = check(&[]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains(&format!(
+            "PROBLEM: {} has mode 0644: sendmail refuses a key others can read (and serves without STARTTLS); chmod \
+             600 {}",
+            key.display(),
+            key.display()
+        )),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let out = check(&["--quiet"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "PROBLEM: {d} is group- or world-writable (mode 0775): sendmail refuses every TLS file below it and serves \
+             without STARTTLS; chmod go-w {d}\n1 problem(s) in {d}\n"
+        )
+    );
+    std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    // A leaf that expires in 5 days: a problem at the default 30, not at 3.
+    let soon = Pki::new(&dir.join("soon"), Alg::Ec, 1, 5);
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&soon.leaf),
+            "--chain",
+            Pki::s(&soon.intermediates[0]),
+            "--key",
+            Pki::s(&soon.key),
+            "--ca",
+            Pki::s(&soon.root),
+            "--host",
+            HOST,
+            "--dir",
+            d,
+        ],
+    );
+    assert_eq!(code(&out), 0);
+    let out = check(&[]);
+    assert_eq!(code(&out), 1);
+    let line =
+        stdout(&out).lines().find(|l| l.starts_with("PROBLEM: CN=mail.example.test")).unwrap_or_default().to_string();
+    assert!(
+        line.contains("(in host.cert) expires ") && line.contains("in 4 days (less than --warn-days 30)"),
+        "{line}"
+    );
+    assert_eq!(code(&check(&["--warn-days", "3"])), 0);
+    // The active sendmail.cf must name the set; one that does not is a problem.
+    let cf = dir.join("sendmail.cf");
+    std::fs::write(&cf, "O ServerCertFile=/etc/mail/certs/host.cert\n").unwrap();
+    let out = run(&s, &dir, &["check", "--dir", d, "--cf", Pki::s(&cf)]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("has ServerCertFile=/etc/mail/certs/host.cert, not "), "{}", stdout(&out));
+    assert!(stdout(&out).contains("sets no ServerKeyFile"), "{}", stdout(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn export_for_xmail_is_the_chain_and_the_matching_key() {
+    let dir = scratch("certs-xmail");
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 2, 90);
+    let certs = cert_dir(&dir);
+    install_and_inspect(&s, &dir, &pki, &certs);
+    let mailroot = dir.join("MailRoot");
+    std::fs::create_dir(&mailroot).unwrap();
+    let out = run(&s, &dir, &["export", "--dir", Pki::s(&certs), "--xmail", Pki::s(&mailroot)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let cert = mailroot.join("server.cert");
+    assert_eq!(certs_of(&cert), [pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0])]);
+    let key = mailroot.join("server.key");
+    assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        public_key(&pki.dir, &["pkey", "-pubout", "-in", Pki::s(&key)]),
+        public_key(&pki.dir, &["x509", "-noout", "-pubkey", "-in", Pki::s(&cert)])
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&mailroot).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
