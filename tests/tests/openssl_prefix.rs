@@ -69,6 +69,14 @@ fn a_deb_bundles_a_private_openssl_or_refuses() {
     let d = xtask::verify::dynamic(&sendmail).unwrap();
     assert_eq!(d.runpath, [private.as_str()], "the packaged binary must find the bundled libraries");
     assert!(d.rpath.is_empty());
+    // No packaged program keeps a run path into the build machine's prefix
+    // (the Makefiles give every program the same LIBDIRS).
+    let files = smtls_tests::sh("find", &[x.to_str().unwrap(), "-type", "f"]);
+    for f in files.lines() {
+        if let Ok(d) = xtask::verify::dynamic(Path::new(f)) {
+            assert!(d.runpath.iter().all(|p| *p == private) && d.rpath.is_empty(), "{f}: {d:?}");
+        }
+    }
     let control = smtls_tests::sh("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
     assert!(!control.contains("libssl"), "the bundled OpenSSL is not a dependency: {control}");
     let _ = std::fs::remove_dir_all(&work);
