@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+pub mod hostile;
+
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ is in the workspace").to_path_buf()
 }
@@ -137,4 +139,36 @@ pub fn sh(cmd: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The SHA-256 of a file, in hex.
+pub fn sha256_of(path: &Path) -> String {
+    use sha2::Digest;
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every path below `dir` (links not followed) with its kind, size and
+/// content digest: compared before and after a run to prove nothing changed.
+pub fn listing(dir: &Path) -> Vec<String> {
+    fn walk(base: &Path, p: &Path, out: &mut Vec<String>) {
+        let Ok(rd) = std::fs::read_dir(p) else { return };
+        let mut entries: Vec<_> = rd.flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for e in entries {
+            let rel = e.strip_prefix(base).unwrap().display().to_string();
+            let m = std::fs::symlink_metadata(&e).unwrap();
+            if m.file_type().is_symlink() {
+                out.push(format!("{rel} -> {}", std::fs::read_link(&e).unwrap().display()));
+            } else if m.is_dir() {
+                out.push(format!("{rel}/"));
+                walk(base, &e, out);
+            } else {
+                out.push(format!("{rel} {} {}", m.len(), sha256_of(&e)));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
 }

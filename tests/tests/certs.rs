@@ -397,6 +397,31 @@ fn a_reversed_chain_is_reordered_and_reported() {
     );
     assert_eq!(code(&out), 0);
     assert!(!stdout(&out).contains("REORDERED"), "{}", stdout(&out));
+    // A fullchain file with the root, plus one intermediate again: the root
+    // is not served, the duplicate is no warning, and a root the bundle does
+    // not hold is trusted only when given with --ca.
+    let full = dir.join("pki/fullchain.pem");
+    std::fs::write(
+        &full,
+        format!("{}{}{}{}", pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0]), pem(&pki.root)),
+    )
+    .unwrap();
+    let base =
+        ["install", "--cert", Pki::s(&full), "--chain", Pki::s(&pki.intermediates[0]), "--key", Pki::s(&pki.key)];
+    let out = run(&s, &dir, &[&base[..], &["--host", HOST, "--dir", Pki::s(&certs)]].concat());
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains(
+            "leads to CN=Test Root CA,O=smtls test (given with the chain), which is not a CA in the system's CA bundle"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let out =
+        run(&s, &dir, &[&base[..], &["--ca", Pki::s(&pki.root), "--host", HOST, "--dir", Pki::s(&certs)]].concat());
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stderr(&out).contains("left out"), "{}", stderr(&out));
+    assert_eq!(certs_of(&certs.join("host.cert")).len(), 3, "leaf and two intermediates, no root");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -693,6 +718,30 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
         "{line}"
     );
     assert_eq!(code(&check(&["--warn-days", "3"])), 0);
+    // Dates after 2038 count right (awk's %d stops at 2^31 in mawk).
+    let far = Pki::new(&dir.join("far"), Alg::Ec, 1, 20000);
+    let out = run(
+        &s,
+        &dir,
+        &[
+            "install",
+            "--cert",
+            Pki::s(&far.leaf),
+            "--chain",
+            Pki::s(&far.intermediates[0]),
+            "--key",
+            Pki::s(&far.key),
+            "--ca",
+            Pki::s(&far.root),
+            "--host",
+            HOST,
+            "--dir",
+            d,
+        ],
+    );
+    assert!(stdout(&out).contains("in 19999 days)"), "{}", stdout(&out));
+    let out = check(&[]);
+    assert!(stdout(&out).contains(": in 19999 days"), "{}", stdout(&out));
     // The active sendmail.cf must name the set; one that does not is a problem.
     let cf = dir.join("sendmail.cf");
     std::fs::write(&cf, "O ServerCertFile=/etc/mail/certs/host.cert\n").unwrap();
@@ -724,5 +773,253 @@ fn export_for_xmail_is_the_chain_and_the_matching_key() {
     );
     let leftovers: Vec<_> = std::fs::read_dir(&mailroot).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A bundle of 106 self-signed EC certificates: 104 subjects, one subject
+/// twice with two keys (a hash collision: .0 and .1), one certificate
+/// twice (a duplicate, skipped). Made once and cached under target/.
+fn generated_bundle() -> PathBuf {
+    let dir = shared_cache().join("certs-bundle-v1");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    let bundle = dir.join("bundle.pem");
+    if bundle.is_file() {
+        return bundle;
+    }
+    let work = dir.join("work");
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).unwrap();
+    let mut text = String::new();
+    for i in 0..105 {
+        let cn = if i == 104 { "Bundle CA 0".to_string() } else { format!("Bundle CA {i}") };
+        let out = format!("c{i}.pem");
+        openssl(
+            &work,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-nodes",
+                "-keyout",
+                "/dev/null",
+                "-subj",
+                &format!("/O=smtls bundle/CN={cn}"),
+                "-days",
+                "3650",
+                "-out",
+                &out,
+            ],
+        );
+        text.push_str(&pem(&work.join(&out)));
+    }
+    text.push_str(&pem(&work.join("c5.pem")));
+    let partial = dir.join("bundle.pem.partial");
+    std::fs::write(&partial, text).unwrap();
+    std::fs::rename(&partial, &bundle).unwrap();
+    std::fs::remove_dir_all(&work).unwrap();
+    bundle
+}
+
+/// The hash links of a directory: (name, target), sorted.
+fn links(dir: &Path) -> Vec<(String, String)> {
+    let mut out: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_symlink())
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_link(&p).unwrap().display().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The links `openssl rehash` makes for the regular files of `dir`, in a copy.
+fn rehash_links(dir: &Path, copy: &Path) -> Vec<(String, String)> {
+    let _ = std::fs::remove_dir_all(copy);
+    std::fs::create_dir_all(copy).unwrap();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() && !p.is_symlink() {
+            std::fs::copy(&p, copy.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+    let out = Command::new("openssl").arg("rehash").arg(copy).output().unwrap();
+    assert!(out.status.success(), "openssl rehash: {}", String::from_utf8_lossy(&out.stderr));
+    links(copy)
+}
+
+#[test]
+fn ca_split_names_and_links_as_openssl_rehash_does() {
+    let dir = scratch("certs-split");
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 1, 90);
+    let certs = cert_dir(&dir);
+    install_and_inspect(&s, &dir, &pki, &certs);
+    let bundle = generated_bundle();
+
+    let out = run(&s, &dir, &["ca-split", Pki::s(&bundle), "--dir", Pki::s(&certs)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("105 certificate(s) as ca-*.pem"), "{}", stdout(&out));
+    let ours = links(&certs);
+    assert_eq!(ours, rehash_links(&certs, &dir.join("rehashed")));
+    // 105 bundle certificates and cacert.pem; the collision gets .1.
+    assert_eq!(ours.len(), 106, "{ours:?}");
+    assert_eq!(ours.iter().filter(|(n, _)| n.ends_with(".1")).count(), 1, "{ours:?}");
+    for f in ["host.cert", "host.key", "cacert.pem", "dhparams.pem"] {
+        assert!(certs.join(f).is_file(), "{f} kept");
+    }
+    let run_check = run(&s, &dir, &["check", "--dir", Pki::s(&certs), "--cf", "none"]);
+    assert_eq!(code(&run_check), 0, "{}", stdout(&run_check));
+
+    // Split again with 50 of them: the other 55 files and their links go.
+    let half: String = certs_of(&bundle).into_iter().take(50).collect();
+    let small = dir.join("small.pem");
+    std::fs::write(&small, half).unwrap();
+    let out = run(&s, &dir, &["ca-split", Pki::s(&small), "--dir", Pki::s(&certs)]);
+    assert_eq!(code(&out), 0);
+    let ours = links(&certs);
+    assert_eq!(ours, rehash_links(&certs, &dir.join("rehashed")));
+    assert_eq!(ours.len(), 51);
+    let files = std::fs::read_dir(&certs)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("ca-"))
+        .count();
+    assert_eq!(files, 50);
+    // Deterministic: the same bundle gives the same names and links.
+    let before = snapshot(&certs);
+    assert_eq!(code(&run(&s, &dir, &["ca-split", Pki::s(&small), "--dir", Pki::s(&certs)])), 0);
+    assert_eq!(snapshot(&certs), before);
+
+    // The host's CA bundle (Debian's ca-certificates), when there is one.
+    let system = Path::new("/etc/ssl/certs/ca-certificates.crt");
+    if system.is_file() {
+        let sys = dir.join("system");
+        let out = run(&s, &dir, &["ca-split", Pki::s(system), "--dir", Pki::s(&sys)]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let ours = links(&sys);
+        assert!(ours.len() > 100, "{}", ours.len());
+        assert_eq!(ours, rehash_links(&sys, &dir.join("rehashed-system")));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Debian's postfix package, unpacked (never installed) under the shared
+/// cache: `apt-get download` then `dpkg-deb -x`. Returns the tree's root.
+fn postfix_tree() -> PathBuf {
+    let dir = shared_cache().join("postfix");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    let root = dir.join("root");
+    if root.join("usr/sbin/postfix").is_file() {
+        return root;
+    }
+    let out = Command::new("apt-get")
+        .args(["download", "postfix"])
+        .current_dir(&dir)
+        .output()
+        .expect("running apt-get download postfix");
+    assert!(out.status.success(), "apt-get download postfix: {}", String::from_utf8_lossy(&out.stderr));
+    let deb = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .expect("the downloaded postfix .deb");
+    let partial = dir.join("root.partial");
+    let _ = std::fs::remove_dir_all(&partial);
+    sh("dpkg-deb", &["-x", deb.to_str().unwrap(), partial.to_str().unwrap()]);
+    // The set-group-ID programs postfix check expects, as postinst makes
+    // them (group mail stands in for postdrop: the host has no postdrop).
+    for p in ["usr/sbin/postqueue", "usr/sbin/postdrop"] {
+        let path = partial.join(p);
+        std::os::unix::fs::chown(&path, Some(0), Some(8)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o2755)).unwrap();
+    }
+    std::fs::rename(&partial, &root).unwrap();
+    root
+}
+
+#[test]
+fn export_for_postfix_passes_postfix_check() {
+    let dir = scratch("certs-postfix");
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), Alg::Rsa, 2, 90);
+    let certs = cert_dir(&dir);
+    install_and_inspect(&s, &dir, &pki, &certs);
+    let r = postfix_tree();
+    let p = dir.join("postfix");
+    for d in ["etc", "spool", "lib", "tls"] {
+        std::fs::create_dir_all(p.join(d)).unwrap();
+        std::fs::set_permissions(p.join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::os::unix::fs::chown(p.join("lib"), Some(1), None).unwrap();
+    let out = run(&s, &dir, &["export", "--dir", Pki::s(&certs), "--postfix", Pki::s(&p.join("tls"))]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().filter(|l| !l.starts_with('#')).map(String::from).collect();
+    let tls = p.join("tls");
+    assert_eq!(
+        lines[0],
+        format!(
+            "smtpd_tls_chain_files = {}, {}",
+            tls.join("smtpd-key.pem").display(),
+            tls.join("smtpd-chain.pem").display()
+        )
+    );
+    assert_eq!(std::fs::metadata(tls.join("smtpd-key.pem")).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(certs_of(&tls.join("smtpd-chain.pem")), certs_of(&certs.join("host.cert")));
+
+    // A private instance: every directory in the scratch dir or the unpacked
+    // tree; mail_owner daemon, setgid_group mail (users every Debian has).
+    let lib = r.join("usr/lib/postfix");
+    std::fs::copy(r.join("etc/postfix/postfix-files"), p.join("etc/postfix-files")).unwrap();
+    sh("cp", &["-r", r.join("etc/postfix/postfix-files.d").to_str().unwrap(), p.join("etc").to_str().unwrap()]);
+    std::fs::copy(r.join("usr/share/postfix/master.cf.dist"), p.join("etc/master.cf")).unwrap();
+    let base = format!(
+        "compatibility_level = 3.6\nconfig_directory = {e}\nmeta_directory = {e}\ndaemon_directory = {d}\n\
+         command_directory = {c}\nshlib_directory = {l}\nqueue_directory = {q}\ndata_directory = {data}\n\
+         mail_owner = daemon\nsetgid_group = mail\ndefault_privs = nobody\nmyhostname = {HOST}\n\
+         inet_interfaces = loopback-only\nimport_environment = MAIL_CONFIG TZ LANG=C LD_LIBRARY_PATH={l}\n",
+        e = p.join("etc").display(),
+        d = r.join("usr/lib/postfix/sbin").display(),
+        c = r.join("usr/sbin").display(),
+        l = lib.display(),
+        q = p.join("spool").display(),
+        data = p.join("lib").display(),
+    );
+    let check = |extra: &str| -> (bool, String, String) {
+        std::fs::write(p.join("etc/main.cf"), format!("{base}{extra}")).unwrap();
+        // postfix writes its findings to stderr only on a terminal.
+        let cmd = format!("{} -c {} check", r.join("usr/sbin/postfix").display(), p.join("etc").display());
+        let out =
+            Command::new("script").args(["-qec", &cmd, "/dev/null"]).env("LD_LIBRARY_PATH", &lib).output().unwrap();
+        let conf = Command::new(r.join("usr/sbin/postconf"))
+            .args(["-c", p.join("etc").to_str().unwrap(), "-n"])
+            .env("LD_LIBRARY_PATH", &lib)
+            .output()
+            .unwrap();
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        (out.status.success(), said, format!("{}{}", stdout(&conf), stderr(&conf)))
+    };
+    let (ok, said, _) = check("");
+    assert!(ok && said.trim().is_empty(), "the bare instance must pass: {said}");
+    let (ok, said, conf) = check(&format!("{}\n", lines.join("\n")));
+    assert!(ok, "postfix check: {said}");
+    assert!(said.trim().is_empty(), "postfix check complained: {said}");
+    assert!(!conf.contains("warning"), "postconf: {conf}");
+    for l in &lines {
+        assert!(conf.lines().any(|c| c == l), "postconf -n lacks {l}:\n{conf}");
+    }
+    // The control: a line Postfix does not know is reported.
+    let (_, _, conf) = check(&format!("{}\nsmtpd_tls_chain_file = {}\n", lines.join("\n"), tls.display()));
+    assert!(conf.contains("unused parameter: smtpd_tls_chain_file="), "{conf}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -127,7 +127,9 @@ pub fn ar(members: &[(&str, &[u8])], mtime: u64) -> Result<Vec<u8>> {
             bail!("ar member name {name:?} must be at most 16 bytes without '/' or spaces");
         }
         let header = format!("{name:<16}{mtime:<12}{:<6}{:<6}{:<8}{:<10}`\n", 0, 0, "100644", data.len());
-        debug_assert_eq!(header.len(), 60);
+        if header.len() != 60 {
+            bail!("ar header for {name} does not fit in 60 bytes (mtime {mtime}, size {})", data.len());
+        }
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(data);
         if data.len() % 2 == 1 {

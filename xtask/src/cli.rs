@@ -1,6 +1,6 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{bench, build, configure, dist, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
+use crate::{bench, build, configure, dist, epoch, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -54,11 +54,16 @@ pub enum Command {
     FreebsdPortEdit(freebsd::PortEditArgs),
     /// Regenerate patches/freebsd-base/*.diff (the base edit as diffs) from the fixtures.
     FreebsdPatches(freebsd::patches::PatchesArgs),
+    /// Internal: the guard that ends the build's processes when xtask dies.
+    #[command(hide = true)]
+    Guard,
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli) {
+    let result = run(cli);
+    crate::proc::stop_guard();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -74,17 +79,34 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::FreebsdBase(a) => return freebsd::run_base(a),
         Command::FreebsdPortEdit(a) => return freebsd::run_port_edit(a),
         Command::FreebsdPatches(a) => return freebsd::patches::run(a),
+        Command::Guard => crate::proc::guard_main(),
         _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
+    // Everything a later step would refuse is refused now, before any work.
+    if matches!(cli.command, Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_)) {
+        crate::epoch::check_environment()?;
+    }
     let _lock = plan.lock_work()?;
+    // What a killed or failed run left (`src.partial-PID` and the like), now
+    // that no other run can be using this work directory.
+    crate::plan::clean_leftovers(&plan.work_dir)?;
+    // Ends this run's processes if it dies, and holds the lock until then.
+    if let Err(e) = crate::proc::start_guard(_lock.fd()) {
+        crate::progress::info(&format!(
+            "warning: {e:#}; a build killed now may leave its processes running after the lock is free"
+        ));
+    }
     match cli.command {
         Command::Fetch(a) => fetch::run(&plan, &a).map(drop),
         Command::Configure(a) => configure::run(&plan, &a).map(drop),
-        Command::Build(a) => build::run(&plan, &a).map(drop),
-        Command::Verify(a) => verify::run(&plan, &a).map(drop),
-        Command::Stage(a) => stage::run(&plan, &a).map(drop),
-        Command::Package(a) => package::run(&plan, &a).map(drop),
+        Command::Build(a) => build::run(&plan, &configured(&plan)?, &a).map(drop),
+        Command::Verify(a) => {
+            let config = if a.binary.is_none() { Some(configured(&plan)?) } else { None };
+            verify::run(&plan, &a, config.as_ref()).map(drop)
+        }
+        Command::Stage(a) => stage::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
+        Command::Package(a) => package::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Port(a) => freebsd::port::run(&plan, &a),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
@@ -93,12 +115,28 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Bench(a) => {
             // The child xtask processes take the work directory's lock.
             drop(_lock);
+            crate::proc::stop_guard();
             bench::run(&plan, &a)
         }
-        Command::Setup | Command::FreebsdBase(_) | Command::FreebsdPortEdit(_) | Command::FreebsdPatches(_) => {
+        Command::Setup
+        | Command::FreebsdBase(_)
+        | Command::FreebsdPortEdit(_)
+        | Command::FreebsdPatches(_)
+        | Command::Guard => {
             unreachable!("handled above")
         }
     }
+}
+
+/// What `configure` chose for this tree, loaded once for the command.
+fn configured(plan: &plan::Plan) -> Result<configure::Configuration> {
+    configure::Configuration::load(plan)
+}
+
+/// The one build time of the command's artifacts (from the cached
+/// tarball, checked again, when SOURCE_DATE_EPOCH is unset).
+fn build_time(plan: &plan::Plan) -> Result<epoch::BuildTime> {
+    fetch::build_time(plan)
 }
 
 fn setup() -> Result<()> {

@@ -100,7 +100,21 @@ impl<'a> Steps<'a> {
     }
 }
 
+/// What can be checked before any step runs, `--explain` included: the
+/// build time (SOURCE_DATE_EPOCH), the user's site.config fragments, then
+/// configure's own precheck (defines, OpenSSL, SASL). (`--jobs` and
+/// `--version` are checked when the command line is read.)
+pub fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
+    crate::epoch::check_environment()?;
+    for f in &args.configure.site_configs {
+        configure::site_config::user(f)?;
+    }
+    configure::precheck(plan, &args.configure)
+}
+
 pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
+    // Refuse what cannot work before fetching or building anything.
+    validate(plan, args)?;
     let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));
     let mode = match (args.force, args.explain) {
         (true, _) => Mode::Force,
@@ -118,17 +132,33 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
     steps.run(&fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)
     })?;
-    steps.run(&configure::stamp_inputs(plan, &args.configure)?, &configure::outputs(plan), || {
-        configure::run(plan, &args.configure).map(drop)
+    // The configuration is read once: the one on disk keys the configure
+    // step; the later steps get the one configure returns, or, when it was
+    // skipped, that same one.
+    let previous = configure::Configuration::load(plan);
+    let mut configured = None;
+    steps.run(
+        &configure::stamp_inputs(plan, &args.configure, previous.as_ref().ok())?,
+        &configure::outputs(plan),
+        || {
+            configured = Some(configure::run(plan, &args.configure)?);
+            Ok(())
+        },
+    )?;
+    let config = configured.map_or(previous, Ok);
+    let config = config.as_ref();
+    let need = || config.map_err(|e| anyhow::anyhow!("{e:#}"));
+    steps.run(&build::stamp_inputs(plan, config.ok())?, &build::outputs(plan, config.ok()), || {
+        build::run(plan, need()?, &args.build).map(drop)
     })?;
-    steps.run(&build::stamp_inputs(plan)?, &build::outputs(plan), || build::run(plan, &args.build).map(drop))?;
     steps.run(&verify::stamp_inputs(plan), &[plan.program("sendmail")], || {
-        let report = verify::run(plan, &verify::VerifyArgs::default())?;
+        let report = verify::run(plan, &verify::VerifyArgs::default(), Some(need()?))?;
         progress::info(&format!("verified: {}", report.summary()));
         Ok(())
     })?;
     steps.run(&package::stamp_inputs(plan, &args.package)?, &package::outputs(plan, &args.package), || {
-        package::run(plan, &args.package).map(drop)
+        let time = fetch::build_time(plan)?;
+        package::run(plan, &args.package, need()?, &time).map(drop)
     })?;
     t.done();
     Ok(())

@@ -30,17 +30,41 @@ impl BuildTime {
     }
 }
 
+/// The latest time every archive header the packages use can hold: a
+/// ustar header's mtime is 11 octal digits (8^11 - 1, in the year 2242),
+/// tighter than `ar`'s 12 decimal digits; gzip headers carry 0 and the pkg
+/// manifest a plain integer.
+pub const MAX_SECS: u64 = 0o77_777_777_777;
+
 /// Parses a SOURCE_DATE_EPOCH value: ASCII digits only (no sign, space or
-/// fraction), at most 19 of them. Anything else is an error, as the
+/// fraction), no later than [`MAX_SECS`]. Anything else is an error, as the
 /// reproducible-builds specification asks.
 pub fn parse_source_date_epoch(value: &str) -> Result<u64> {
-    if value.is_empty() || value.len() > 19 || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         bail!(
             "SOURCE_DATE_EPOCH={value:?} is malformed: expected a non-negative integer number of seconds since \
              1970-01-01 UTC (digits only, e.g. 1735689600); unset it to use the source release's own date"
         );
     }
-    value.parse().with_context(|| format!("SOURCE_DATE_EPOCH={value:?} does not fit in 64 bits"))
+    match value.parse::<u64>() {
+        Ok(secs) if secs <= MAX_SECS => Ok(secs),
+        _ => bail!(
+            "SOURCE_DATE_EPOCH={value} is out of range: the packages' archive headers (ustar mtime, 11 octal \
+             digits) hold at most {MAX_SECS} ({}); use a time no later than that, or unset it",
+            rfc2822(MAX_SECS)
+        ),
+    }
+}
+
+/// Checks SOURCE_DATE_EPOCH in the environment, if set, before any work.
+pub fn check_environment() -> Result<()> {
+    match std::env::var_os("SOURCE_DATE_EPOCH") {
+        None => Ok(()),
+        Some(v) => match v.to_str() {
+            Some(s) => parse_source_date_epoch(s).map(drop),
+            None => bail!("SOURCE_DATE_EPOCH is not valid UTF-8: expected digits only"),
+        },
+    }
 }
 
 /// The newest mtime among the entries of a `.tar.gz`; never 0.
@@ -129,10 +153,24 @@ mod tests {
     fn strict_parsing() {
         assert_eq!(parse_source_date_epoch("1735689600").unwrap(), 1_735_689_600);
         assert_eq!(parse_source_date_epoch("0").unwrap(), 0);
-        for bad in ["", " 1", "1 ", "+1", "-1", "1.5", "1e9", "0x10", "12345678901234567890", "１"] {
+        for bad in ["", " 1", "1 ", "+1", "-1", "1.5", "1e9", "0x10", "１"] {
             let e = parse_source_date_epoch(bad).unwrap_err().to_string();
-            assert!(e.contains("malformed") || e.contains("64 bits"), "{bad:?}: {e}");
+            assert!(e.contains("malformed"), "{bad:?}: {e}");
         }
+        assert_eq!(parse_source_date_epoch("8589934591").unwrap(), MAX_SECS);
+        for big in ["8589934592", "1000000000000", "9999999999999999999", "12345678901234567890"] {
+            let e = parse_source_date_epoch(big).unwrap_err().to_string();
+            assert!(e.contains("out of range") && e.contains("8589934591"), "{big}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_latest_time_fits_every_header() {
+        let mut h = tar::Header::new_ustar();
+        h.set_mtime(MAX_SECS);
+        assert_eq!(&h.as_ustar().unwrap().mtime, b"77777777777\0");
+        let a = crate::archive::ar(&[("x", b"")], MAX_SECS).unwrap();
+        assert_eq!(&a[8 + 16..8 + 28], b"8589934591  ");
     }
 
     #[test]
@@ -141,6 +179,7 @@ mod tests {
         assert_eq!(rfc2822(951_782_400), "Tue, 29 Feb 2000 00:00:00 +0000");
         assert_eq!(rfc2822(1_766_793_600 + 3661), "Sat, 27 Dec 2025 01:01:01 +0000");
         assert_eq!(rfc2822(4_102_444_799), "Thu, 31 Dec 2099 23:59:59 +0000");
+        assert_eq!(rfc2822(MAX_SECS), "Wed, 16 Mar 2242 12:56:31 +0000");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The host the toolkit runs on: its OS family, its Debian architecture and
 //! multiarch tuple, and the FreeBSD pkg ABI. A leaf: every step may ask.
 
-use anyhow::{bail, Context, Result};
+use crate::process;
+use anyhow::{bail, Result};
 use std::process::Command;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,10 +42,8 @@ pub fn os_from_release(text: &str) -> Os {
 
 /// `dpkg --print-architecture`, or the Debian name of Rust's target arch.
 pub fn debian_arch() -> Result<String> {
-    if let Ok(out) = Command::new("dpkg").arg("--print-architecture").output() {
-        if out.status.success() {
-            return Ok(String::from_utf8_lossy(&out.stdout).trim().to_string());
-        }
+    if let Some(arch) = process::probe(Command::new("dpkg").arg("--print-architecture")) {
+        return Ok(arch);
     }
     Ok(match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -82,9 +81,7 @@ pub fn multiarch() -> Option<String> {
     if let Some(m) = multiarch_of(&arch) {
         return Some(m.to_string());
     }
-    let out = Command::new("dpkg-architecture").args(["-qDEB_HOST_MULTIARCH"]).output().ok()?;
-    let m = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (out.status.success() && !m.is_empty()).then_some(m)
+    process::probe(Command::new("dpkg-architecture").args(["-qDEB_HOST_MULTIARCH"]))
 }
 
 /// The ABI of this host: `FreeBSD:<major>:<arch>` from uname on FreeBSD;
@@ -92,10 +89,7 @@ pub fn multiarch() -> Option<String> {
 /// then the host's: such a .pkg is for testing the format, not for FreeBSD).
 pub fn freebsd_abi() -> Result<String> {
     if std::env::consts::OS == "freebsd" {
-        let uname = |flag: &str| -> Result<String> {
-            let out = Command::new("uname").arg(flag).output().context("running uname")?;
-            Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-        };
+        let uname = |flag: &str| process::stdout(Command::new("uname").arg(flag));
         let release = uname("-r")?;
         let major = release.split('.').next().unwrap_or("14").to_string();
         return Ok(format!("FreeBSD:{major}:{}", uname("-p")?));

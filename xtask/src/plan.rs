@@ -105,10 +105,7 @@ pub fn source_sha256_file(version_dir: &Path) -> PathBuf {
     version_dir.join("src").join(".smtls-source-sha256")
 }
 
-/// The repository root (this crate's parent directory).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
-}
+pub use crate::util::workspace_root;
 
 pub fn default_cache_dir() -> Result<PathBuf> {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
@@ -128,7 +125,14 @@ fn absolute(p: &Path) -> Result<PathBuf> {
 
 /// Holds an exclusive lock on a file until dropped: parallel commands and
 /// tests that share a cache or a work directory take turns.
-pub struct Lock(#[allow(dead_code)] std::fs::File);
+pub struct Lock(std::fs::File);
+
+impl Lock {
+    /// The lock's file descriptor (handed to the guard process).
+    pub fn fd(&self) -> i32 {
+        std::os::unix::io::AsRawFd::as_raw_fd(&self.0)
+    }
+}
 
 pub fn lock(path: &Path, what: &str) -> Result<Lock> {
     if let Some(dir) = path.parent() {
@@ -154,6 +158,14 @@ impl Plan {
     }
 }
 
+/// Removes what killed or failed runs left in `dir` (`*.partial-PID`,
+/// `*.tmp-PID` whose process is gone), saying so.
+pub fn clean_leftovers(dir: &Path) -> Result<()> {
+    for p in crate::util::remove_stale_leftovers(dir)? {
+        crate::progress::info(&format!("removed {}, left by a run that is gone", p.display()));
+    }
+    Ok(())
+}
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,16 +11,17 @@ const TABLE: &str = include_str!("../../releases.toml");
 #[derive(Clone, Debug)]
 pub struct Version(Vec<u32>);
 
-impl Version {
-    pub fn new(parts: &[u32]) -> Version {
-        Version(parts.to_vec())
-    }
-}
-
 impl FromStr for Version {
     type Err = anyhow::Error;
     fn from_str(s: &str) -> Result<Version> {
-        let parts: Option<Vec<u32>> = s.split('.').map(|p| p.parse().ok()).collect();
+        // Digits only, no leading zeros: the text is also the tarball's
+        // top directory name, so `08.18.2` must not pass for 8.18.2.
+        let number = |p: &str| {
+            (!p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && (p == "0" || !p.starts_with('0')))
+                .then(|| p.parse().ok())
+                .flatten()
+        };
+        let parts: Option<Vec<u32>> = s.split('.').map(number).collect();
         match parts {
             Some(p) if (2..=4).contains(&p.len()) && !s.is_empty() => Ok(Version(p)),
             _ => bail!("`{s}` is not a sendmail version: expected numbers separated by dots, such as 8.18.2"),
@@ -194,8 +195,10 @@ impl Table {
         c
     }
 
+    /// The release with exactly this version: 8.18.2.0 is not 8.18.2
+    /// (its tarball would be sendmail-8.18.2.0/).
     pub fn find(&self, version: &Version) -> Option<&Release> {
-        self.releases.iter().find(|r| &r.version() == version)
+        self.releases.iter().find(|r| r.version().0 == version.0)
     }
 
     /// The release to use: pinned in the table, or pinned by the user.
@@ -258,7 +261,6 @@ mod tests {
         for k in &t.signing_keys {
             assert!(k.len() == 40 && k.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_lowercase()), "{k}");
         }
-
         assert!(t.find(&"8.17.1.9".parse().unwrap()).is_some());
     }
 
@@ -310,7 +312,7 @@ mod tests {
 
     #[test]
     fn bad_versions_are_refused() {
-        for bad in ["", "8", "8.x.1", "8.18.2-2", "1.2.3.4.5", "8..2"] {
+        for bad in ["", "8", "8.x.1", "8.18.2-2", "1.2.3.4.5", "8..2", "08.18.2", "8.+18.2", " 8.18.2"] {
             assert!(bad.parse::<Version>().is_err(), "{bad} accepted");
         }
     }
@@ -325,5 +327,9 @@ mod tests {
         assert_eq!(r.sha256, "ab".repeat(32));
         assert!(t.resolve(&t.default_version(), Some(&"00".repeat(32))).is_err());
         assert!(t.resolve(&v, Some("abc")).is_err());
+        // Equal in order, but not the same release: refused unless pinned.
+        let padded: Version = "8.18.2.0".parse().unwrap();
+        assert!(t.find(&padded).is_none());
+        assert!(t.resolve(&padded, None).unwrap_err().to_string().contains("not in the pinned release table"));
     }
 }

@@ -5,7 +5,7 @@
 //! diffoscope is run on it when installed.
 
 use crate::archive;
-use crate::package::{Format, INJECT_ENV};
+use crate::package::Format;
 use crate::{plan::Plan, progress};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
@@ -88,15 +88,14 @@ pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
             .env("LC_ALL", r.locale)
             .env("LANG", r.locale)
             .env_remove("SMTLS_WORK_DIR")
-            .env_remove(INJECT_ENV)
             .stdin(Stdio::null())
             .stdout(file.try_clone()?)
             .stderr(file);
         if args.inject_difference && i == 1 {
-            cmd.env(INJECT_ENV, "1");
+            cmd.arg("--inject-difference");
         }
         let start = std::time::Instant::now();
-        let status = cmd.status().with_context(|| format!("running {}", exe.display()))?;
+        let status = crate::proc::status(&mut cmd).with_context(|| format!("running {}", exe.display()))?;
         if !status.success() {
             bail!(
                 "run {} failed ({status}); last lines of {}:\n{}",

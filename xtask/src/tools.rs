@@ -88,6 +88,9 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "patch",
     "dpkg-dev",
     "patchelf",
+    // tests/certs: the sendmail-certs script is linted and run under dash.
+    "shellcheck",
+    "dash",
 ];
 
 /// The path of a command, or an error naming the package that provides it.

@@ -3,11 +3,9 @@
 
 use crate::{configure::probe::OpenSsl, configure::Configuration, plan::Plan, progress};
 use anyhow::{bail, Context, Result};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct VerifyArgs {
@@ -96,52 +94,19 @@ pub fn parse_d0(text: &str) -> D0Info {
 /// and then sleeps 60 s; we read as it streams and end it by pid once the
 /// `OpenSSL: linked` line (or a second of silence after output) is in.
 pub fn capture_d0(binary: &Path) -> Result<String> {
-    let mut child = Command::new(binary)
-        .args(["-d0.14", "-bt"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("running {} -d0.14 -bt", binary.display()))?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut text = String::new();
-    loop {
-        let wait = if text.is_empty() { Duration::from_millis(200) } else { Duration::from_millis(1000) };
-        match rx.recv_timeout(wait) {
-            Ok(Ok(line)) => {
-                let done = line.trim_start().starts_with("OpenSSL: linked");
-                text.push_str(&line);
-                text.push('\n');
-                if done {
-                    break;
-                }
-            }
-            Ok(Err(_)) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) if !text.is_empty() => break,
-            Err(mpsc::RecvTimeoutError::Timeout) if Instant::now() > deadline => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    if text.is_empty() {
-        bail!("{} -d0.14 -bt printed nothing within 15 s", binary.display());
-    }
-    Ok(text)
-}
-
-/// The DT_NEEDED entries of an ELF file.
-pub fn needed_libraries(binary: &Path) -> Result<Vec<String>> {
-    Ok(dynamic(binary)?.needed)
+    // Whatever the program does, it is stopped within the time limit and
+    // after the output cap, its whole process group with it.
+    const LIMIT: Duration = Duration::from_secs(15);
+    const MAX_BYTES: usize = 1 << 20;
+    let mut cmd = Command::new(binary);
+    cmd.args(["-d0.14", "-bt"]);
+    let done =
+        |out: &[u8]| out.ends_with(b"\n") && out.windows(b"OpenSSL: linked".len()).any(|w| w == b"OpenSSL: linked");
+    let what = format!("{} -d0.14 -bt", binary.display());
+    let b = crate::proc::run_bounded(&mut cmd, LIMIT, MAX_BYTES, Some(Duration::from_secs(1)), &done)
+        .with_context(|| format!("running {what}"))?;
+    crate::proc::require_complete(&b, &what, LIMIT, MAX_BYTES)?;
+    Ok(String::from_utf8_lossy(&b.stdout).into_owned())
 }
 
 /// What the dynamic section says about finding libraries.
@@ -351,10 +316,15 @@ pub fn stamp_inputs(plan: &Plan) -> crate::stamp::Inputs {
     i
 }
 
-pub fn run(plan: &Plan, args: &VerifyArgs) -> Result<Report> {
+/// Verifies `--binary`, or the build `config` describes (what it expects
+/// comes from the configuration's options and OpenSSL).
+pub fn run(plan: &Plan, args: &VerifyArgs, config: Option<&Configuration>) -> Result<Report> {
     let (binary, config) = match &args.binary {
         Some(b) => (b.clone(), None),
-        None => (plan.program("sendmail"), Some(Configuration::load(plan)?)),
+        None => (
+            plan.program("sendmail"),
+            Some(config.context("verifying the build needs its configuration: run `cargo xtask configure`")?),
+        ),
     };
     if !binary.is_file() {
         bail!("{} does not exist: run `cargo xtask build` first, or pass --binary PATH", binary.display());

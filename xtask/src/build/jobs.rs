@@ -29,21 +29,19 @@ pub struct Children(Arc<Mutex<HashMap<(usize, Stage), u32>>>);
 impl Children {
     /// Spawns `cmd` for task `t`, waits for it and returns its status.
     pub fn run(&self, t: Task, cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
-        let mut child: Child = cmd.spawn()?;
+        let mut child: Child = crate::proc::spawn(cmd)?;
         self.0.lock().expect("children lock").insert((t.sub, t.stage), child.id());
-        let status = child.wait();
+        let status = crate::proc::wait(&mut child);
         self.0.lock().expect("children lock").remove(&(t.sub, t.stage));
         status
     }
 
-    /// SIGTERM to every running task's process (by its process id; the
-    /// process has not been waited for, so the id is still its own).
+    /// SIGTERM to every running task's process group (each task's make
+    /// leads a group of its own; its leader has not been reaped, so the
+    /// group id is still its own).
     fn terminate_all(&self) {
         for pid in self.0.lock().expect("children lock").values() {
-            // SAFETY: kill(2) with a pid we spawned and have not reaped.
-            unsafe {
-                libc::kill(*pid as libc::pid_t, libc::SIGTERM);
-            }
+            crate::proc::kill_group(*pid as i32, libc::SIGTERM);
         }
     }
 }

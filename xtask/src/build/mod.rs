@@ -12,8 +12,9 @@
 //! are the Makefiles' own, so the programs are byte-identical to a serial
 //! upstream build of the same site.config.m4 (tests/tests/build_speed.rs).
 
-pub mod graph;
-pub mod jobs;
+pub(crate) mod errors;
+pub(crate) mod graph;
+pub(crate) mod jobs;
 
 use crate::{configure::Configuration, plan::Plan, progress, stamp, tools};
 use anyhow::{bail, Context, Result};
@@ -49,7 +50,7 @@ pub const PRIORITY: &[&str] = &[
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct BuildArgs {
     /// Compiler jobs at once, shared by all subdirectories (default: the CPU count).
-    #[arg(long, short = 'j', value_name = "N")]
+    #[arg(long, short = 'j', value_name = "N", value_parser = parse_jobs)]
     pub jobs: Option<usize>,
     /// Run upstream's Build in each subdirectory one after another, each
     /// with make -jN (the way before the parallel graph; chosen by itself
@@ -63,6 +64,19 @@ pub fn in_priority_order<'a>(subdirs: &[&'a str]) -> Vec<&'a str> {
     let mut v = subdirs.to_vec();
     v.sort_by_key(|s| PRIORITY.iter().position(|p| p == s).unwrap_or(PRIORITY.len()));
     v
+}
+
+/// The most jobs one build runs: the make jobserver holds a token per job
+/// in a pipe, and far more compilers than this would only thrash.
+pub const MAX_JOBS: usize = 1024;
+
+/// `--jobs N`: 1 to [`MAX_JOBS`], checked when the command line is read,
+/// before anything is wiped.
+pub fn parse_jobs(s: &str) -> std::result::Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
+        _ => Err(format!("expected a number of jobs from 1 to {MAX_JOBS}, got `{s}`")),
+    }
 }
 
 impl BuildArgs {
@@ -89,21 +103,26 @@ pub fn build_env(cmd: &mut Command, jobs: usize) {
 /// Runs `sh ./Build ARGS` in `dir`, output to `log`; on failure the error
 /// carries the log's last lines and path.
 pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<()> {
-    let file = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let file = crate::util::open_in_tree(log.parent().and_then(Path::parent).unwrap_or(Path::new("/")), log, false)?;
     let mut cmd = Command::new("sh");
     cmd.arg("./Build").args(args).current_dir(dir).stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
     build_env(&mut cmd, jobs);
-    let status = cmd.status().with_context(|| format!("running sh ./Build in {}", dir.display()))?;
+    let status = crate::proc::status(&mut cmd).with_context(|| format!("running sh ./Build in {}", dir.display()))?;
     if !status.success() {
         bail!(
-            "sh ./Build {} in {} failed ({status}); last lines of {}:\n{}",
+            "sh ./Build {} in {} failed ({status}); {}\nfull log: {}",
             args.join(" "),
             dir.display(),
-            log.display(),
-            tail(log, 25)
+            failure_summary(log),
+            log.display()
         );
     }
     Ok(())
+}
+
+/// The first errors and the failed make target of a build log.
+pub fn failure_summary(log: &Path) -> String {
+    errors::summarize(&String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default()))
 }
 
 pub fn tail(path: &Path, n: usize) -> String {
@@ -112,28 +131,29 @@ pub fn tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].iter().map(|l| format!("    | {l}")).collect::<Vec<_>>().join("\n")
 }
 
-/// Checks the configuration is current; returns it.
-pub fn check_configured(plan: &Plan) -> Result<Configuration> {
-    let config = Configuration::load(plan)?;
+/// Checks the configuration is current: site.config.m4 is the one
+/// `configure` wrote.
+fn check_configured(plan: &Plan, config: &Configuration) -> Result<()> {
     let site = std::fs::read(plan.site_config())
         .with_context(|| format!("{} is missing: run `cargo xtask configure`", plan.site_config().display()))?;
     let sum = crate::digest::sha256_hex(&site);
     if sum != config.site_config_sha256 {
         bail!("{} changed since `cargo xtask configure` wrote it: run configure again", plan.site_config().display());
     }
-    Ok(config)
+    Ok(())
 }
 
 /// What the build's output depends on (see `stamp`): the source, the
 /// generated site.config.m4, the compiler, the OpenSSL (and Berkeley DB)
-/// the configuration found, and the toolkit.
-pub fn stamp_inputs(plan: &Plan) -> Result<stamp::Inputs> {
+/// the configuration found (none before the first configure), and the
+/// toolkit.
+pub fn stamp_inputs(plan: &Plan, config: Option<&Configuration>) -> Result<stamp::Inputs> {
     let mut i = stamp::Inputs::new("build");
     i.add("source", format!("sendmail {} sha256:{}", plan.version, plan.release.sha256));
     i.add_file_content("site.config.m4", &plan.site_config());
     i.add("compiler", stamp::command_identity("cc"));
-    match Configuration::load(plan) {
-        Ok(c) => {
+    match config {
+        Some(c) => {
             i.add(
                 "openssl",
                 format!("{} (headers {:#x}, library {:#x})", c.openssl.text, c.openssl.compiled, c.openssl.linked),
@@ -141,7 +161,7 @@ pub fn stamp_inputs(plan: &Plan) -> Result<stamp::Inputs> {
             i.add("berkeley db", c.berkeley_db.clone().unwrap_or_else(|| "off".into()));
             i.add("probed files", c.probed_files_digest());
         }
-        Err(_) => {
+        None => {
             i.add("openssl", "not configured");
         }
     }
@@ -158,11 +178,11 @@ pub fn subdirs(config: &Configuration) -> Vec<&'static str> {
 }
 
 /// The files a finished build leaves: every program and library.
-pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+pub fn outputs(plan: &Plan, config: Option<&Configuration>) -> Vec<PathBuf> {
     let obj = plan.obj_dir();
-    let libraries = match Configuration::load(plan) {
-        Ok(c) => subdirs(&c).into_iter().filter(|s| s.starts_with("lib")).collect(),
-        Err(_) => LIBRARIES.to_vec(),
+    let libraries = match config {
+        Some(c) => subdirs(c).into_iter().filter(|s| s.starts_with("lib")).collect(),
+        None => LIBRARIES.to_vec(),
     };
     PROGRAMS
         .iter()
@@ -182,9 +202,9 @@ fn gnu_make() -> bool {
         .unwrap_or(false)
 }
 
-pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
+pub fn run(plan: &Plan, config: &Configuration, args: &BuildArgs) -> Result<Vec<PathBuf>> {
     let jobs = args.jobs();
-    let config = check_configured(plan)?;
+    check_configured(plan, config)?;
     for need in [&tools::CC, &tools::M4, &tools::MAKE] {
         tools::find(need)?;
     }
@@ -196,23 +216,23 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
     };
     let t = progress::Timer::start(format!("build sendmail {} ({how})", plan.version));
     stamp::forget(&plan.work_dir, "build")?;
-    let logs = plan.logs_dir();
-    std::fs::create_dir_all(&logs)?;
+    let logs = crate::util::real_dir_below(&plan.work_dir, &plan.logs_dir())?;
     // A pre-created `obj.` wins over obj.<uname -s>.<uname -r>.<uname -m>,
     // so the path does not change with the kernel.
     let obj = plan.obj_dir();
+    crate::util::require_real_dir(&obj)?;
     if obj.exists() {
         std::fs::remove_dir_all(&obj).with_context(|| format!("cleaning {}", obj.display()))?;
     }
-    std::fs::create_dir_all(&obj)?;
-    let all = subdirs(&config);
+    crate::util::real_dir_below(&plan.work_dir, &obj)?;
+    let all = subdirs(config);
     if one_by_one {
         build_one_by_one(plan, jobs, &all)?;
     } else {
         build_graph(plan, jobs, &in_priority_order(&all))?;
     }
     let mut built = vec![];
-    for p in outputs(plan) {
+    for p in outputs(plan, Some(config)) {
         if !p.is_file() {
             bail!("the build finished but {} is missing; see the logs in {}", p.display(), logs.display());
         }
@@ -220,7 +240,7 @@ pub fn run(plan: &Plan, args: &BuildArgs) -> Result<Vec<PathBuf>> {
             built.push(p);
         }
     }
-    stamp::record(&plan.work_dir, &stamp_inputs(plan)?, &format!("{} programs built", built.len()))?;
+    stamp::record(&plan.work_dir, &stamp_inputs(plan, Some(config))?, &format!("{} programs built", built.len()))?;
     t.done();
     Ok(built)
 }
@@ -260,12 +280,7 @@ fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
     let exec = |task: Task, client: &jobserver::Client, children: &jobs::Children| -> Result<jobs::Outcome> {
         let sub = subdirs[task.sub];
         let log_path = log_of(sub);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .truncate(false)
-            .open(&log_path)
-            .with_context(|| format!("opening {}", log_path.display()))?;
+        let log = crate::util::open_in_tree(&plan.work_dir, &log_path, true)?;
         if task.stage == Stage::Configure {
             log.set_len(0)?;
         }
@@ -299,10 +314,10 @@ fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
         let status = children.run(task, &mut cmd).with_context(|| format!("running {what} in {}", dir.display()))?;
         if !status.success() {
             bail!(
-                "{sub}: {what} in {} failed ({status}); last lines of {}:\n{}",
+                "{sub}: {what} in {} failed ({status}); {}\nfull log: {}",
                 dir.display(),
-                log_path.display(),
-                tail(&log_path, 25)
+                failure_summary(&log_path),
+                log_path.display()
             );
         }
         let libraries = if task.stage == Stage::Configure {
@@ -340,6 +355,15 @@ fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jobs_are_range_checked() {
+        assert_eq!(parse_jobs("1"), Ok(1));
+        assert_eq!(parse_jobs("1024"), Ok(1024));
+        for bad in ["0", "1025", "100000", "-1", "x", ""] {
+            assert!(parse_jobs(bad).unwrap_err().contains("from 1 to 1024"), "{bad}");
+        }
+    }
 
     #[test]
     fn the_priority_order_holds_every_subdirectory_once() {

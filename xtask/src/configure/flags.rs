@@ -177,4 +177,19 @@ mod tests {
         let r = TlsRequest { ec: false, cert_chain: false, extra: vec![] };
         assert_eq!(defines("8.18.2", &r).unwrap(), ["STARTTLS"]);
     }
+
+    #[test]
+    fn each_pinned_release_gets_its_flags() {
+        // (Moved here from releases.rs: releases sits below configure.)
+        let t = crate::releases::table();
+        let v = |s: &str| s.parse::<crate::releases::Version>().unwrap();
+        let req = TlsRequest::default();
+        for (rel, ec) in
+            [("8.18.2", "TLS_EC=2"), ("8.18.1", "TLS_EC=2"), ("8.17.1.9", "TLS_EC=2"), ("8.15.2", "_FFR_TLS_EC")]
+        {
+            assert!(t.find(&v(rel)).is_some(), "{rel} pinned");
+            let d = tls_defines(&v(rel), &req, 0x3000_0130).unwrap();
+            assert_eq!(d, ["STARTTLS", ec, "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"], "{rel}");
+        }
+    }
 }

@@ -1,9 +1,9 @@
 //! configure: decide the defines, probe OpenSSL and Berkeley DB, and write
 //! `devtools/Site/site.config.m4` from the fragments.
 
-pub mod flags;
+pub(crate) mod flags;
 pub mod options;
-pub mod probe;
+pub(crate) mod probe;
 pub mod site_config;
 
 use crate::{plan::Plan, progress, stamp, tools};
@@ -94,7 +94,7 @@ impl Configuration {
 /// variables the probes obey, and the identity of every file the last probes
 /// read (and, when Berkeley DB was not found, of the directories holding
 /// them, where installing it would add files).
-pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> {
+pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs, previous: Option<&Configuration>) -> Result<stamp::Inputs> {
     let mut i = stamp::Inputs::new("configure");
     i.add(
         "source",
@@ -118,7 +118,7 @@ pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs) -> Result<stamp::Inputs> 
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     i.add("compiler variables", env.join(" "));
-    if let Ok(c) = Configuration::load(plan) {
+    if let Some(c) = previous {
         for p in &c.probed_files {
             i.add_file_identity(&format!("probed {}", p.display()), p);
         }
@@ -221,7 +221,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     }
     let text = site_config::generate(&fragments, &vars)?;
     stamp::forget(&plan.work_dir, "configure")?;
-    crate::util::write_atomic(&plan.site_config(), text.as_bytes())?;
+    crate::util::write_in_tree(&plan.work_dir, &plan.site_config(), text.as_bytes())?;
     progress::info(&format!("wrote {} ({} fragments)", plan.site_config().display(), fragments.len()));
     progress::info(&format!(
         "sendmail defines: {}",
@@ -248,7 +248,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         config.berkeley_db.as_deref().unwrap_or("off"),
         config.probed_files.len()
     );
-    stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &note)?;
+    stamp::record(&plan.work_dir, &stamp_inputs(plan, args, Some(&config))?, &note)?;
     t.done();
     Ok(config)
 }

@@ -32,32 +32,7 @@ pub fn user(path: &Path) -> Result<Fragment> {
 
 /// Fills `@NAME@` placeholders; an unknown one is an error.
 pub fn fill(fragment: &Fragment, vars: &BTreeMap<&str, String>) -> Result<String> {
-    let mut out = String::new();
-    let mut rest = fragment.text.as_str();
-    while let Some(start) = rest.find('@') {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 1..];
-        match after.find('@') {
-            Some(end) if is_placeholder(&after[..end]) => {
-                let name = &after[..end];
-                let value = vars.get(name).with_context(|| {
-                    format!("fragment {} uses @{name}@, which the generator does not know", fragment.name)
-                })?;
-                out.push_str(value);
-                rest = &after[end + 1..];
-            }
-            _ => {
-                out.push('@');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn is_placeholder(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    crate::template::fill(&fragment.name, &fragment.text, vars)
 }
 
 /// The whole site.config.m4: a header, then each fragment, trailing blanks

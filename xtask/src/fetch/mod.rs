@@ -106,6 +106,7 @@ pub fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     let distfiles = cached.parent().expect("cached tarball has a parent").to_path_buf();
     let _lock =
         crate::plan::lock(&distfiles.join(format!("{}.lock", plan.release.upstream_file)), "the download cache")?;
+    remove_dead_scratch(&plan.cache_dir.join("tmp"));
     let mut failures = Vec::new();
     for source in chain(args) {
         match attempt(plan, args, &source) {
@@ -191,6 +192,19 @@ fn cached_signature(cached: &Path) -> Option<PathBuf> {
     ["sig", "asc"].iter().map(|e| PathBuf::from(format!("{}.{e}", cached.display()))).find(|p| p.is_file())
 }
 
+/// Download scratch directories (`PID-NANOS`) of runs that are gone: a
+/// killed download leaves its directory behind.
+fn remove_dead_scratch(tmp: &Path) {
+    let Ok(rd) = std::fs::read_dir(tmp) else { return };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) else { continue };
+        if !crate::util::process_alive(pid) && crate::util::make_writable_and_remove(&e.path()).is_ok() {
+            progress::info(&format!("removed {}, left by a download that is gone", e.path().display()));
+        }
+    }
+}
+
 fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
 }
@@ -201,31 +215,70 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     let src_root = plan.work_dir.join("src");
     let stamp = crate::plan::source_sha256_file(&plan.work_dir);
     let source_dir = plan.source_dir();
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str()) && source_dir.is_dir() {
+    let stamp_is_file = std::fs::symlink_metadata(&stamp).map(|m| m.is_file()).unwrap_or(false);
+    if stamp_is_file
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str())
+        && source_dir.is_dir()
+    {
         progress::info(&format!("source already unpacked in {}", source_dir.display()));
         return Ok(source_dir);
     }
     checksum::check_tarball(&fetched.tarball, &plan.release)?;
+    std::fs::create_dir_all(&plan.work_dir).with_context(|| format!("creating {}", plan.work_dir.display()))?;
+    crate::plan::clean_leftovers(&plan.work_dir)?;
     let partial = plan.work_dir.join(format!("src.partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    let n = unpack::unpack(&fetched.tarball, &partial)
+    let _ = crate::util::make_writable_and_remove(&partial);
+    let top = format!("sendmail-{}", plan.version);
+    let n = unpack::unpack(&fetched.tarball, &partial, Some(&top))
         .with_context(|| format!("unpacking {}", fetched.tarball.display()))?;
-    let top = partial.join(format!("sendmail-{}", plan.version));
-    if !top.join("Build").is_file() {
-        let _ = std::fs::remove_dir_all(&partial);
-        bail!(
-            "{} does not hold sendmail-{}/Build: not a sendmail source tarball",
-            fetched.tarball.display(),
-            plan.version
-        );
+    let finish = || -> Result<()> {
+        let build = partial.join(&top).join("Build");
+        if !std::fs::symlink_metadata(&build).map(|m| m.is_file()).unwrap_or(false) {
+            bail!(
+                "{} does not hold {top}/Build as a file: not a sendmail {} source tarball (does its top directory \
+                 match --version?)",
+                fetched.tarball.display(),
+                plan.version
+            );
+        }
+        crate::util::write_in_tree(&partial, &partial.join(".smtls-source-sha256"), plan.release.sha256.as_bytes())?;
+        crate::util::require_real_dir(&src_root)?;
+        if src_root.exists() {
+            crate::util::make_writable_and_remove(&src_root)
+                .with_context(|| format!("removing the old {}", src_root.display()))?;
+        }
+        std::fs::rename(&partial, &src_root).with_context(|| format!("moving into {}", src_root.display()))
+    };
+    if let Err(e) = finish() {
+        let _ = crate::util::make_writable_and_remove(&partial);
+        return Err(e);
     }
-    std::fs::write(partial.join(".smtls-source-sha256"), &plan.release.sha256)?;
-    if src_root.exists() {
-        std::fs::remove_dir_all(&src_root).with_context(|| format!("removing the old {}", src_root.display()))?;
-    }
-    std::fs::rename(&partial, &src_root).with_context(|| format!("moving into {}", src_root.display()))?;
     progress::info(&format!("unpacked {n} entries into {}", source_dir.display()));
     Ok(source_dir)
+}
+
+/// The cached tarball, checked again (size and SHA-256) for a step that
+/// reads it after fetch; a file changed or damaged since is refused with
+/// the fix.
+pub fn verified_tarball(plan: &Plan) -> Result<PathBuf> {
+    let cached = plan.cached_tarball();
+    checksum::check_tarball(&cached, &plan.release).with_context(|| {
+        format!(
+            "the cached source tarball no longer matches what fetch verified: run `cargo xtask fetch` again (a \
+             damaged cache file is moved aside and fetched anew){}",
+            if cached.exists() { String::new() } else { format!("; {} is missing", cached.display()) }
+        )
+    })?;
+    Ok(cached)
+}
+
+/// The build time for a step that needs it: SOURCE_DATE_EPOCH, or the
+/// newest entry of the verified tarball.
+pub fn build_time(plan: &Plan) -> Result<crate::epoch::BuildTime> {
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        return crate::epoch::from_environment(&plan.cached_tarball());
+    }
+    crate::epoch::from_environment(&verified_tarball(plan)?)
 }
 
 /// What fetch's output (the unpacked tree) depends on: the pinned tarball,

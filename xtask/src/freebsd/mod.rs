@@ -4,12 +4,12 @@
 //! The edits themselves are pure (`base_makefile`, `port_edit`); this
 //! module reads and writes the files, prints what it did and the diff.
 
-pub mod base_makefile;
-pub mod bmake;
+pub(crate) mod base_makefile;
+pub(crate) mod bmake;
 pub mod patches;
-pub mod port;
-pub mod port_edit;
-pub mod port_options;
+pub(crate) mod port;
+pub(crate) mod port_edit;
+pub(crate) mod port_options;
 
 use crate::configure::flags::{self, TlsRequest};
 use crate::releases::Version;
@@ -137,7 +137,7 @@ fn finish(check: bool, changed: bool, files: &[(PathBuf, String)], next: &str) -
         bail!("the edit is needed (diff above): run the same command without --check to apply it");
     }
     for (path, text) in files {
-        util::write_atomic(path, text.as_bytes())?;
+        util::edit_in_place(path, text.as_bytes())?;
         progress::info(&format!("wrote {}", path.display()));
     }
     progress::info(next);
@@ -222,7 +222,7 @@ pub fn run_port_edit(args: &PortEditArgs) -> Result<()> {
 /// Fixtures written from the documented forms of the FreeBSD files
 /// (`tests/fixtures/freebsd/`, each citing its source).
 #[cfg(test)]
-pub mod fixtures {
+pub(crate) mod fixtures {
     use std::path::PathBuf;
 
     pub fn root() -> PathBuf {

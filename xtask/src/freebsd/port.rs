@@ -17,8 +17,8 @@
 
 use super::port_options;
 use crate::configure::{flags, site_config};
-use crate::stage::{self, Contents, Entry, Kind, Target};
-use crate::{build, epoch, fetch, plan::Plan, progress, util};
+use crate::stage::{self, Contents, Entry, Kind, Origin, Target};
+use crate::{build, epoch, fetch, meta, plan::Plan, progress, template, util};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -65,91 +65,54 @@ fn name_of(path: &Path) -> Result<String> {
     Ok(path.file_name().with_context(|| format!("{} has no file name", path.display()))?.to_string_lossy().into())
 }
 
-/// What `how` may look up: whether the source tree holds a top-level file,
-/// whether `xtask/templates/` holds a template of that name.
-pub struct Lookup<'a> {
-    pub src_has: &'a dyn Fn(&str) -> bool,
-    pub template_has: &'a dyn Fn(&str) -> bool,
-}
-
-/// Decides how the port makes `e`, given the source tree `src` and the
-/// directory of generated files `gen` the list refers to.
-pub fn how(e: &Entry, src: &Path, gen: &Path, look: &Lookup) -> Result<How> {
-    let (source, config) = match &e.kind {
-        Kind::Dir => return Ok(How::Dir),
-        Kind::Symlink { target } => return Ok(How::Link(target.display().to_string())),
-        Kind::File { source } => (source, false),
-        Kind::Config { source } => (source, true),
-    };
-    if let Ok(rel) = source.strip_prefix(src) {
-        let from = format!("${{WRKSRC}}/{}", rel.display());
-        return Ok(if config { How::Sample(from) } else { How::Data(from) });
-    }
-    if source.strip_prefix(gen).is_err() {
-        bail!(
-            "{}: its source {} is neither in the source tree nor among the generated files: freebsd/port.rs cannot install it",
-            e.path.display(),
-            source.display()
-        );
-    }
-    let name = name_of(&e.path)?;
-    let target = Target::FreeBsd;
-    if config {
-        if name.ends_with(".mc") {
-            return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
-        }
-        if name.ends_with(".cf") {
-            return Ok(How::Cf(name));
-        }
-        if target.rc_conf_d().as_deref() == Some(e.path.as_path()) {
-            return Ok(How::Sample(format!("${{FILESDIR}}/{RC_CONF_D}")));
-        }
-        // A configuration file written from the template of the same name.
-        if (look.template_has)(&name) {
-            return Ok(How::Sample(format!("${{FILESDIR}}/{name}")));
-        }
-    } else {
-        // A script written from its template (`NAME.in`): shipped filled
-        // in files/.
-        if e.path == stage::certs_script_path(target) {
-            return Ok(How::Data(format!("${{FILESDIR}}/{name}")));
+/// How the port makes `e`: read from the entry's origin, which says how
+/// the stage makes it.
+pub fn how(e: &Entry) -> Result<How> {
+    let name = || name_of(&e.path);
+    let wrksrc = |rel: &Path| format!("${{WRKSRC}}/{}", rel.display());
+    Ok(match (&e.origin, &e.kind) {
+        (Origin::Dir, _) => How::Dir,
+        (Origin::Link, Kind::Symlink { target }) => How::Link(target.display().to_string()),
+        (Origin::Source { rel }, Kind::Config { .. }) => How::Sample(wrksrc(rel)),
+        (Origin::Source { rel } | Origin::DocCopy { rel }, _) => How::Data(wrksrc(rel)),
+        (Origin::Program { name }, _) => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
+        // A script written from its template: shipped filled in files/.
+        (Origin::CertsScript, _) => How::Data(format!("${{FILESDIR}}/{}", name()?)),
+        // Its manual page, filled in files/; the framework compresses it.
+        (Origin::CertsManPage, _) => {
+            How::Man(format!("${{FILESDIR}}/{}", name()?.strip_suffix(".gz").unwrap_or_default()))
         }
         // A library an option builds, stripped for the list; the ports
         // framework installs it as built.
-        if let Some(rel) = e
-            .option
-            .as_deref()
-            .into_iter()
-            .flat_map(stage::option_built_files)
-            .find(|rel| Path::new(rel).file_name().is_some_and(|n| n.to_string_lossy() == name))
-        {
-            return Ok(How::Data(format!("${{WRKSRC}}/obj./{rel}")));
+        (Origin::Library { built }, _) => How::Data(format!("${{WRKSRC}}/obj./{built}")),
+        (Origin::ManPage { page }, _) => How::Man(format!("${{WRKSRC}}/{page}")),
+        (Origin::Mc { .. } | Origin::Template { .. }, Kind::Config { .. }) => {
+            How::Sample(format!("${{FILESDIR}}/{}", files_name(e)?))
         }
-        if build::PROGRAMS.contains(&name.as_str()) {
-            return Ok(How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")));
-        }
-        if e.path.starts_with(target.man_dir()) {
-            let page = name.strip_suffix(".gz").unwrap_or(&name);
-            if let Some((p, _)) = stage::MAN_PAGES.iter().find(|(p, _)| p.ends_with(&format!("/{page}"))) {
-                return Ok(How::Man(format!("${{WRKSRC}}/{p}")));
-            }
-        }
-        if e.path.starts_with(target.doc_dir()) && (look.src_has)(&name) {
-            return Ok(How::Data(format!("${{WRKSRC}}/{name}")));
-        }
+        (Origin::Cf { .. }, Kind::Config { .. }) => How::Cf(name()?),
+        _ => bail!(
+            "{}: freebsd/port.rs does not know how to make a {:?} entry on FreeBSD: teach `port::how` about it",
+            e.path.display(),
+            e.origin
+        ),
+    })
+}
+
+/// The name under which a file made from a template is shipped in files/:
+/// the template's own name, or the `.mc`'s install name.
+fn files_name(e: &Entry) -> Result<String> {
+    match &e.origin {
+        Origin::Template { name } => Ok(name.clone()),
+        _ => name_of(&e.path),
     }
-    bail!(
-        "{}: a generated file freebsd/port.rs does not know how to make on FreeBSD: teach `port::how` about it",
-        e.path.display()
-    )
 }
 
 /// The list with how each entry is made, in the list's order.
-pub fn plan_entries(contents: &Contents, src: &Path, gen: &Path, look: &Lookup) -> Result<Vec<PortEntry>> {
+pub fn plan_entries(contents: &Contents) -> Result<Vec<PortEntry>> {
     if contents.target != Target::FreeBsd {
         bail!("the port is generated from the freebsd contents list, not the {} one", contents.target);
     }
-    contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e, src, gen, look)? })).collect()
+    contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e)? })).collect()
 }
 
 /// Under PREFIX: relative (`sbin/sendmail`); elsewhere absolute.
@@ -618,13 +581,11 @@ pub fn render(
     read: &dyn Fn(&str) -> Result<String>,
 ) -> Result<BTreeMap<String, String>> {
     let version = plan.version.to_string();
-    let prefix = stage::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
-        format!("stage::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", stage::PACKAGE_NAME)
+    let prefix = meta::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
+        format!("meta::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", meta::PACKAGE_NAME)
     })?;
-    let maintainer = stage::MAINTAINER
-        .split_once('<')
-        .and_then(|(_, r)| r.strip_suffix('>'))
-        .with_context(|| format!("stage::MAINTAINER {} has no <address>", stage::MAINTAINER))?;
+    let maintainer = meta::maintainer_address()
+        .with_context(|| format!("meta::MAINTAINER {} has no <address>", meta::MAINTAINER))?;
     let cf_files: Vec<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
@@ -638,9 +599,9 @@ pub fn render(
         version: version.clone(),
         master_site: fetch::upstream::DEFAULT_URL.to_string(),
         pkgnameprefix: prefix.to_string(),
-        comment: stage::SUMMARY.to_string(),
+        comment: meta::SUMMARY.to_string(),
         maintainer: maintainer.to_string(),
-        www: stage::HOMEPAGE.to_string(),
+        www: meta::HOMEPAGE.to_string(),
         build_dirs: build::LIBRARIES.iter().chain(build::PROGRAMS).map(|s| s.to_string()).collect(),
         cf_files: cf_files.clone(),
         options: port_options::render_block(&offered),
@@ -664,7 +625,7 @@ pub fn render(
     let mut from_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
-            How::Sample(f) | How::Data(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            How::Sample(f) | How::Data(f) | How::Man(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
             _ => None,
         })
         .collect();
@@ -676,8 +637,10 @@ pub fn render(
             stage::mc_text(Target::FreeBsd, stem, &version)?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
-        } else if name == RC_CONF_D || stage::templates_dir().join(&name).is_file() {
-            stage::template(&name, &BTreeMap::new())?
+        } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
+            stage::certs_man_page(Target::FreeBsd)?
+        } else if name == RC_CONF_D || template::dir().join(&name).is_file() {
+            template::render(&name, &BTreeMap::new())?
         } else {
             bail!("files/{name}: freebsd/port.rs does not know its text");
         };
@@ -720,10 +683,7 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     // Every option the port offers: pkg-plist marks what each one adds.
     let contents = stage::contents_with(plan, Target::FreeBsd, &port_options::features(&plan.version))?;
     let src = plan.source_dir();
-    let gen = stage::generated_dir(plan, Target::FreeBsd);
-    let src_has = |name: &str| src.join(name).is_file();
-    let template_has = |name: &str| stage::templates_dir().join(name).is_file();
-    let entries = plan_entries(&contents, &src, &gen, &Lookup { src_has: &src_has, template_has: &template_has })?;
+    let entries = plan_entries(&contents)?;
     let read = |rel: &str| {
         let p = src.join(rel);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
@@ -790,26 +750,24 @@ mod tests {
     use super::*;
 
     fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
-        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None }
-    }
-
-    fn file(path: &str, source: &str, group: &str, mode: u32) -> Entry {
-        entry(path, Kind::File { source: source.into() }, "root", group, mode)
+        let origin = match kind {
+            Kind::Dir => Origin::Dir,
+            Kind::Symlink { .. } => Origin::Link,
+            _ => Origin::Source { rel: path.trim_start_matches('/').into() },
+        };
+        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None, origin }
     }
 
     /// A small contents list in the stage's FreeBSD layout (from stage::list).
     fn sample() -> Vec<PortEntry> {
-        let cf = vec![
-            (PathBuf::from("README"), PathBuf::from("/src/cf/README"), false),
-            (PathBuf::from("m4/cf.m4"), PathBuf::from("/src/cf/m4/cf.m4"), false),
-            (PathBuf::from("sh/makeinfo.sh"), PathBuf::from("/src/cf/sh/makeinfo.sh"), true),
+        let cf = [
+            (PathBuf::from("README"), false),
+            (PathBuf::from("m4/cf.m4"), false),
+            (PathBuf::from("sh/makeinfo.sh"), true),
         ];
         let features = port_options::features(&"8.18.2".parse().unwrap());
-        let c = stage::list(Target::FreeBsd, Path::new("/src"), Path::new("/gen"), cf, &features).unwrap();
-        let has = |n: &str| ["LICENSE", "RELEASE_NOTES"].contains(&n);
-        let template = |n: &str| n == "local-host-names";
-        plan_entries(&c, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &has, template_has: &template })
-            .unwrap()
+        let c = stage::list(Target::FreeBsd, Path::new("/src"), Path::new("/gen"), &cf, &features).unwrap();
+        plan_entries(&c).unwrap()
     }
 
     fn find<'a>(entries: &'a [PortEntry], path: &str) -> &'a PortEntry {
@@ -841,6 +799,8 @@ mod tests {
         assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
         let certs = find(&e, "/usr/local/sbin/sendmail-certs");
         assert_eq!(certs.how, How::Data("${FILESDIR}/sendmail-certs".into()));
+        let page = find(&e, "/usr/local/share/man/man8/sendmail-certs.8.gz");
+        assert_eq!(page.how, How::Man("${FILESDIR}/sendmail-certs.8".into()));
         assert_eq!(install_macro(certs), Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)));
         assert_eq!(find(&e, "/var/spool/clientmqueue").how, How::Dir);
         assert_eq!(
@@ -854,15 +814,24 @@ mod tests {
     }
 
     #[test]
-    fn unknown_generated_files_are_refused() {
-        let e = file("/usr/local/share/doc/x/NEWS", "/gen/usr/local/share/doc/x/NEWS", "wheel", 0o644);
-        let no = |_: &str| false;
-        let look = Lookup { src_has: &no, template_has: &no };
-        let err = how(&e, Path::new("/src"), Path::new("/gen"), &look).unwrap_err().to_string();
+    fn entries_the_port_cannot_make_are_refused() {
+        let e = Entry {
+            origin: Origin::DebianChangelog,
+            ..entry(
+                "/usr/local/share/doc/x/changelog.Debian.gz",
+                Kind::File { source: "/gen/x".into() },
+                "root",
+                "wheel",
+                0o644,
+            )
+        };
+        let err = how(&e).unwrap_err().to_string();
         assert!(err.contains("teach `port::how`"), "{err}");
-        let e = file("/usr/local/bin/x", "/elsewhere/x", "wheel", 0o555);
-        let yes = |_: &str| true;
-        assert!(how(&e, Path::new("/src"), Path::new("/gen"), &Lookup { src_has: &yes, template_has: &no }).is_err());
+        let e = Entry {
+            origin: Origin::Cf { which: "sendmail".into() },
+            ..entry("/usr/local/share/x.cf", Kind::File { source: "/gen/x.cf".into() }, "root", "wheel", 0o644)
+        };
+        assert!(how(&e).is_err(), "a .cf that is not a configuration file");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! refuses and names the choices.
 
 use super::Format;
-use crate::stage::{Contents, Entry, Kind};
+use crate::stage::{Contents, Entry, Kind, Origin};
 use crate::{configure::Configuration, tools};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
@@ -98,6 +98,7 @@ pub fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Pa
             group: "root".into(),
             mode: 0o644,
             option: None,
+            origin: Origin::Bundled,
         });
         users.push(staged);
         added.push(path);
@@ -111,6 +112,7 @@ pub fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Pa
                 group: "root".into(),
                 mode: 0o755,
                 option: None,
+                origin: Origin::Dir,
             });
         }
     }

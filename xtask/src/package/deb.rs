@@ -501,7 +501,12 @@ mod tests {
     }
 
     fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
-        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None }
+        let origin = match kind {
+            Kind::Dir => stage::Origin::Dir,
+            Kind::Symlink { .. } => stage::Origin::Link,
+            _ => stage::Origin::Source { rel: path.trim_start_matches('/').into() },
+        };
+        Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None, origin }
     }
 
     #[test]

@@ -7,13 +7,13 @@
 //! build time ([`crate::epoch`]), entries in list order (sorted by path),
 //! numeric owners as recorded, gzip with mtime 0 and no file name.
 
-pub mod bundle;
-pub mod deb;
+pub(crate) mod bundle;
+pub(crate) mod deb;
 pub mod pkg;
-pub mod tarball;
+pub(crate) mod tarball;
 
 use crate::stage::{self, Contents, Target};
-use crate::{archive, epoch, plan::Plan, progress, util};
+use crate::{archive, configure::Configuration, epoch, plan::Plan, progress, util};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,6 +47,10 @@ pub struct PackageArgs {
     /// layout (/usr/lib/<multiarch>/smtls-sendmail) with a run path to them.
     #[arg(long)]
     pub bundle_openssl: bool,
+    /// Test use (`repro`): change one staged file on purpose, so the
+    /// comparison must fail.
+    #[arg(long, hide = true)]
+    pub inject_difference: bool,
 }
 
 /// The formats written when none are asked for.
@@ -110,10 +114,7 @@ pub fn numeric_id(name: &str) -> Result<u64> {
     }
 }
 
-/// Set in a `repro` run to perturb one staged file, proving the comparison
-/// catches a difference. Test use only.
-pub const INJECT_ENV: &str = "SMTLS_REPRO_INJECT";
-/// The file `INJECT_ENV` changes.
+/// The file `--inject-difference` changes.
 pub const INJECT_PATH: &str = "/etc/mail/sendmail.mc";
 
 /// An artifact written by [`run`].
@@ -133,7 +134,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
         .map_or_else(|| "no verified build".into(), |s| format!("sha256:{}", s.digest));
     i.add("verify", verified);
     i.add_file_content("configuration", &plan.configuration_file());
-    let dir = stage::templates_dir();
+    let dir = crate::template::dir();
     let mut templates: Vec<PathBuf> = std::fs::read_dir(&dir)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -144,7 +145,6 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
     }
     i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
     i.add("arguments", format!("{args:?}"));
-    i.add("injected difference", std::env::var(INJECT_ENV).unwrap_or_default());
     Ok(i)
 }
 
@@ -161,7 +161,9 @@ pub fn outputs(plan: &Plan, args: &PackageArgs) -> Vec<PathBuf> {
     v
 }
 
-pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
+/// Stages each layout the formats need and writes the packages, for the
+/// build `configure` described and the one build time.
+pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch::BuildTime) -> Result<Vec<Artifact>> {
     crate::stamp::forget(&plan.work_dir, "package")?;
     let formats = if args.formats.is_empty() {
         default_formats(crate::tools::Os::detect())
@@ -174,16 +176,14 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
     let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
     let names: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
     let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
-    let time = epoch::from_environment(&plan.cached_tarball())?;
     progress::info(&format!("build time {}", time.describe()));
     let packagers = packagers(&formats, args)?;
-    let config = crate::configure::Configuration::load(plan)?;
-    bundle::check(&config, &formats, args.bundle_openssl)?;
+    bundle::check(config, &formats, args.bundle_openssl)?;
 
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
     for p in &packagers {
         if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
-            let (root, mut contents) = stage::stage_at(plan, p.target(), &time)?;
+            let (root, mut contents) = stage::stage(plan, p.target(), config, time)?;
             if let (Some(prefix), true, Target::Debian) = (&config.openssl.prefix, args.bundle_openssl, p.target()) {
                 let multiarch =
                     crate::host::multiarch().context("--bundle-openssl: no multiarch triplet for this host")?;
@@ -197,22 +197,34 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
                     ));
                 }
             }
-            if std::env::var_os(INJECT_ENV).is_some() {
+            if args.inject_difference {
                 inject_difference(&root)?;
             }
             slot.insert((root, contents));
         }
     }
-    std::fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+    // Every artifact and SHA256SUMS go into a fresh directory beside the
+    // output directory, which then replaces it in one step: SHA256SUMS
+    // always matches what lies beside it, whenever the run stops.
+    let out_dir = real_out_dir(&out_dir)?;
+    let parent = out_dir.parent().context("the output directory has no parent")?.to_path_buf();
+    std::fs::create_dir_all(&parent).with_context(|| format!("creating {}", parent.display()))?;
+    let out_name = out_dir.file_name().and_then(|n| n.to_str()).context("output directory name")?.to_string();
+    remove_stale_outputs(&parent, &out_name)?;
+    crate::plan::clean_leftovers(&out_dir)?;
+    let fresh = parent.join(format!(".{out_name}.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&fresh);
+    let _guard = util::RemoveOnDrop(fresh.clone());
+    std::fs::create_dir(&fresh).with_context(|| format!("creating {}", fresh.display()))?;
     let mut artifacts = vec![];
     for p in &packagers {
         let (root, contents) = &staged[&p.target()];
         let input = Input { contents, root, version: plan.version.to_string(), time: time.secs };
         let name = p.file_name(&input)?;
         let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
-        let path = out_dir.join(&name);
-        util::write_atomic(&path, &bytes)?;
+        util::write_atomic(&fresh.join(&name), &bytes)?;
         let sha256 = crate::digest::sha256_hex(&bytes);
+        let path = out_dir.join(&name);
         progress::info(&format!("{sha256}  {} ({} bytes)", path.display(), bytes.len()));
         artifacts.push(Artifact { format: format!("{:?}", p.format()).to_lowercase(), path, sha256 });
     }
@@ -220,10 +232,76 @@ pub fn run(plan: &Plan, args: &PackageArgs) -> Result<Vec<Artifact>> {
         .iter()
         .map(|a| format!("{}  {}\n", a.sha256, a.path.file_name().unwrap_or_default().to_string_lossy()))
         .collect();
-    util::write_atomic(&out_dir.join("SHA256SUMS"), sums.as_bytes())?;
+    util::write_atomic(&fresh.join("SHA256SUMS"), sums.as_bytes())?;
+    let ours: Vec<String> =
+        artifacts.iter().map(|a| a.path.file_name().unwrap_or_default().to_string_lossy().into()).collect();
+    keep_foreign_files(&out_dir, &fresh, &ours)?;
+    util::replace_dir(&fresh, &out_dir)?;
     crate::stamp::record(&plan.work_dir, &stamp_inputs(plan, args)?, &format!("{} artifacts", artifacts.len()))?;
     t.done();
     Ok(artifacts)
+}
+
+/// The output directory with a link at its own name resolved (the user may
+/// point `--out` at a link; the swap must replace the real directory).
+fn real_out_dir(dir: &Path) -> Result<PathBuf> {
+    let dir = std::path::absolute(dir).with_context(|| format!("making {} absolute", dir.display()))?;
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(&dir).with_context(|| format!("resolving the link {}", dir.display()))
+        }
+        Ok(m) if !m.is_dir() => bail!("--out {} is not a directory", dir.display()),
+        _ => Ok(dir),
+    }
+}
+
+/// Removes `.<out>.partial-PID` directories (and the old one set aside by
+/// a non-Linux swap) whose process is gone.
+fn remove_stale_outputs(parent: &Path, out_name: &str) -> Result<()> {
+    let prefix = format!(".{out_name}.");
+    let Ok(rd) = std::fs::read_dir(parent) else { return Ok(()) };
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let Some(pid) = util::leftover_pid(&name) else { continue };
+        if !util::process_alive(pid) {
+            util::make_writable_and_remove(&e.path()).with_context(|| format!("removing {}", e.path().display()))?;
+            progress::info(&format!("removed {}, left by process {pid} which is gone", e.path().display()));
+        }
+    }
+    Ok(())
+}
+
+/// Files in the output directory that this run does not write and the last
+/// SHA256SUMS did not name (the user's own) are carried over into the new
+/// directory by hard link; the last run's artifacts are not. A foreign
+/// subdirectory is refused: the output directory is replaced whole.
+fn keep_foreign_files(out_dir: &Path, fresh: &Path, ours: &[String]) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(out_dir) else { return Ok(()) };
+    let previous: Vec<String> = std::fs::read_to_string(out_dir.join("SHA256SUMS"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once("  ").map(|(_, n)| n.to_string()))
+        .collect();
+    for e in rd.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name == "SHA256SUMS" || ours.contains(&name) || previous.contains(&name) {
+            continue;
+        }
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            bail!(
+                "the output directory {} holds a directory {name} that smtls did not write; the package step \
+                 replaces the output directory whole, so give --out a directory of its own",
+                out_dir.display()
+            );
+        }
+        std::fs::hard_link(e.path(), fresh.join(&name))
+            .with_context(|| format!("keeping {} in the new output directory", e.path().display()))?;
+    }
+    Ok(())
 }
 
 /// One contents entry as a tar member called `name`: its data, and the
@@ -249,7 +327,7 @@ pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archi
 fn inject_difference(root: &Path) -> Result<()> {
     use std::io::Write;
     let p = root.join(INJECT_PATH.trim_start_matches('/'));
-    progress::info(&format!("{INJECT_ENV} is set: changing {} on purpose", p.display()));
+    progress::info(&format!("--inject-difference: changing {} on purpose", p.display()));
     let mut f =
         std::fs::OpenOptions::new().append(true).open(&p).with_context(|| format!("opening {}", p.display()))?;
     f.write_all(b"dnl difference injected by smtls repro --inject-difference\n")?;

@@ -12,7 +12,8 @@
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarMember};
-use crate::stage::{self, Kind, Target};
+use crate::meta;
+use crate::stage::{Kind, Target};
 use anyhow::{bail, Result};
 use serde_json::{json, Map, Value};
 
@@ -82,12 +83,12 @@ pub fn manifest(input: &Input, abi: &str, compact: bool) -> Result<Value> {
         }
     }
     let mut m = Map::new();
-    m.insert("name".into(), json!(stage::PACKAGE_NAME));
-    m.insert("origin".into(), json!(format!("mail/{}", stage::PACKAGE_NAME)));
+    m.insert("name".into(), json!(meta::PACKAGE_NAME));
+    m.insert("origin".into(), json!(format!("mail/{}", meta::PACKAGE_NAME)));
     m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version)));
-    m.insert("comment".into(), json!(stage::SUMMARY));
+    m.insert("comment".into(), json!(meta::SUMMARY));
     m.insert("maintainer".into(), json!(maintainer_email()));
-    m.insert("www".into(), json!(stage::HOMEPAGE));
+    m.insert("www".into(), json!(meta::HOMEPAGE));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
     m.insert("prefix".into(), json!(Target::FreeBsd.prefix()));
@@ -117,8 +118,7 @@ pub fn manifest(input: &Input, abi: &str, compact: bool) -> Result<Value> {
 
 /// The address part of the maintainer, which is what pkg shows.
 pub fn maintainer_email() -> String {
-    let m = stage::MAINTAINER;
-    m.split_once('<').and_then(|(_, r)| r.strip_suffix('>')).unwrap_or(m).to_string()
+    crate::meta::maintainer_address().unwrap_or(crate::meta::MAINTAINER).to_string()
 }
 
 /// Every tar member: the two manifests, then the list in order.
@@ -147,7 +147,7 @@ impl Packager for Pkg {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}.pkg", stage::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version)))
+        Ok(format!("{}-{}.pkg", meta::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version)))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

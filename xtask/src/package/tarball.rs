@@ -5,7 +5,8 @@
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarMember};
-use crate::stage::{self, Kind, Target};
+use crate::meta;
+use crate::stage::{Kind, Target};
 use anyhow::Result;
 
 pub struct Tarball {
@@ -32,7 +33,7 @@ impl Packager for Tarball {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}-{}-{}.tar.gz", stage::PACKAGE_NAME, input.version, self.target, std::env::consts::ARCH))
+        Ok(format!("{}-{}-{}-{}.tar.gz", meta::PACKAGE_NAME, input.version, self.target, std::env::consts::ARCH))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

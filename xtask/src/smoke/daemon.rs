@@ -85,6 +85,7 @@ fn register_group(pgid: i32) {
 }
 
 fn unregister_group(pgid: i32) {
+    crate::proc::unregister(pgid);
     if let Ok(mut l) = CLEANUP.lock() {
         l.retain(|(p, _)| *p != pgid);
     }
@@ -149,6 +150,9 @@ fn private_host_name(_cmd: &mut Command, _name: &str) -> Result<()> {
     bail!("private host names need Linux UTS namespaces")
 }
 
+/// The most any file the daemon writes may hold (its log, queue files).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// How the daemon was started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum HostName {
@@ -198,13 +202,18 @@ impl Daemon {
     fn spawn(binary: &Path, cf: &Path, log: &Path, private: Option<&str>) -> Result<Daemon> {
         let out = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
         let mut cmd = Command::new(binary);
-        cmd.arg("-bD").arg("-C").arg(cf).stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out).process_group(0);
+        cmd.arg("-bD").arg("-C").arg(cf).stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+        // Its own group that dies with us; no file it writes (its log
+        // included) grows past the cap, whatever it prints.
+        crate::proc::own_group(&mut cmd);
+        crate::proc::cap_file_size(&mut cmd, MAX_FILE_BYTES);
         if let Some(name) = private {
             private_host_name(&mut cmd, name)?;
         }
         let child = cmd.spawn().with_context(|| format!("starting {} -bD -C {}", binary.display(), cf.display()))?;
         let pid = child.id() as i32;
         register_group(pid);
+        crate::proc::register(pid);
         let host_name = match private {
             Some(h) => HostName::Private(h.to_string()),
             None => HostName::Machine(host_name()),

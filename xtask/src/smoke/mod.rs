@@ -57,14 +57,6 @@ fn parse_mode(s: &str) -> Result<u32, String> {
     u32::from_str_radix(s, 8).ok().filter(|m| *m <= 0o777).ok_or_else(|| format!("{s:?} is not an octal file mode"))
 }
 
-/// What a smoke run found.
-#[derive(Clone, Debug)]
-pub struct Report {
-    pub outcomes: Vec<client::Outcome>,
-    /// Why the AUTH checks did not run (the binary has no SASL).
-    pub auth_skipped: Option<String>,
-}
-
 /// The smoke directory: private (0700), removed on drop unless kept.
 struct SmokeDir {
     path: PathBuf,
@@ -135,7 +127,7 @@ fn inputs(plan: &Plan, args: &SmokeArgs) -> Result<(PathBuf, PathBuf)> {
     Ok((binary, cf_dir))
 }
 
-pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
+pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<()> {
     let openssl = tools::find(&tools::OPENSSL)?;
     let m4 = tools::find(&tools::M4)?;
     let (binary, cf_dir) = inputs(plan, args)?;
@@ -236,7 +228,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
 
     let target = client::Target { pki: &pki, host, smtp, smtps, queue_dir, openssl };
     let mut outcomes = client::run_all(&target);
-    let auth_skipped = match &sasl {
+    match &sasl {
         Some(s) => {
             let a = auth::AuthTarget {
                 account: &s.account,
@@ -244,7 +236,6 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
                 conf_file: s.layout.conf_file(),
             };
             outcomes.extend(auth::run_all(&target, &a));
-            None
         }
         None => {
             let why = format!(
@@ -253,9 +244,8 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
                 binary.display()
             );
             println!("{}", auth::skipped_line(&why));
-            Some(why)
         }
-    };
+    }
 
     let stopped = d.stop();
     let ports_closed =
@@ -284,7 +274,7 @@ pub fn run(plan: &Plan, args: &SmokeArgs) -> Result<Report> {
         bail!("{} of {} smoke checks failed: {}", failed.len(), outcomes.len(), failed.join(", "));
     }
     t.done();
-    Ok(Report { outcomes, auth_skipped })
+    Ok(())
 }
 
 /// An installed set in `cert_dir`, read for the client: the leaf and its
@@ -300,7 +290,7 @@ fn installed_set(
     let layout = pki::Layout::new(cert_dir.clone());
     let read = |p: &Path| std::fs::read_to_string(p).with_context(|| format!("reading {} of --cert-dir", p.display()));
     let trust = trust.map(Path::to_path_buf).unwrap_or_else(|| layout.ca_file());
-    let pki = pki::Pki::from_installed(host, &read(&layout.cert_file())?, &read(&layout.key_file())?, &read(&trust)?)
+    let pki = pki::Pki::from_installed(&read(&layout.cert_file())?, &read(&layout.key_file())?, &read(&trust)?)
         .with_context(|| format!("the certificate set in {}", cert_dir.display()))?;
     let hash = pki::subject_hash(openssl, &layout.ca_file())?;
     progress::info(&format!(

@@ -18,7 +18,6 @@ pub const INTERMEDIATE_CN: &str = "smtls smoke intermediate CA";
 
 /// Certificates and keys of one throwaway PKI, in memory.
 pub struct Pki {
-    pub host: String,
     pub root_pem: String,
     pub root_der: CertificateDer<'static>,
     pub intermediate_pem: String,
@@ -46,7 +45,7 @@ impl Pki {
     /// file (leaf, then at least one intermediate), the key, and the root
     /// CA a client trusts. The files are taken as they are: the smoke
     /// checks judge them.
-    pub fn from_installed(host: &str, chain_pem: &str, key_pem: &str, root_pem: &str) -> Result<Pki> {
+    pub fn from_installed(chain_pem: &str, key_pem: &str, root_pem: &str) -> Result<Pki> {
         let chain = pem_certificates(chain_pem)?;
         let roots = pem_certificates(root_pem)?;
         let (Some(leaf), Some(intermediate), Some(root)) = (chain.first(), chain.get(1), roots.first()) else {
@@ -64,7 +63,6 @@ impl Pki {
             format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
         };
         Ok(Pki {
-            host: host.to_string(),
             root_pem: pem(root),
             root_der: root.clone(),
             intermediate_pem: pem(intermediate),
@@ -125,7 +123,6 @@ pub fn generate(host: &str) -> Result<Pki> {
     let leaf = leaf.signed_by(&leaf_key, &int).context("making the server certificate")?;
 
     Ok(Pki {
-        host: host.to_string(),
         root_pem: root.pem(),
         root_der: root.der().clone(),
         intermediate_pem: int.pem(),
@@ -193,7 +190,7 @@ pub fn install(pki: &Pki, layout: &Layout, openssl: &Path, key_mode: u32) -> Res
 /// instead of minutes of `openssl dhparam 2048`. One copy, in
 /// `xtask/templates/ffdhe2048.pem`, which `sendmail-certs` carries too.
 pub fn ffdhe2048() -> Result<String> {
-    crate::stage::template("ffdhe2048.pem", &Default::default())
+    crate::template::render("ffdhe2048.pem", &Default::default())
 }
 
 /// `openssl x509 -hash -noout -in FILE`: the name OpenSSL looks up in a
@@ -316,12 +313,12 @@ mod tests {
         let b = generate("b.smtls.test").unwrap();
         // b's intermediate stands in for a second one: names only.
         let chain = format!("{}{}{}", a.leaf_pem, a.intermediate_pem, b.intermediate_pem);
-        let p = Pki::from_installed("a.smtls.test", &chain, &a.leaf_key_pem, &a.root_pem).unwrap();
+        let p = Pki::from_installed(&chain, &a.leaf_key_pem, &a.root_pem).unwrap();
         assert_eq!(p.leaf_der, a.leaf_der);
         assert_eq!(p.root_der, a.root_der);
         assert_eq!(p.name_of(&b.intermediate_der), "intermediate");
         assert_eq!(p.intermediates().len(), 2);
-        let e = Pki::from_installed("a", &a.leaf_pem, "", &a.root_pem).err().unwrap();
+        let e = Pki::from_installed(&a.leaf_pem, "", &a.root_pem).err().unwrap();
         assert!(e.to_string().contains("1 certificate(s) found"), "{e}");
     }
 
