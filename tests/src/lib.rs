@@ -110,11 +110,35 @@ pub fn shared_configuration(version: &str) -> xtask::configure::Configuration {
 /// Packages the shared verified build of `version` into a fresh scratch
 /// directory named `name`; returns that directory.
 pub fn shared_packages(version: &str, name: &str, formats: &str, envs: &[(&str, &str)]) -> PathBuf {
+    shared_packages_with(version, name, &["--format", formats], envs)
+}
+
+/// [`shared_packages`] with any `package` arguments. A format list with
+/// pkg gets [`pkg_abi_args`].
+pub fn shared_packages_with(version: &str, name: &str, args: &[&str], envs: &[(&str, &str)]) -> PathBuf {
     let root = shared_build(version).expect("shared build");
     let out = scratch(name);
     let (w, o) = (root.to_str().unwrap().to_string(), out.to_str().unwrap().to_string());
-    ok(xtask(&["--version", version, "--work-dir", &w, "package", "--format", formats, "--out", &o], envs));
+    let mut all = vec!["--version", version, "--work-dir", &w, "package", "--out", &o];
+    all.extend(args);
+    let abi = pkg_abi_args();
+    let wants_pkg = args.windows(2).any(|w| w[0] == "--format" && w[1].split(',').any(|f| f == "pkg"));
+    if wants_pkg && !args.contains(&"--abi") {
+        all.extend(abi.iter().map(String::as_str));
+    }
+    ok(xtask(&all, envs));
     out
+}
+
+/// What a .pkg of this host's build needs: nothing on FreeBSD; elsewhere
+/// `--abi FreeBSD:14:<arch>`, since the programs are not FreeBSD programs
+/// and packaging them as such is only a test of the format.
+pub fn pkg_abi_args() -> Vec<String> {
+    if std::env::consts::OS == "freebsd" {
+        vec![]
+    } else {
+        vec!["--abi".into(), xtask::package::pkg::example_abi()]
+    }
 }
 
 /// The one file in `dir` whose name ends with `suffix`.

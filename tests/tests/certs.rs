@@ -658,6 +658,19 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(stdout(&out).ends_with("all good\n"));
     assert!(stdout(&out).contains("host.cert holds 2 certificate(s), the leaf first, each followed by its issuer"));
+    let out = check(&["--host", "SMTP.example.test"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("ok: the leaf covers smtp.example.test (as smtp.example.test)"), "{}", stdout(&out));
+    let out = check(&["--host", "mx.other.test", "--quiet"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).starts_with(
+            "PROBLEM: the leaf is for mail.example.test, smtp.example.test, not mx.other.test: clients connecting to \
+             mx.other.test will refuse it\n"
+        ),
+        "{}",
+        stdout(&out)
+    );
 
     let key = certs.join("host.key");
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -949,7 +962,7 @@ fn postfix_tree() -> PathBuf {
 }
 
 #[test]
-fn export_for_postfix_passes_postfix_check() {
+fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
     let dir = scratch("certs-postfix");
     let s = script(&dir);
     let pki = Pki::new(&dir.join("pki"), Alg::Rsa, 2, 90);
@@ -1021,5 +1034,80 @@ fn export_for_postfix_passes_postfix_check() {
     // The control: a line Postfix does not know is reported.
     let (_, _, conf) = check(&format!("{}\nsmtpd_tls_chain_file = {}\n", lines.join("\n"), tls.display()));
     assert!(conf.contains("unused parameter: smtpd_tls_chain_file="), "{conf}");
+
+    // And Postfix serves them: the instance started (no chroot, smtpd on a
+    // free port of 127.0.0.1 only), a real client verifying against the
+    // root alone, the master stopped by its pid whatever happens.
+    check(&format!("{}\n", lines.join("\n")));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let master_cf = std::fs::read_to_string(p.join("etc/master.cf")).unwrap();
+    let master_cf: String = master_cf
+        .lines()
+        .map(|l| {
+            let mut w: Vec<&str> = l.split_whitespace().collect();
+            let service = w.len() >= 8 && !l.starts_with(['#', ' ', '\t']);
+            if !service {
+                return format!("{l}\n");
+            }
+            let listen = format!("127.0.0.1:{port}");
+            if w[0] == "smtp" && w[1] == "inet" {
+                w[0] = &listen;
+            }
+            w[4] = "n";
+            format!("{}\n", w.join(" "))
+        })
+        .collect();
+    std::fs::write(p.join("etc/master.cf"), master_cf).unwrap();
+    struct Postfix(PathBuf, PathBuf, PathBuf);
+    impl Drop for Postfix {
+        fn drop(&mut self) {
+            let _ = Command::new(self.0.join("usr/sbin/postfix"))
+                .args(["-c", self.1.to_str().unwrap(), "stop"])
+                .env("LD_LIBRARY_PATH", self.0.join("usr/lib/postfix"))
+                .output();
+            if let Ok(pid) = std::fs::read_to_string(&self.2) {
+                if let Ok(pid) = pid.trim().parse::<i32>() {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    // Only if that pid is still this instance's master.
+                    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                    if String::from_utf8_lossy(&cmdline).contains("master") {
+                        let _ = Command::new("kill").arg(pid.to_string()).output();
+                    }
+                }
+            }
+        }
+    }
+    let started = Command::new(r.join("usr/sbin/postfix"))
+        .args(["-c", p.join("etc").to_str().unwrap(), "start"])
+        .env("LD_LIBRARY_PATH", &lib)
+        .output()
+        .unwrap();
+    let _running = Postfix(r.clone(), p.join("etc"), p.join("spool/pid/master.pid"));
+    assert!(started.status.success(), "postfix start: {}", text(&started));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "postfix does not listen on 127.0.0.1:{port}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let client = Command::new("timeout")
+        .args(["30", "openssl", "s_client", "-starttls", "smtp", "-connect", &format!("127.0.0.1:{port}")])
+        .args(["-CAfile", Pki::s(&pki.root), "-verify_hostname", HOST, "-verify_return_error", "-showcerts"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let seen = stdout(&client);
+    let chain: Vec<&str> =
+        seen.lines().filter(|l| l.starts_with(" 0 s:") || l.starts_with(" 1 s:") || l.starts_with(" 2 s:")).collect();
+    assert_eq!(
+        chain,
+        [
+            " 0 s:CN = mail.example.test",
+            " 1 s:O = smtls test, CN = Test Intermediate CA 2",
+            " 2 s:O = smtls test, CN = Test Intermediate CA 1"
+        ],
+        "{seen}"
+    );
+    assert!(seen.contains("Verification: OK") && seen.contains("Verify return code: 0 (ok)"), "{seen}");
+    drop(_running);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -244,7 +244,21 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
     assert_eq!(format!("sendmail.{}.tar.gz", release.version), release.upstream_file);
     assert!(var(&mk, "MASTER_SITES").starts_with("https://ftp.sendmail.org/"));
     assert!(var(&mk, "USES").split_whitespace().any(|u| u == "ssl"));
-    assert!(var(&mk, "CONFLICTS_INSTALL").split_whitespace().any(|c| c == "sendmail"));
+    let conflicts: Vec<&str> = var(&mk, "CONFLICTS_INSTALL").split_whitespace().collect();
+    for mta in ["sendmail", "sendmail+*", "postfix", "opensmtpd", "courier", "smail", "zmailer"] {
+        assert!(conflicts.contains(&mta), "{mta} missing from CONFLICTS_INSTALL");
+    }
+    assert!(var(&mk, "USES").split_whitespace().any(|u| u == "cpe"));
+    assert_eq!((var(&mk, "CPE_VENDOR"), var(&mk, "CPE_PRODUCT")), ("sendmail", "sendmail"));
+    assert_eq!(var(&mk, "SUB_FILES"), "mailer.conf.sendmail pkg-message");
+    assert!(!dir.join("pkg-message").exists(), "pkg-message comes from files/pkg-message.in (SUB_FILES)");
+    let message = std::fs::read_to_string(dir.join("files/pkg-message.in")).unwrap();
+    assert!(!message.contains("/usr/local"), "pkg-message uses %%PREFIX%%: {message}");
+    let steps: Vec<usize> = ["mailer.conf.sendmail", "sendmail.mc.sample", "cd /etc/mail && make", "/etc/mail/certs"]
+        .iter()
+        .map(|w| message.find(w).unwrap_or_else(|| panic!("{w} missing from pkg-message")))
+        .collect();
+    assert!(steps.windows(2).all(|w| w[0] < w[1]), "pkg-message is not in the order an administrator works: {message}");
     assert!(var(&mk, "SITE").contains("${FILESDIR}/site.config.m4.tls"));
     assert!(mk.contains("> ${WRKSRC}/devtools/Site/site.config.m4\n"));
     for v in ["MAINTAINER", "COMMENT", "WWW", "LICENSE", "CATEGORIES", "USERS", "GROUPS"] {
@@ -266,27 +280,28 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
     assert_eq!(lines[2], format!("SIZE ({}) = {}", release.upstream_file, release.size));
 }
 
-/// pkg-plist as install paths: files and links (samples by their real name),
-/// and the directories outside PREFIX it sets up, with the port options in
-/// `on` switched on (OPTIONS_SUB: `%%OPT%%` lines are left out otherwise).
+/// pkg-plist as install paths (all under PREFIX; a sample by the name it
+/// is installed under) and its `@dir` directories, with the port options
+/// in `on` switched on (OPTIONS_SUB: `%%OPT%%` lines are left out
+/// otherwise; `%%PORTDOCS%%` follows DOCS).
 fn plist_paths(plist: &str, on: &[&str]) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
-    let abs = |p: &str| if p.starts_with('/') { PathBuf::from(p) } else { Path::new("/usr/local").join(p) };
+    let abs = |p: &str| {
+        assert!(!p.starts_with('/'), "{p}: pkg-plist names a path outside PREFIX");
+        Path::new("/usr/local").join(p)
+    };
     let (mut files, mut dirs) = (BTreeSet::new(), BTreeSet::new());
     for l in plist.lines() {
         let l = match l.strip_prefix("%%").and_then(|r| r.split_once("%%")) {
+            Some(("PORTDOCS", rest)) if on.contains(&"DOCS") => rest,
             Some((opt, rest)) if on.contains(&opt) => rest,
             Some(_) => continue,
             None => l,
         };
+        assert!(!l.starts_with("@postexec") && !l.starts_with("@preexec") && !l.starts_with("@exec"), "{l}");
         if l.starts_with("@comment") {
             continue;
         }
-        if let Some(cmd) = l.strip_prefix("@postexec install -d ") {
-            dirs.insert(PathBuf::from(cmd.split_whitespace().last().unwrap()));
-        } else if let Some(rest) = l.strip_prefix("@sample") {
-            let p = rest.rsplit(' ').next().unwrap();
-            files.insert(abs(p.strip_suffix(".sample").unwrap()));
-        } else if l.starts_with("@dir") {
+        if l.starts_with("@dir") {
             dirs.insert(abs(l.rsplit(' ').next().unwrap()));
         } else {
             files.insert(abs(l.rsplit(' ').next().unwrap()));
@@ -301,12 +316,13 @@ fn pkg_plist_matches_the_staged_tree() {
     let out = ok(xtask(&["--work-dir", &w, "--cache-dir", &c, "stage", "--target", "freebsd"], &[]));
     let root = PathBuf::from(stdout(&out).trim());
     let plist = std::fs::read_to_string(workspace_root().join("ports/mail/sendmail-tls/pkg-plist")).unwrap();
-    // The port's options that the shared build has on.
-    let on: Vec<&str> = shared_configuration("8.18.2")
+    // The port's options that the shared build has on, and DOCS.
+    let mut on: Vec<&str> = shared_configuration("8.18.2")
         .options
         .iter()
         .map(|o| xtask::configure::options::find(o).unwrap().port.name)
         .collect();
+    on.push("DOCS");
     let (files, dirs) = plist_paths(&plist, &on);
     let staged: BTreeSet<PathBuf> = snapshot(&root).keys().map(|k| Path::new("/").join(k)).collect();
     let mut staged_links = BTreeSet::new();
@@ -331,9 +347,13 @@ fn pkg_plist_matches_the_staged_tree() {
     );
     // Owners and modes: sendmail is setgid smmsp, the queue belongs to smmsp.
     assert!(plist.lines().any(|l| l == "@(root,smmsp,2555) sbin/sendmail"), "{plist}");
-    assert!(plist.contains("@postexec install -d -o smmsp -g smmsp -m 0770 /var/spool/clientmqueue\n"));
+    assert!(plist.lines().any(|l| l == "@sample etc/rc.conf.d/sendmail.sample"), "{plist}");
     for d in &dirs {
-        assert!(!d.starts_with("/usr/local") || root.join(d.strip_prefix("/").unwrap()).is_dir(), "{}", d.display());
+        assert!(root.join(d.strip_prefix("/").unwrap()).is_dir(), "{}", d.display());
+    }
+    // Nothing of the base system is staged.
+    for base in ["etc", "var"] {
+        assert!(!root.join(base).exists(), "/{base} is staged");
     }
 }
 
@@ -359,8 +379,30 @@ fn port_options_follow_the_option_table() {
     // 8.18.2 (the port's release) has every option of the table.
     let names: Vec<&str> = OPTIONS.iter().map(|o| o.port.name).collect();
     let defaults: Vec<&str> = OPTIONS.iter().filter(|o| o.default).map(|o| o.port.name).collect();
+    let only = xtask::freebsd::port_options::PORT_ONLY;
+    let names: Vec<&str> = names.into_iter().chain(only.iter().map(|o| o.name)).collect();
+    let defaults: Vec<&str> = defaults.into_iter().chain(only.iter().filter(|o| o.default).map(|o| o.name)).collect();
     assert_eq!(v["OPTIONS_DEFINE"].split_whitespace().collect::<Vec<_>>(), names);
     assert_eq!(v["OPTIONS_DEFAULT"].split_whitespace().collect::<Vec<_>>(), defaults);
+    // mail/sendmail's names where the meaning is the same.
+    for official in [
+        "SASL",
+        "IPV6",
+        "LDAP",
+        "SOCKETMAP",
+        "MILTER",
+        "DANE",
+        "MTA_STS",
+        "PICKY_HELO_CHECK",
+        "SMTPUTF8",
+        "SASLAUTHD",
+        "DOCS",
+    ] {
+        assert!(names.contains(&official), "{official} missing from OPTIONS_DEFINE");
+    }
+    for (name, why) in xtask::freebsd::port_options::NOT_OFFERED {
+        assert!(!names.contains(name) && !why.is_empty());
+    }
     assert_eq!(v["OPTIONS_SUB"], "yes");
     for o in OPTIONS {
         let n = o.port.name;
@@ -477,4 +519,148 @@ fn docs_stanza_is_the_shipped_template() {
     let template = std::fs::read_to_string(workspace_root().join("xtask/templates/tls-server.mc")).unwrap();
     let defines: String = template.lines().filter(|l| l.starts_with("define(")).map(|l| format!("{l}\n")).collect();
     assert_eq!(block, defines, "docs/freebsd.md restates xtask/templates/tls-server.mc: keep them equal");
+}
+
+/// A stand-in for the parts of the ports framework the port's Makefile
+/// uses: OPTIONS (defaults, WITH/WITHOUT, IMPLIES, <OPT>_VARS and
+/// <OPT>_VARS_OFF as bsd.options.mk applies them) and the variables the
+/// Makefile reads; a target prints the outcome.
+const STUB_PRE: &str = r#"# stub bsd.port.pre.mk (smtls tests)
+SSL_DEFAULT?=	base
+FILESDIR?=	${.CURDIR}/files
+WRKDIR?=	/nonexistent/work
+PORT_OPTIONS:=	${OPTIONS_DEFAULT} ${WITH}
+.for o in ${WITHOUT}
+PORT_OPTIONS:=	${PORT_OPTIONS:N${o}}
+.endfor
+.for o in ${PORT_OPTIONS}
+PORT_OPTIONS+=	${${o}_IMPLIES}
+.endfor
+PORT_OPTIONS:=	${PORT_OPTIONS:O:u}
+.for o in ${OPTIONS_DEFINE}
+.  if ${PORT_OPTIONS:M${o}}
+_V:=	${${o}_VARS}
+.  else
+_V:=	${${o}_VARS_OFF}
+.  endif
+.  for v in ${_V}
+.    if ${v:M*+=*}
+${v:C/\+=.*//}+=	${v:C/^[^=]*=//}
+.    else
+${v:C/=.*//}=	${v:C/^[^=]*=//}
+.    endif
+.  endfor
+.endfor
+"#;
+const STUB_POST: &str = r#"# stub bsd.port.post.mk (smtls tests)
+smtls-print:
+	@echo ON=${PORT_OPTIONS}
+	@echo SITE=${SITE}
+	@echo BUILD_SUBDIRS=${BUILD_SUBDIRS}
+	@echo USES=${USES}
+	@echo CONFLICTS_INSTALL=${CONFLICTS_INSTALL}
+	@echo SUB_FILES=${SUB_FILES}
+.for o in ${OPTIONS_DEFINE}
+.  if target(post-install-${o}-on) && ${PORT_OPTIONS:M${o}}
+	@echo RUNS=post-install-${o}-on
+.  endif
+.endfor
+"#;
+
+/// `bmake` on the committed port with the stub framework: name -> words.
+fn bmake_port(with: &[&str], without: &[&str]) -> std::collections::BTreeMap<String, Vec<String>> {
+    let stub = scratch("bmake-stub");
+    std::fs::write(stub.join("bsd.port.pre.mk"), STUB_PRE).unwrap();
+    std::fs::write(stub.join("bsd.port.post.mk"), STUB_POST).unwrap();
+    let port = workspace_root().join("ports/mail/sendmail-tls");
+    let out = Command::new("bmake")
+        .args(["-r", "-m"])
+        .arg(&stub)
+        .args(["-f", "Makefile", &format!("WITH={}", with.join(" ")), &format!("WITHOUT={}", without.join(" "))])
+        .arg("smtls-print")
+        .current_dir(&port)
+        .output()
+        .expect("running bmake (apt-get install bmake)");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && err.trim().is_empty(), "bmake with {with:?} without {without:?}: {err}");
+    let mut vars = std::collections::BTreeMap::new();
+    for l in String::from_utf8_lossy(&out.stdout).lines() {
+        let (k, v) = l.split_once('=').unwrap();
+        vars.entry(k.to_string()).or_insert_with(Vec::new).extend(v.split_whitespace().map(String::from));
+    }
+    vars
+}
+
+#[test]
+fn port_makefile_parses_with_bmake_for_each_option_set_and_plist_follows_the_list() {
+    use xtask::configure::options::OPTIONS;
+    let dir = workspace_root().join("ports/mail/sendmail-tls");
+    let mk = std::fs::read_to_string(dir.join("Makefile")).unwrap();
+    let plist = std::fs::read_to_string(dir.join("pkg-plist")).unwrap();
+    let v = vars(&mk);
+    let defined: Vec<&str> = v["OPTIONS_DEFINE"].split_whitespace().collect();
+    let defaults: Vec<&str> = v["OPTIONS_DEFAULT"].split_whitespace().collect();
+    // The list for any set of build options, from the shared source tree.
+    let root = shared_build("8.18.2").unwrap();
+    let plan = xtask::plan::Plan::from_args(&xtask::plan::PlanArgs {
+        version: Some("8.18.2".into()),
+        work_dir: Some(root.clone()),
+        cache_dir: Some(shared_cache()),
+        sha256: None,
+    })
+    .unwrap();
+
+    // The defaults, each option alone, all of them.
+    let mut sets: Vec<(String, Vec<&str>, Vec<&str>)> = vec![("defaults".into(), vec![], vec![])];
+    for o in &defined {
+        sets.push((format!("{o} alone"), vec![*o], defaults.iter().filter(|d| *d != o).copied().collect()));
+    }
+    sets.push(("all".into(), defined.clone(), vec![]));
+    for (name, with, without) in &sets {
+        let got = bmake_port(with, without);
+        let on: Vec<&str> = got["ON"].iter().map(String::as_str).collect();
+        eprintln!("{name}: {}", on.join(" "));
+        // Each option's fragment in SITE exactly when it is on; the others' never.
+        for spec in OPTIONS {
+            let n = spec.port.name;
+            let frag = |f: &str| format!("{}/files/site.config.m4.{}", dir.display(), f.strip_suffix(".m4").unwrap());
+            assert_eq!(got["SITE"].contains(&frag(spec.fragment)), on.contains(&n), "{name}: {n} in SITE");
+            if let Some(off) = spec.off_fragment {
+                assert_eq!(got["SITE"].contains(&frag(off)), !on.contains(&n), "{name}: {n} off-fragment");
+            }
+        }
+        assert_eq!(got["BUILD_SUBDIRS"].contains(&"libmilter".to_string()), on.contains(&"MILTER"), "{name}");
+        assert!(got["USES"].contains(&"cpe".to_string()) && got["SUB_FILES"].contains(&"pkg-message".to_string()));
+        // Implied options come along (MTA_STS needs REGEX and SOCKETMAP).
+        for spec in OPTIONS.iter().filter(|s| on.contains(&s.port.name)) {
+            for r in spec.requires {
+                assert!(on.contains(&xtask::configure::options::find(r).unwrap().port.name), "{name}: {r}");
+            }
+        }
+        // pkg-plist for these options is the contents list for the same build options.
+        let features = xtask::stage::Features {
+            options: OPTIONS.iter().filter(|s| on.contains(&s.port.name)).map(|s| s.name.to_string()).collect(),
+            multiarch: None,
+        };
+        let contents = xtask::stage::contents_with(&plan, xtask::stage::Target::FreeBsd, &features).unwrap();
+        let docs = xtask::stage::Target::FreeBsd.doc_dir();
+        let listed: BTreeSet<PathBuf> = contents
+            .entries
+            .iter()
+            .filter(|e| e.kind != xtask::stage::Kind::Dir)
+            .filter(|e| on.contains(&"DOCS") || !e.path.starts_with(&docs))
+            .map(|e| e.path.clone())
+            .collect();
+        let (files, _) = plist_paths(&plist, &on);
+        let missing: Vec<_> = listed.difference(&files).collect();
+        let extra: Vec<_> = files.difference(&listed).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{name}: not in pkg-plist {missing:?}; only in pkg-plist {extra:?}"
+        );
+        // What an option adds is installed by its own target, run only when it is on.
+        let runs: Vec<&str> = got.get("RUNS").map(|r| r.iter().map(String::as_str).collect()).unwrap_or_default();
+        assert_eq!(runs.contains(&"post-install-MILTER-on"), on.contains(&"MILTER"), "{name}");
+        assert_eq!(runs.contains(&"post-install-DOCS-on"), on.contains(&"DOCS"), "{name}");
+    }
 }

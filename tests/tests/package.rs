@@ -155,7 +155,7 @@ fn deb_members_md5sums_conffiles_and_neutral_data_owners() {
 
 #[test]
 fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
-    let out = shared_packages("8.18.2", "pkg-manifest", "pkg", &[("SOURCE_DATE_EPOCH", "1766793600")]);
+    let out = shared_packages("8.18.2", "pkg-readback", "pkg", &[("SOURCE_DATE_EPOCH", "1766793600")]);
     let pkg = artifact(&out, ".pkg");
     let p = pkg.to_str().unwrap();
     assert!(which::which("bsdtar").is_ok(), "bsdtar is not installed: apt-get install libarchive-tools");
@@ -178,7 +178,7 @@ fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
     }
     assert!(compact.get("files").is_none());
     assert_eq!(manifest["prefix"], "/usr/local");
-    assert_eq!(manifest["abi"], xtask::host::freebsd_abi().unwrap());
+    assert_eq!(manifest["origin"], "mail/sendmail-tls");
 
     let members = members_by_name(read_tar(&std::fs::read(&pkg).unwrap()).unwrap());
     let files = manifest["files"].as_object().unwrap();
@@ -205,16 +205,21 @@ fn pkg_reads_back_with_libarchive_and_its_manifest_matches_its_files() {
         assert_eq!(files.contains_key(f), milter, "{f}");
     }
     assert_eq!(dirs.contains_key("/usr/local/include/libmilter"), milter);
-    let q = &dirs["/var/spool/clientmqueue"];
-    assert_eq!((&q["uname"], &q["gname"], &q["perm"]), (&"smmsp".into(), &"smmsp".into(), &"0770".into()));
-    assert_eq!(dirs["/var/spool/mqueue"]["perm"], "0700");
-    assert_eq!(dirs["/etc/mail/certs"]["perm"], "0755");
-    let config: Vec<&str> = manifest["config"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
-    assert!(config.contains(&"/usr/local/etc/rc.conf.d/sendmail") && config.contains(&"/etc/mail/sendmail.cf"));
-    let rc = String::from_utf8(members["/usr/local/etc/rc.conf.d/sendmail"].data.clone()).unwrap();
+    assert!(manifest.get("config").is_none(), "samples are handled by the scripts, as @sample does");
+    let rc = String::from_utf8(members["/usr/local/etc/rc.conf.d/sendmail.sample"].data.clone()).unwrap();
     let settings: Vec<&str> = rc.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).collect();
     assert_eq!(settings, ["sendmail_cert_create=\"NO\""]);
-    assert!(manifest["scripts"]["pre-install"].as_str().unwrap().contains("pw useradd smmsp"));
+    assert!(manifest["scripts"]["pre-install"].as_str().unwrap().contains("pw -R \"${root}\" useradd smmsp"));
+    let post = manifest["scripts"]["post-install"].as_str().unwrap();
+    assert!(
+        post.contains("\nsample /usr/local/etc/rc.conf.d/sendmail.sample /usr/local/etc/rc.conf.d/sendmail\n"),
+        "{post}"
+    );
+    let message = manifest["messages"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("cp /usr/local/etc/mail/mailer.conf.sendmail /usr/local/etc/mail/mailer.conf"),
+        "{message}"
+    );
     assert!(members.values().all(|m| m.mtime == 1_766_793_600), "SOURCE_DATE_EPOCH is every mtime");
 }
 
@@ -252,5 +257,256 @@ fn packaging_twice_gives_identical_bytes_and_a_bad_epoch_is_refused() {
         );
         assert!(!r.status.success(), "SOURCE_DATE_EPOCH={bad:?} was accepted");
         assert!(text(&r).contains("SOURCE_DATE_EPOCH") && text(&r).contains("malformed"), "{}", text(&r));
+    }
+}
+
+/// The FreeBSD base system's directories (and /etc/mail's files): a .pkg
+/// must never own, re-mode or remove them.
+const BASE_SYSTEM: &[&str] = &["/etc/mail", "/etc/mail/certs", "/var/spool/mqueue", "/var/spool/clientmqueue"];
+
+#[test]
+fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_programs() {
+    use xtask::package::elf_abi;
+    let root = shared_build("8.18.2").unwrap();
+    let w = root.to_str().unwrap();
+    let out = shared_packages("8.18.2", "pkg-manifest", "pkg", &[]);
+    let pkg = std::fs::read(artifact(&out, ".pkg")).unwrap();
+    let members = members_by_name(read_tar(&pkg).unwrap());
+    let manifest: serde_json::Value = serde_json::from_slice(&members["+MANIFEST"].data).unwrap();
+    let files = manifest["files"].as_object().unwrap();
+    let dirs = manifest["directories"].as_object().unwrap();
+
+    // Every path under PREFIX; no directory of the base system, nor a
+    // shared one of PREFIX (etc, etc/mail, sbin ...).
+    let prefix = manifest["prefix"].as_str().unwrap();
+    for p in files.keys().chain(dirs.keys()).chain(members.keys().filter(|k| !k.starts_with('+'))) {
+        assert!(p.starts_with(&format!("{prefix}/")), "{p} is outside PREFIX {prefix}");
+    }
+    for d in BASE_SYSTEM {
+        assert!(!dirs.contains_key(*d) && !files.keys().any(|f| f.starts_with(&format!("{d}/"))), "{d}");
+    }
+    for shared in
+        ["/usr/local/etc", "/usr/local/etc/mail", "/usr/local/etc/rc.conf.d", "/usr/local/sbin", "/usr/local/share/man"]
+    {
+        assert!(!dirs.contains_key(shared), "{shared} belongs to no single package");
+    }
+    let mut paths: Vec<&String> = files.keys().collect();
+    paths.sort();
+    let summary: BTreeMap<String, usize> = paths.iter().fold(BTreeMap::new(), |mut m, p| {
+        let parent = std::path::Path::new(p.as_str()).parent().unwrap().to_str().unwrap();
+        let top: String = parent.split('/').take(5).collect::<Vec<_>>().join("/");
+        *m.entry(top).or_default() += 1;
+        m
+    });
+    eprintln!("manifest: {} files, {} directories; by directory:", files.len(), dirs.len());
+    for (d, n) in &summary {
+        eprintln!("  {n:4}  {d}");
+    }
+    for want in [
+        "/usr/local/sbin/sendmail",
+        "/usr/local/bin/rmail",
+        "/usr/local/etc/mail/mailer.conf.sendmail",
+        "/usr/local/etc/mail/sendmail.mc.sample",
+        "/usr/local/etc/mail/submit.mc.sample",
+        "/usr/local/etc/mail/sendmail.cf.sample",
+        "/usr/local/etc/mail/submit.cf.sample",
+        "/usr/local/etc/mail/local-host-names.sample",
+        "/usr/local/etc/rc.conf.d/sendmail.sample",
+        "/usr/local/share/sendmail/helpfile",
+    ] {
+        assert!(files.contains_key(want), "{want} missing from the manifest");
+    }
+
+    // The .cf sample uses the package's helpfile, and class w from the base system's file.
+    let cf = String::from_utf8(members["/usr/local/etc/mail/sendmail.cf.sample"].data.clone()).unwrap();
+    assert!(cf.lines().any(|l| l == "O HelpFile=/usr/local/share/sendmail/helpfile"), "HelpFile in sendmail.cf.sample");
+    assert!(cf.lines().any(|l| l == "Fw-o /etc/mail/local-host-names"), "class w in sendmail.cf.sample");
+
+    // Sums, owners and modes: those of the staged tree and its contents list.
+    let staged = ok(xtask(&["--work-dir", w, "stage", "--target", "freebsd", "--json"], &[]));
+    let contents: xtask::stage::Contents = serde_json::from_slice(&staged.stdout).unwrap();
+    let stage_root = root.join("8.18.2/stage/freebsd/root");
+    assert_eq!(contents.entries.len(), files.len() + dirs.len(), "one manifest entry per list entry");
+    let mut elf = vec![];
+    for e in &contents.entries {
+        let key = e.path.to_str().unwrap();
+        let on_disk = e.staged(&stage_root);
+        let m = if e.kind == xtask::stage::Kind::Dir { &dirs[key] } else { &files[key] };
+        assert_eq!(
+            (m["uname"].as_str().unwrap(), m["gname"].as_str().unwrap(), m["perm"].as_str().unwrap()),
+            (e.owner.as_str(), e.group.as_str(), format!("{:04o}", e.mode).as_str()),
+            "{key}"
+        );
+        if let xtask::stage::Kind::Symlink { target } = &e.kind {
+            assert_eq!(std::fs::read_link(&on_disk).unwrap(), *target, "{key}");
+            assert_eq!(m["sum"], format!("1${}", hex(&Sha256::digest(target.to_str().unwrap().as_bytes()))), "{key}");
+        } else if e.kind != xtask::stage::Kind::Dir {
+            let bytes = std::fs::read(&on_disk).unwrap();
+            assert_eq!(m["sum"], format!("1${}", hex(&Sha256::digest(&bytes))), "{key}");
+            assert_eq!(members[key].data, bytes, "{key}: archive member and staged file differ");
+            if bytes.starts_with(b"\x7fELF") {
+                elf.push((e.path.clone(), elf_abi::read(&bytes).unwrap()));
+            }
+        }
+    }
+
+    // abi and arch: what the ELF files say, or the override, said aloud.
+    assert!(elf.len() >= 9, "sendmail and its helpers are ELF files: {}", elf.len());
+    let abi = manifest["abi"].as_str().unwrap();
+    match elf_abi::freebsd_abi(&elf) {
+        Ok(from_files) => assert_eq!(abi, from_files),
+        Err(_) => assert_eq!(Some(abi.to_string()), pkg_abi_args().get(1).cloned(), "only --abi may label these"),
+    }
+    eprintln!(
+        "abi {abi}, arch {}, shlibs_required {}",
+        manifest["arch"].as_str().unwrap(),
+        manifest["shlibs_required"]
+    );
+    let (_, arch) = elf_abi::check_abi_form(abi).unwrap();
+    assert!(elf.iter().all(|(_, a)| a.arch == arch), "{abi} vs {elf:?}");
+    assert_eq!(manifest["arch"], xtask::host::arch_from_abi(abi).unwrap());
+    // shlibs_required: the libraries the programs need (NEEDED).
+    let shlibs: Vec<&str> =
+        manifest["shlibs_required"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let needed: std::collections::BTreeSet<&str> =
+        elf.iter().flat_map(|(_, a)| a.needed.iter().map(String::as_str)).collect();
+    assert!(shlibs.iter().any(|l| l.starts_with("libssl.so")), "{shlibs:?}");
+    assert!(shlibs.iter().all(|l| needed.contains(l)), "{shlibs:?} vs {needed:?}");
+    if std::env::consts::OS != "freebsd" {
+        assert_eq!(shlibs, needed.into_iter().collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn pkg_of_this_hosts_programs_is_refused_unless_abi_says_it_is_a_format_test() {
+    if std::env::consts::OS == "freebsd" {
+        return;
+    }
+    let root = shared_build("8.18.2").unwrap();
+    let out = scratch("pkg-refused");
+    let (w, o) = (root.to_str().unwrap(), out.to_str().unwrap());
+    let r = xtask(&["--work-dir", w, "package", "--format", "pkg,tar", "--out", o], &[]);
+    let t = text(&r);
+    assert!(!r.status.success(), "a .pkg of Linux programs was written:\n{t}");
+    for want in
+        ["refusing to write a FreeBSD .pkg", "are not FreeBSD programs", "GNU/Linux", "poudriere", "--abi FreeBSD:"]
+    {
+        assert!(t.contains(want), "{want} missing from:\n{t}");
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "nothing written before the refusal");
+    let abi = xtask::package::pkg::example_abi();
+    let r = ok(xtask(&["--work-dir", w, "package", "--format", "pkg", "--abi", &abi, "--out", o], &[]));
+    let t = text(&r);
+    assert!(t.contains(&format!("--abi {abi} overrides what the programs are")), "{t}");
+    assert!(t.contains("this host's programs") && t.contains("testing the package format only"), "{t}");
+    artifact(&out, ".pkg");
+    // Without --format, this host's formats: no .pkg, and no failure (the
+    // shared build's own `dist` runs the same defaults).
+    let defaults = scratch("pkg-refused-defaults");
+    ok(xtask(&["--work-dir", w, "package", "--out", defaults.to_str().unwrap()], &[]));
+    let names: Vec<String> =
+        std::fs::read_dir(&defaults).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    assert!(names.iter().all(|n| !n.ends_with(".pkg")), "{names:?}");
+    assert!(names.iter().any(|n| n.ends_with(".tar.gz")), "{names:?}");
+}
+
+/// A `pw` stand-in on PATH: appends its arguments to $PW_LOG, one call per
+/// line, each argument in brackets (so a root with a space shows as one); `groupshow`/`usershow` succeed when $PW_HAVE names the object's
+/// kind (group, user), and the subcommand in $PW_FAIL fails.
+const PW_STANDIN: &str = r#"#!/bin/sh
+printf 'pw%s\n' "$(printf ' [%s]' "$@")" >> "$PW_LOG"
+[ "$#" -ge 3 ] || exit 64
+[ "$1" = "-R" ] || exit 65
+case " $PW_FAIL " in *" $3 "*) echo "pw: $3 failed" >&2; exit 67;; esac
+case "$3" in
+groupshow) case "$PW_HAVE" in *group*) exit 0;; esac; exit 67;;
+usershow) case "$PW_HAVE" in *user*) exit 0;; esac; exit 67;;
+esac
+exit 0
+"#;
+
+/// Runs a maintainer script with `shell`, the pw stand-in first on PATH;
+/// returns (exit code, pw calls, stderr).
+fn run_script(shell: &str, script: &str, dir: &std::path::Path, env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let pw = bin.join("pw");
+    std::fs::write(&pw, PW_STANDIN).unwrap();
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let log = dir.join("pw.log");
+    let _ = std::fs::remove_file(&log);
+    let mut cmd = std::process::Command::new(shell);
+    cmd.arg("-c").arg(script).env_clear().env("PATH", format!("{}:/usr/bin:/bin", bin.display())).env("PW_LOG", &log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let calls = std::fs::read_to_string(&log).unwrap_or_default().lines().map(String::from).collect();
+    (out.status.code().unwrap_or(-1), calls, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+#[test]
+fn pkg_scripts_use_the_install_root_check_every_step_and_keep_local_files() {
+    let out = shared_packages("8.18.2", "pkg-scripts", "pkg", &[]);
+    let members = members_by_name(read_tar(&std::fs::read(artifact(&out, ".pkg")).unwrap()).unwrap());
+    let manifest: serde_json::Value = serde_json::from_slice(&members["+MANIFEST"].data).unwrap();
+    let script = |k: &str| manifest["scripts"][k].as_str().unwrap_or_else(|| panic!("no {k} script")).to_string();
+    let (pre, post, deinstall) = (script("pre-install"), script("post-install"), script("pre-deinstall"));
+    let dir = scratch("pkg-scripts");
+    let useradd = "[useradd] [smmsp] [-u] [25] [-g] [smmsp] [-h] [-] [-c] [Sendmail Submission User] \
+                   [-d] [/var/spool/clientmqueue] [-s] [/usr/sbin/nologin]";
+    for shell in ["sh", "dash"] {
+        assert!(which::which(shell).is_ok(), "{shell} is not installed");
+        // A fresh root: group and user created, inside the root pkg -r names.
+        for (env, root) in [(vec![], "/"), (vec![("PKG_ROOTDIR", "/tmp/jail root")], "/tmp/jail root")] {
+            let (code, calls, err) = run_script(shell, &pre, &dir, &env);
+            eprintln!("{shell}, PKG_ROOTDIR {root:?}, no smmsp:\n  {}", calls.join("\n  "));
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(
+                calls,
+                [
+                    format!("pw [-R] [{root}] [groupshow] [smmsp]"),
+                    format!("pw [-R] [{root}] [groupadd] [smmsp] [-g] [25]"),
+                    format!("pw [-R] [{root}] [usershow] [smmsp]"),
+                    format!("pw [-R] [{root}] {useradd}"),
+                ]
+            );
+        }
+        // The base system has smmsp: nothing is created.
+        let (code, calls, _) = run_script(shell, &pre, &dir, &[("PW_HAVE", "group user")]);
+        eprintln!("{shell}, smmsp exists:\n  {}", calls.join("\n  "));
+        assert_eq!(code, 0);
+        assert_eq!(calls, ["pw [-R] [/] [groupshow] [smmsp]", "pw [-R] [/] [usershow] [smmsp]"]);
+        // A failing pw stops the script with a failure, and nothing after it runs.
+        let (code, calls, err) = run_script(shell, &pre, &dir, &[("PW_FAIL", "groupadd")]);
+        assert_ne!(code, 0, "a failed groupadd was ignored");
+        assert!(err.contains("groupadd smmsp -g 25 failed"), "{err}");
+        assert_eq!(calls.len(), 2, "{calls:?}");
+        let (code, _, err) = run_script(shell, &pre, &dir, &[("PW_HAVE", "group"), ("PW_FAIL", "useradd")]);
+        assert_ne!(code, 0, "a failed useradd was ignored");
+        assert!(err.contains("useradd smmsp -u 25 failed"), "{err}");
+
+        // The samples: copied unless present, removed on deinstall only unchanged.
+        let root = dir.join(format!("root-{shell}"));
+        let _ = std::fs::remove_dir_all(&root);
+        let etc = root.join("usr/local/etc/rc.conf.d");
+        std::fs::create_dir_all(&etc).unwrap();
+        std::fs::write(etc.join("sendmail.sample"), "sendmail_cert_create=\"NO\"\n").unwrap();
+        let env = [("PKG_ROOTDIR", root.to_str().unwrap())];
+        assert_eq!(run_script(shell, &post, &dir, &env).0, 0);
+        assert_eq!(std::fs::read_to_string(etc.join("sendmail")).unwrap(), "sendmail_cert_create=\"NO\"\n");
+        std::fs::write(etc.join("sendmail"), "sendmail_cert_create=\"NO\"\nsendmail_enable=\"YES\"\n").unwrap();
+        assert_eq!(run_script(shell, &post, &dir, &env).0, 0);
+        assert!(std::fs::read_to_string(etc.join("sendmail")).unwrap().contains("sendmail_enable"), "edit kept");
+        assert_eq!(run_script(shell, &deinstall, &dir, &env).0, 0);
+        assert!(etc.join("sendmail").exists(), "an edited copy must stay");
+        std::fs::copy(etc.join("sendmail.sample"), etc.join("sendmail")).unwrap();
+        assert_eq!(run_script(shell, &deinstall, &dir, &env).0, 0);
+        assert!(!etc.join("sendmail").exists(), "an unchanged copy is removed");
+        // A copy that fails (no sample to copy) fails the script.
+        std::fs::remove_file(etc.join("sendmail.sample")).unwrap();
+        let (code, _, err) = run_script(shell, &post, &dir, &env);
+        assert_ne!(code, 0, "a failed copy was ignored");
+        assert!(err.contains("cannot copy"), "{err}");
     }
 }

@@ -12,7 +12,11 @@ fn repro_passes_and_catches_an_injected_difference() {
     let (d, c) = (dir.to_str().unwrap(), cache.to_str().unwrap());
     // Make sure the tarball is in the shared cache (built once for all tests).
     shared_build("8.18.2").unwrap();
-    let out = ok(xtask(&["--work-dir", d, "--cache-dir", c, "repro", "--dir", d], &[]));
+    // This host's formats, and a .pkg (with --abi where the programs are not FreeBSD's).
+    let abi = pkg_abi_args();
+    let mut args = vec!["--work-dir", d, "--cache-dir", c, "repro", "--dir", d, "--format", "deb,pkg,tar"];
+    args.extend(abi.iter().map(String::as_str));
+    let out = ok(xtask(&args, &[]));
     let t = text(&out);
     assert!(t.contains("artifacts are byte-identical across the two runs"), "{t}");
     let sums = String::from_utf8_lossy(&out.stdout).to_string();
@@ -21,8 +25,11 @@ fn repro_passes_and_catches_an_injected_difference() {
     }
 
     // The same two builds, packaged again with one file changed in the second run.
-    let bad =
-        xtask(&["--work-dir", d, "--cache-dir", c, "repro", "--dir", d, "--reuse-builds", "--inject-difference"], &[]);
+    let mut args =
+        vec!["--work-dir", d, "--cache-dir", c, "repro", "--dir", d, "--reuse-builds", "--inject-difference"];
+    args.extend(["--format", "deb,pkg,tar"]);
+    args.extend(abi.iter().map(String::as_str));
+    let bad = xtask(&args, &[]);
     let t = text(&bad);
     assert!(!bad.status.success(), "an injected difference went unnoticed:\n{t}");
     assert!(

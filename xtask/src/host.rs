@@ -85,8 +85,9 @@ pub fn multiarch() -> Option<String> {
 }
 
 /// The ABI of this host: `FreeBSD:<major>:<arch>` from uname on FreeBSD;
-/// elsewhere FreeBSD 14 on the host's architecture (the binaries inside are
-/// then the host's: such a .pkg is for testing the format, not for FreeBSD).
+/// elsewhere FreeBSD 14 on the host's architecture. Only an example for
+/// messages and `--abi` in format tests: a .pkg's ABI comes from its
+/// programs (`package::elf_abi`).
 pub fn freebsd_abi() -> Result<String> {
     if std::env::consts::OS == "freebsd" {
         let uname = |flag: &str| process::stdout(Command::new("uname").arg(flag));

@@ -17,7 +17,7 @@ pub mod host;
 mod layers;
 pub(crate) mod meta;
 pub mod package;
-pub(crate) mod plan;
+pub mod plan;
 pub(crate) mod proc;
 pub(crate) mod process;
 pub(crate) mod progress;

@@ -17,9 +17,12 @@ pub struct ReproArgs {
     /// Where the two runs live [default: <work-dir>/repro].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Formats to compare [default: deb,pkg,tar].
+    /// Formats to compare [default: this host's package formats, plus pkg with --abi].
     #[arg(long = "format", value_enum, value_delimiter = ',', value_name = "deb,pkg,tar")]
     pub formats: Vec<Format>,
+    /// Passed to `package --abi`: a .pkg of this host's programs, for testing the format.
+    #[arg(long, value_name = "ABI")]
+    pub abi: Option<String>,
     /// Only package again the builds a previous `repro` left in DIR (skip fetch, configure, build).
     #[arg(long)]
     pub reuse_builds: bool,
@@ -46,8 +49,16 @@ pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
     let work_root = plan.work_dir.parent().context("work directory has no parent")?.to_path_buf();
     let dir = args.dir.clone().unwrap_or_else(|| work_root.join("repro"));
     let dir = std::path::absolute(&dir)?;
-    let formats =
-        if args.formats.is_empty() { vec![Format::Deb, Format::Pkg, Format::Tar] } else { args.formats.clone() };
+    let formats = if args.formats.is_empty() {
+        let mut f = crate::package::default_formats(crate::tools::Os::detect());
+        if args.abi.is_some() && !f.contains(&Format::Pkg) {
+            f.push(Format::Pkg);
+            f.sort();
+        }
+        f
+    } else {
+        args.formats.clone()
+    };
     let formats: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
     let t = progress::Timer::start(format!("repro: two runs of sendmail {} in {}", plan.version, dir.display()));
     let exe = std::env::current_exe().context("finding the xtask binary")?;
@@ -84,6 +95,7 @@ pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
             .args([step, "--format", &formats.join(",")])
             .arg("--out")
             .arg(&out)
+            .args(args.abi.iter().flat_map(|a| ["--abi", a.as_str()]))
             .env("TZ", r.tz)
             .env("LC_ALL", r.locale)
             .env("LANG", r.locale)

@@ -93,6 +93,8 @@ pub const LDAP_DEV: Need = dev(
 );
 pub const CDB_DEV: Need =
     dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "databases/tinycdb");
+pub const ICU_DEV: Need =
+    dev("ICU headers and library (<unicode/ucasemap.h>, -licuuc)", "libicu-dev", "libicu-devel", "devel/icu");
 pub const WRAP_DEV: Need =
     dev("TCP wrappers headers and library (<tcpd.h>, -lwrap)", "libwrap0-dev", "tcp_wrappers-devel", "(base system)");
 
@@ -243,8 +245,9 @@ pub const OPTIONS: &[Spec] = &[
         requires: &[],
         default: false,
         debian: NO_RELATIONS,
-        // libwrap is in FreeBSD's base system.
-        port: port("TCPWRAP"),
+        // libwrap is in FreeBSD's base system. mail/sendmail has no such
+        // option; TCP_WRAPPERS is the ports framework's standard name.
+        port: port("TCP_WRAPPERS"),
     },
     Spec {
         name: "milter",
@@ -296,7 +299,43 @@ pub const OPTIONS: &[Spec] = &[
             suggests: &["postfix-mta-sts-resolver"],
             replaces: &[],
         },
-        port: port("MTASTS"),
+        // mail/sendmail's name.
+        port: port("MTA_STS"),
+    },
+    Spec {
+        name: "picky-helo-check",
+        summary: "warn in a header when a client's HELO name is not its host name",
+        fragment: "picky-helo-check.m4",
+        off_fragment: None,
+        since: None,
+        token: "PICKY_HELO_CHECK",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: false,
+        debian: NO_RELATIONS,
+        port: port("PICKY_HELO_CHECK"),
+    },
+    Spec {
+        name: "smtputf8",
+        summary: "SMTPUTF8: UTF-8 addresses (experimental; ICU)",
+        fragment: "smtputf8.m4",
+        off_fragment: None,
+        since: Some("8.17.1"),
+        token: "USE_EAI",
+        links: Some("libicuuc"),
+        probe: Some(Probe {
+            code: "#include <unicode/ucasemap.h>\nint main(void){UErrorCode e=U_ZERO_ERROR; UCaseMap *m=ucasemap_open(\"\",0,&e); ucasemap_close(m); return 0;}\n",
+            libs: &["-licuuc"],
+            need: ICU_DEV,
+        }),
+        requires: &[],
+        default: false,
+        debian: NO_RELATIONS,
+        port: PortOption {
+            name: "SMTPUTF8",
+            knobs: &[("LIB_DEPENDS", "libicuuc.so:devel/icu"), ("USES", "localbase:ldflags")],
+        },
     },
 ];
 

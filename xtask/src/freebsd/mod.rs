@@ -9,7 +9,7 @@ pub(crate) mod bmake;
 pub mod patches;
 pub(crate) mod port;
 pub(crate) mod port_edit;
-pub(crate) mod port_options;
+pub mod port_options;
 
 use crate::configure::flags::{self, TlsRequest};
 use crate::releases::Version;

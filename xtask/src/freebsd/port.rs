@@ -23,15 +23,32 @@ use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Where the port lives in the repository.
-pub const DIR: &str = "ports/mail/sendmail-tls";
+/// Where the port lives in the repository: `ports/` + its origin.
+pub fn dir() -> String {
+    format!("ports/{}", meta::FREEBSD_ORIGIN)
+}
 /// SHAREMODE and MANMODE the Makefile sets: the contents list gives data
 /// files and man pages this mode, so their plist lines need no attributes.
 pub const DATA_MODE: u32 = 0o644;
 /// BINMODE of the ports framework (INSTALL_PROGRAM, INSTALL_SCRIPT).
 pub const PROGRAM_MODE: u32 = 0o555;
-/// Packages installing the same files under /usr/local.
-pub const CONFLICTS: &[&str] = &["sendmail", "sendmail+*", "sendmail-devel"];
+/// CONFLICTS_INSTALL: mail/sendmail's own list of the other MTAs that
+/// install `${PREFIX}/sbin/sendmail` (courier, postfix, smail, zmailer,
+/// opensmtpd; version-less, as CONFLICTS_INSTALL takes package names), and
+/// mail/sendmail with its variants, which install the same files.
+pub const CONFLICTS: &[&str] = &[
+    "courier",
+    "opensmtpd",
+    "postfix",
+    "postfix-current",
+    "sendmail",
+    "sendmail+*",
+    "sendmail-devel",
+    "smail",
+    "zmailer",
+];
+/// The port option that installs the documentation (PORTDOCS).
+pub const DOCS_OPTION: &str = "DOCS";
 /// The rc.conf.d template, shipped in files/ under the same name.
 pub const RC_CONF_D: &str = "rc.conf.d-sendmail";
 
@@ -45,9 +62,14 @@ pub enum How {
     /// `${INSTALL_DATA}` (or `${INSTALL_SCRIPT}` for an executable mode),
     /// keeping the file name.
     Data(String),
-    /// A configuration file, installed as `PATH.sample` (plist `@sample`).
+    /// A configuration sample (the entry's path ends in `.sample`; plist
+    /// `@sample`, so pkg copies it to the name without `.sample` unless
+    /// that exists).
     Sample(String),
-    /// A `.cf` built in post-build from `${FILESDIR}/<stem>.mc`, installed as a sample.
+    /// `${INSTALL_DATA}` of a file installed under another name than its
+    /// source's (e.g. `${FILESDIR}/sendmail.mc` as `etc/mail/sendmail.mc.sample`).
+    Renamed(String),
+    /// A `.cf` built in post-build from `${FILESDIR}/<stem>.mc`.
     Cf(String),
     /// A symbolic link with this target.
     Link(String),
@@ -70,11 +92,16 @@ fn name_of(path: &Path) -> Result<String> {
 pub fn how(e: &Entry) -> Result<How> {
     let name = || name_of(&e.path);
     let wrksrc = |rel: &Path| format!("${{WRKSRC}}/{}", rel.display());
+    // A file whose install name is not its source's is installed alone.
+    let keep_or_rename = |from: String| -> Result<How> {
+        let same = Path::new(&from).file_name().map(|n| n.to_string_lossy().to_string()) == Some(name()?);
+        Ok(if same { How::Data(from) } else { How::Renamed(from) })
+    };
     Ok(match (&e.origin, &e.kind) {
         (Origin::Dir, _) => How::Dir,
         (Origin::Link, Kind::Symlink { target }) => How::Link(target.display().to_string()),
         (Origin::Source { rel }, Kind::Config { .. }) => How::Sample(wrksrc(rel)),
-        (Origin::Source { rel } | Origin::DocCopy { rel }, _) => How::Data(wrksrc(rel)),
+        (Origin::Source { rel } | Origin::DocCopy { rel }, _) => keep_or_rename(wrksrc(rel))?,
         (Origin::Program { name }, _) => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
         // A script written from its template: shipped filled in files/.
         (Origin::CertsScript, _) => How::Data(format!("${{FILESDIR}}/{}", name()?)),
@@ -86,25 +113,20 @@ pub fn how(e: &Entry) -> Result<How> {
         // framework installs it as built.
         (Origin::Library { built }, _) => How::Data(format!("${{WRKSRC}}/obj./{built}")),
         (Origin::ManPage { page }, _) => How::Man(format!("${{WRKSRC}}/{page}")),
-        (Origin::Mc { .. } | Origin::Template { .. }, Kind::Config { .. }) => {
-            How::Sample(format!("${{FILESDIR}}/{}", files_name(e)?))
-        }
-        (Origin::Cf { .. }, Kind::Config { .. }) => How::Cf(name()?),
+        // The rc.conf.d sample: @sample, so pkg activates it.
+        (Origin::Template { name }, Kind::Config { .. }) => How::Sample(format!("${{FILESDIR}}/{name}")),
+        // The samples of PREFIX/etc/mail: files/ texts installed as NAME.sample.
+        (Origin::Template { name }, Kind::File { .. }) => keep_or_rename(format!("${{FILESDIR}}/{name}"))?,
+        (Origin::Mc { which }, Kind::File { .. }) => How::Renamed(format!("${{FILESDIR}}/{which}.mc")),
+        (Origin::Cf { which }, Kind::File { .. }) => How::Cf(format!("{which}.cf")),
+        // %%PREFIX%% filled in by SUB_FILES.
+        (Origin::MailerConf, _) => How::Data(format!("${{WRKDIR}}/{}", name()?)),
         _ => bail!(
             "{}: freebsd/port.rs does not know how to make a {:?} entry on FreeBSD: teach `port::how` about it",
             e.path.display(),
             e.origin
         ),
     })
-}
-
-/// The name under which a file made from a template is shipped in files/:
-/// the template's own name, or the `.mc`'s install name.
-fn files_name(e: &Entry) -> Result<String> {
-    match &e.origin {
-        Origin::Template { name } => Ok(name.clone()),
-        _ => name_of(&e.path),
-    }
 }
 
 /// The list with how each entry is made, in the list's order.
@@ -115,20 +137,23 @@ pub fn plan_entries(contents: &Contents) -> Result<Vec<PortEntry>> {
     contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e)? })).collect()
 }
 
-/// Under PREFIX: relative (`sbin/sendmail`); elsewhere absolute.
+/// Relative to PREFIX (`sbin/sendmail`): the list holds nothing else
+/// (`stage::check` refuses a FreeBSD path outside PREFIX).
 fn plist_path(path: &Path) -> String {
     match path.strip_prefix(Target::FreeBsd.prefix()) {
         Ok(rel) => rel.display().to_string(),
-        Err(_) => path.display().to_string(),
+        Err(_) => unreachable!("stage::check keeps FreeBSD paths under PREFIX: {}", path.display()),
     }
 }
 
 /// The install path inside the stage directory, in make syntax.
 fn staged(path: &Path) -> String {
-    match path.strip_prefix(Target::FreeBsd.prefix()) {
-        Ok(rel) => format!("${{STAGEDIR}}${{PREFIX}}/{}", rel.display()),
-        Err(_) => format!("${{STAGEDIR}}{}", path.display()),
-    }
+    format!("${{STAGEDIR}}${{PREFIX}}/{}", plist_path(path))
+}
+
+/// Documentation: listed under %%PORTDOCS%%, installed by the DOCS option.
+fn is_doc(pe: &PortEntry) -> bool {
+    pe.entry.path.starts_with(Target::FreeBsd.doc_dir())
 }
 
 /// The macro that installs a file, and the mode it leaves.
@@ -137,7 +162,7 @@ fn install_macro(pe: &PortEntry) -> Option<(&'static str, u32)> {
         How::Program(_) => Some(("${INSTALL_PROGRAM}", PROGRAM_MODE)),
         How::Man(_) => Some(("${INSTALL_MAN}", DATA_MODE)),
         How::Data(_) if pe.entry.mode & 0o111 != 0 => Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)),
-        How::Data(_) | How::Sample(_) | How::Cf(_) => Some(("${INSTALL_DATA}", DATA_MODE)),
+        How::Data(_) | How::Sample(_) | How::Renamed(_) | How::Cf(_) => Some(("${INSTALL_DATA}", DATA_MODE)),
         How::Link(_) | How::Dir => None,
     }
 }
@@ -152,55 +177,44 @@ fn attributes(e: &Entry, staged_mode: u32) -> String {
     }
 }
 
-/// pkg-plist: every entry of the list, with `@(owner,group,mode)` where the
-/// list differs from what do-install leaves, `@sample` for configuration
-/// files, `@dir` for directories pkg would not otherwise know (empty, or
-/// with their own owner or mode). Directories outside PREFIX belong to the
-/// base system: the package sets their owner and mode at install and never
-/// removes them.
+/// pkg-plist: every entry of the list (all under PREFIX), with
+/// `@(owner,group,mode)` where the list differs from what do-install
+/// leaves, `@sample` for configuration samples, `@dir` for directories pkg
+/// would not otherwise know (empty, or with their own owner or mode),
+/// `%%OPT%%` for what an option adds and `%%PORTDOCS%%` for documentation.
 pub fn render_plist(entries: &[PortEntry]) -> String {
     let mut out = String::new();
     let root_group = Target::FreeBsd.root_group();
-    let prefix = Path::new(Target::FreeBsd.prefix());
     for pe in entries {
         let e = &pe.entry;
         // An option's entries are listed only when it is on (OPTIONS_SUB).
-        let opt = e
-            .option
-            .as_deref()
-            .map(|o| format!("%%{}%%", port_options::port_name(o).expect("contents options come from the table")))
-            .unwrap_or_default();
-        let path = format!("{opt}{}", plist_path(&e.path));
+        let opt = match e.option.as_deref() {
+            Some(o) => format!("%%{}%%", port_options::port_name(o).expect("contents options come from the table")),
+            None if is_doc(pe) => "%%PORTDOCS%%".to_string(),
+            None => String::new(),
+        };
+        let path = plist_path(&e.path);
         match &pe.how {
             How::Dir => {
                 let has_children = entries.iter().any(|o| o.entry.path != e.path && o.entry.path.starts_with(&e.path));
                 let special = !(e.owner == "root" && e.group == root_group && e.mode == 0o755);
-                if !e.path.starts_with(prefix) {
-                    out.push_str(&format!(
-                        "@comment {p}: a base-system directory; the package sets its owner and mode, never removes it\n\
-                         {opt}@postexec install -d -o {} -g {} -m {:04o} {p}\n",
-                        e.owner,
-                        e.group,
-                        e.mode,
-                        p = plist_path(&e.path)
-                    ));
-                } else if special || !has_children {
+                if special || !has_children {
                     let attrs = attributes(e, 0o755);
-                    out.push_str(&format!("{opt}@dir{attrs} {}\n", plist_path(&e.path)));
+                    out.push_str(&format!("{opt}@dir{attrs} {path}\n"));
                 }
             }
-            How::Link(_) => out.push_str(&format!("{path}\n")),
-            How::Sample(_) | How::Cf(_) => {
+            How::Link(_) => out.push_str(&format!("{opt}{path}\n")),
+            How::Sample(_) => {
                 let attrs = attributes(e, DATA_MODE);
-                out.push_str(&format!("{opt}@sample{attrs} {}.sample\n", plist_path(&e.path)));
+                out.push_str(&format!("{opt}@sample{attrs} {path}\n"));
             }
-            How::Program(_) | How::Man(_) | How::Data(_) => {
+            How::Program(_) | How::Man(_) | How::Data(_) | How::Renamed(_) | How::Cf(_) => {
                 let (_, mode) = install_macro(pe).expect("files have an install macro");
                 let attrs = attributes(e, mode);
                 if attrs.is_empty() {
-                    out.push_str(&format!("{path}\n"));
+                    out.push_str(&format!("{opt}{path}\n"));
                 } else {
-                    out.push_str(&format!("{opt}@{attrs} {}\n", plist_path(&e.path)));
+                    out.push_str(&format!("{opt}@{attrs} {path}\n"));
                 }
             }
         }
@@ -211,7 +225,7 @@ pub fn render_plist(entries: &[PortEntry]) -> String {
 /// Where an entry's bytes come from on the FreeBSD build host.
 fn from_of(how: &How) -> Option<String> {
     match how {
-        How::Program(f) | How::Man(f) | How::Data(f) | How::Sample(f) => Some(f.clone()),
+        How::Program(f) | How::Man(f) | How::Data(f) | How::Sample(f) | How::Renamed(f) => Some(f.clone()),
         How::Cf(name) => Some(format!("${{WRKDIR}}/{name}")),
         How::Link(_) | How::Dir => None,
     }
@@ -234,15 +248,13 @@ fn command(words: &[String]) -> String {
 /// samples one by one, then links.
 pub fn render_install(entries: &[PortEntry]) -> String {
     // Directories to create in the stage: parents of what is installed, and
-    // the package's own directories under PREFIX.
-    let prefix = Path::new(Target::FreeBsd.prefix());
+    // the package's own directories.
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
     for pe in entries {
         match pe.how {
-            How::Dir if pe.entry.path.starts_with(prefix) => {
+            How::Dir => {
                 dirs.insert(pe.entry.path.clone());
             }
-            How::Dir => {}
             _ => {
                 if let Some(parent) = pe.entry.path.parent() {
                     dirs.insert(parent.to_path_buf());
@@ -271,9 +283,15 @@ pub fn render_install(entries: &[PortEntry]) -> String {
             continue;
         }
         let (Some((mac, _)), Some(from)) = (install_macro(pe), from_of(&pe.how)) else { continue };
-        let renamed = matches!(pe.how, How::Sample(_) | How::Cf(_));
+        let renamed = match &pe.how {
+            How::Sample(_) | How::Renamed(_) | How::Cf(_) => true,
+            // The framework compresses man pages itself: same name, no .gz.
+            How::Man(_) => false,
+            // A source of another name cannot share an install line.
+            _ => Path::new(&from).file_name() != e.path.file_name(),
+        };
         if renamed {
-            single.push(format!("\t{mac} {from} {}.sample\n", staged(&e.path)));
+            single.push(format!("\t{mac} {from} {}\n", staged(&e.path)));
             continue;
         }
         let dir = e.path.parent().expect("install paths have a parent").to_path_buf();
@@ -299,8 +317,12 @@ pub fn render_install(entries: &[PortEntry]) -> String {
 /// target (run by the framework only when the option is on) for what each
 /// option adds, in table order.
 pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
-    let base: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none()).cloned().collect();
+    let base: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none() && !is_doc(pe)).cloned().collect();
     let mut targets = String::new();
+    let docs: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none() && is_doc(pe)).cloned().collect();
+    if !docs.is_empty() {
+        targets.push_str(&format!("\npost-install-{DOCS_OPTION}-on:\n{}", render_install(&docs)));
+    }
     for spec in crate::configure::options::OPTIONS {
         let sub: Vec<PortEntry> =
             entries.iter().filter(|pe| pe.entry.option.as_deref() == Some(spec.name)).cloned().collect();
@@ -342,109 +364,29 @@ pub struct MakefileData {
     pub option_installs: String,
 }
 
-pub fn render_makefile(d: &MakefileData) -> String {
-    let cf_rules: String = d
-        .cf_files
-        .iter()
-        .map(|cf| {
-            let stem = cf.strip_suffix(".cf").unwrap_or(cf);
-            format!(
-                "\tcd ${{WRKSRC}}/cf/cf && m4 -D_CF_DIR_=${{WRKSRC}}/cf/ -D_NO_MAKEINFO_ \\\n\
-                 \t\t${{WRKSRC}}/cf/m4/cf.m4 ${{FILESDIR}}/{stem}.mc > ${{WRKDIR}}/{cf}\n\
-                 \t${{ECHO_CMD}} '### {stem}.mc ###' >> ${{WRKDIR}}/{cf}\n\
-                 \t${{SED}} -e 's/^/# /' ${{FILESDIR}}/{stem}.mc >> ${{WRKDIR}}/{cf}\n"
-            )
-        })
-        .collect();
-    format!(
-        "# Generated by smtls (`cargo xtask port`) from releases.toml, site-configs/,
-# xtask/templates/ and the contents list in xtask/src/stage.rs.
-# Do not edit: change those and run `cargo xtask port` again.
-
-PORTNAME=\tsendmail
-PORTVERSION=\t{version}
-CATEGORIES=\tmail
-MASTER_SITES=\t{master_site}
-PKGNAMEPREFIX=\t{pkgnameprefix}
-DISTNAME=\t${{PORTNAME}}.${{PORTVERSION}}
-
-MAINTAINER=\t{maintainer}
-COMMENT=\t{comment}
-WWW=\t\t{www}
-
-LICENSE=\tSendmail
-LICENSE_NAME=\tSendmail License
-LICENSE_FILE=\t${{WRKSRC}}/LICENSE
-LICENSE_PERMS=\tdist-mirror dist-sell pkg-mirror pkg-sell auto-accept
-
-# mail/sendmail (and its flavours, and mail/sendmail-devel) install the same
-# files under ${{PREFIX}}.
-CONFLICTS_INSTALL=\t{conflicts}
-
-USES=\t\tssl
-USERS=\t\tsmmsp
-GROUPS=\t\tsmmsp
-
-{options}
-WRKSRC=\t\t${{WRKDIR}}/${{PORTNAME}}-${{PORTVERSION}}
-# The contents list gives data files and man pages mode {data_mode:04o}.
-SHAREMODE=\t{data_mode:04o}
-MANMODE=\t{data_mode:04o}
-
-# site.config.m4 is the concatenation of these fragments, as in mail/sendmail;
-# the options above add theirs.
-SITE=\t\t${{FILESDIR}}/site.config.m4.ports ${{FILESDIR}}/site.config.m4.tls
-# The subdirectories built, in order; options add theirs.
-BUILD_SUBDIRS=\t{build_dirs}
-
-.include <bsd.port.pre.mk>
-
-.if ${{SSL_DEFAULT}} != base
-SITE+=\t\t${{FILESDIR}}/site.config.m4.ssl
-.endif
-.if exists(${{FILESDIR}}/site.config.m4.local)
-SITE+=\t\t${{FILESDIR}}/site.config.m4.local
-.endif
-
-# A pre-created obj. directory: Build uses it instead of
-# obj.<uname -s>.<uname -r>.<uname -m>, so paths do not follow the kernel.
-post-extract:
-\t${{MKDIR}} ${{WRKSRC}}/obj.
-
-do-configure:
-\t${{CAT}} ${{SITE}} | ${{SED}} \\
-\t\t-e 's|%%CC%%|${{CC}}|g' \\
-\t\t-e 's|%%CFLAGS%%|${{CFLAGS}}|g' \\
-\t\t-e 's|%%LDFLAGS%%|${{LDFLAGS}}|g' \\
-\t\t-e 's|%%OPENSSLINC%%|${{OPENSSLINC}}|g' \\
-\t\t-e 's|%%OPENSSLLIB%%|${{OPENSSLLIB}}|g' \\
-\t\t> ${{WRKSRC}}/devtools/Site/site.config.m4
-
-do-build:
-.for d in ${{BUILD_SUBDIRS}}
-\tcd ${{WRKSRC}}/${{d}} && ${{SETENV}} ${{MAKE_ENV}} ${{SH}} ./Build
-.endfor
-
-post-build:
-{cf_rules}
-do-install:
-{install}{option_installs}
-.include <bsd.port.post.mk>
-",
-        version = d.version,
-        master_site = d.master_site,
-        pkgnameprefix = d.pkgnameprefix,
-        maintainer = d.maintainer,
-        comment = d.comment,
-        www = d.www,
-        conflicts = CONFLICTS.join(" "),
-        data_mode = DATA_MODE,
-        build_dirs = d.build_dirs.join(" "),
-        cf_rules = cf_rules,
-        install = d.install,
-        options = d.options,
-        option_installs = d.option_installs,
-    )
+pub fn render_makefile(d: &MakefileData) -> Result<String> {
+    let mut cf_rules = String::new();
+    for cf in &d.cf_files {
+        let stem = cf.strip_suffix(".cf").unwrap_or(cf);
+        let vars = BTreeMap::from([("STEM", stem.to_string()), ("CF", cf.clone())]);
+        cf_rules.push_str(&template::render("port-cf-rule", &vars)?);
+    }
+    let vars = BTreeMap::from([
+        ("VERSION", d.version.clone()),
+        ("MASTER_SITE", d.master_site.clone()),
+        ("PKGNAMEPREFIX", d.pkgnameprefix.clone()),
+        ("MAINTAINER", d.maintainer.clone()),
+        ("COMMENT", d.comment.clone()),
+        ("WWW", d.www.clone()),
+        ("CONFLICTS", CONFLICTS.join(" ")),
+        ("DATA_MODE", format!("{DATA_MODE:04o}")),
+        ("BUILD_DIRS", d.build_dirs.join(" ")),
+        ("OPTIONS", d.options.clone()),
+        ("CF_RULES", cf_rules),
+        ("INSTALL", d.install.clone()),
+        ("OPTION_INSTALLS", d.option_installs.clone()),
+    ]);
+    template::render("port-Makefile", &vars)
 }
 
 pub fn render_distinfo(timestamp: u64, file: &str, sha256: &str, size: u64) -> String {
@@ -464,39 +406,17 @@ and the base system's sendmail is built without it. This package also keeps
     .to_string()
 }
 
-pub fn render_message(version: &str) -> String {
-    let t = Target::FreeBsd;
-    let rc = t.rc_conf_d().expect("FreeBSD has an rc.conf.d file").display().to_string();
-    let cf = t.cf_dir().display().to_string();
-    let prefix = t.prefix();
-    format!(
-        "[
-{{ type: install
-  message: <<EOM
-sendmail {version} with STARTTLS, TLS_EC and certificate chain files is
-installed as {prefix}/sbin/sendmail. The base system's sendmail stays in
-place until you switch:
+/// `files/pkg-message.in`: the .pkg's install message (one template),
+/// with `%%PREFIX%%` for SUB_FILES to fill, in pkg-message's UCL form.
+pub fn render_message(version: &str) -> Result<String> {
+    let text = crate::package::pkg::message(version, "%%PREFIX%%")?;
+    Ok(format!("[\n{{ type: install\n  message: <<EOM\n{text}EOM\n}}\n]\n"))
+}
 
-1. Point mailwrapper(8) at this sendmail: in /etc/mail/mailer.conf, replace
-   /usr/libexec/sendmail/sendmail by {prefix}/sbin/sendmail on every line.
-
-2. {rc} sets sendmail_cert_create=\"NO\": /etc/rc.d/sendmail
-   no longer creates a self-signed certificate. Put yours in /etc/mail/certs:
-   host.cert (the leaf, then its intermediates), host.key (mode 0600) and
-   cacert.pem; then run `openssl rehash /etc/mail/certs`.
-   Or let {prefix}/sbin/sendmail-certs install check and do all of this.
-
-3. /etc/mail/sendmail.mc.sample and submit.mc.sample carry the TLS settings
-   for those files. Merge them into your .mc files and rebuild the .cf files:
-     cd /etc/mail && make SENDMAIL_CF_DIR={cf} all install
-
-4. service sendmail restart, then check the build flags:
-     {prefix}/sbin/sendmail -d0.14 -bt < /dev/null | grep -e TLS -e CHAIN
-EOM
-}}
-]
-"
-    )
+/// `files/mailer.conf.sendmail.in`: the package's mailer.conf.sendmail
+/// template with `%%PREFIX%%` for SUB_FILES to fill.
+pub fn render_mailer_conf() -> Result<String> {
+    stage::mailer_conf("%%PREFIX%%")
 }
 
 /// The port's own fragment: the framework's compiler and flags, filled in
@@ -584,8 +504,10 @@ pub fn render(
     let prefix = meta::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
         format!("meta::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", meta::PACKAGE_NAME)
     })?;
-    let maintainer = meta::maintainer_address()
-        .with_context(|| format!("meta::MAINTAINER {} has no <address>", meta::MAINTAINER))?;
+    let maintainer = meta::maintainer_address()?;
+    if entries.iter().any(|pe| is_doc(pe) && pe.entry.option.is_some()) {
+        bail!("a documentation file belongs to a build option: the port installs docs under {DOCS_OPTION} only");
+    }
     let cf_files: Vec<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
@@ -600,7 +522,7 @@ pub fn render(
         master_site: fetch::upstream::DEFAULT_URL.to_string(),
         pkgnameprefix: prefix.to_string(),
         comment: meta::SUMMARY.to_string(),
-        maintainer: maintainer.to_string(),
+        maintainer,
         www: meta::HOMEPAGE.to_string(),
         build_dirs: build::LIBRARIES.iter().chain(build::PROGRAMS).map(|s| s.to_string()).collect(),
         cf_files: cf_files.clone(),
@@ -609,11 +531,12 @@ pub fn render(
         option_installs,
     };
     let mut files = BTreeMap::from([
-        ("Makefile".to_string(), render_makefile(&data)),
+        ("Makefile".to_string(), render_makefile(&data)?),
         ("distinfo".to_string(), distinfo.to_string()),
         ("pkg-descr".to_string(), render_descr()),
         ("pkg-plist".to_string(), render_plist(entries)),
-        ("pkg-message".to_string(), render_message(&version)),
+        ("files/pkg-message.in".to_string(), render_message(&version)?),
+        ("files/mailer.conf.sendmail.in".to_string(), render_mailer_conf()?),
         ("files/site.config.m4.ports".to_string(), render_ports_fragment()),
         ("files/site.config.m4.tls".to_string(), render_tls_fragment(&plan.version)?),
         ("files/site.config.m4.ssl".to_string(), render_ssl_fragment()?),
@@ -625,7 +548,9 @@ pub fn render(
     let mut from_files: BTreeSet<String> = entries
         .iter()
         .filter_map(|pe| match &pe.how {
-            How::Sample(f) | How::Data(f) | How::Man(f) => f.strip_prefix("${FILESDIR}/").map(str::to_string),
+            How::Sample(f) | How::Renamed(f) | How::Data(f) | How::Man(f) => {
+                f.strip_prefix("${FILESDIR}/").map(str::to_string)
+            }
             _ => None,
         })
         .collect();
@@ -713,7 +638,7 @@ fn existing(dir: &Path) -> Result<BTreeSet<String>> {
 
 pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
     let t = progress::Timer::start(format!("port mail/sendmail-tls for sendmail {}", plan.version));
-    let out = args.out.clone().unwrap_or_else(|| crate::plan::workspace_root().join(DIR));
+    let out = args.out.clone().unwrap_or_else(|| crate::plan::workspace_root().join(dir()));
     let files = generate(plan)?;
     let extra: Vec<String> = existing(&out)?.into_iter().filter(|f| !files.contains_key(f)).collect();
     let mut stale = vec![];
@@ -786,23 +711,35 @@ mod tests {
             find(&e, "/usr/local/share/man/man1/vacation.1.gz").how,
             How::Man("${WRKSRC}/vacation/vacation.1".into())
         );
-        assert_eq!(find(&e, "/etc/mail/sendmail.mc").how, How::Sample("${FILESDIR}/sendmail.mc".into()));
-        assert_eq!(find(&e, "/etc/mail/submit.cf").how, How::Cf("submit.cf".into()));
-        assert_eq!(find(&e, "/etc/mail/helpfile").how, How::Sample("${WRKSRC}/sendmail/helpfile".into()));
-        assert_eq!(find(&e, "/etc/mail/local-host-names").how, How::Sample("${FILESDIR}/local-host-names".into()));
         assert_eq!(
-            find(&e, "/usr/local/etc/rc.conf.d/sendmail").how,
+            find(&e, "/usr/local/etc/mail/sendmail.mc.sample").how,
+            How::Renamed("${FILESDIR}/sendmail.mc".into())
+        );
+        assert_eq!(find(&e, "/usr/local/etc/mail/submit.cf.sample").how, How::Cf("submit.cf".into()));
+        assert_eq!(find(&e, "/usr/local/share/sendmail/helpfile").how, How::Data("${WRKSRC}/sendmail/helpfile".into()));
+        assert_eq!(
+            find(&e, "/usr/local/etc/mail/local-host-names.sample").how,
+            How::Renamed("${FILESDIR}/local-host-names".into())
+        );
+        assert_eq!(
+            find(&e, "/usr/local/etc/mail/mailer.conf.sendmail").how,
+            How::Data("${WRKDIR}/mailer.conf.sendmail".into())
+        );
+        assert_eq!(
+            find(&e, "/usr/local/etc/rc.conf.d/sendmail.sample").how,
             How::Sample(format!("${{FILESDIR}}/{RC_CONF_D}"))
         );
+        assert_eq!(find(&e, "/usr/local/bin/rmail").how, How::Program("${WRKSRC}/obj./rmail/rmail".into()));
+        assert_eq!(find(&e, "/usr/local/share/man/man8/rmail.8.gz").how, How::Man("${WRKSRC}/rmail/rmail.8".into()));
         assert_eq!(find(&e, "/usr/local/share/sendmail/cf/m4/cf.m4").how, How::Data("${WRKSRC}/cf/m4/cf.m4".into()));
         assert_eq!(find(&e, "/usr/local/share/doc/smtls-sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
         assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
+        assert!(e.iter().all(|pe| pe.entry.path.starts_with("/usr/local")), "only PREFIX");
         let certs = find(&e, "/usr/local/sbin/sendmail-certs");
         assert_eq!(certs.how, How::Data("${FILESDIR}/sendmail-certs".into()));
         let page = find(&e, "/usr/local/share/man/man8/sendmail-certs.8.gz");
         assert_eq!(page.how, How::Man("${FILESDIR}/sendmail-certs.8".into()));
         assert_eq!(install_macro(certs), Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)));
-        assert_eq!(find(&e, "/var/spool/clientmqueue").how, How::Dir);
         assert_eq!(
             find(&e, "/usr/local/lib/libmilter.a").how,
             How::Data("${WRKSRC}/obj./libmilter/libmilter.a".into())
@@ -829,9 +766,9 @@ mod tests {
         assert!(err.contains("teach `port::how`"), "{err}");
         let e = Entry {
             origin: Origin::Cf { which: "sendmail".into() },
-            ..entry("/usr/local/share/x.cf", Kind::File { source: "/gen/x.cf".into() }, "root", "wheel", 0o644)
+            ..entry("/usr/local/share/x.cf", Kind::Config { source: "/gen/x.cf".into() }, "root", "wheel", 0o644)
         };
-        assert!(how(&e).is_err(), "a .cf that is not a configuration file");
+        assert!(how(&e).is_err(), "a .cf that is a configuration file (@sample) on FreeBSD");
     }
 
     #[test]
@@ -846,22 +783,28 @@ mod tests {
         assert!(lines.contains(&"share/man/man8/hoststat.8.gz"));
         assert!(lines.contains(&"share/sendmail/cf/m4/cf.m4"));
         assert!(lines.contains(&"@(root,wheel,0755) share/sendmail/cf/sh/makeinfo.sh"), "{plist}");
-        assert!(lines.contains(&"@sample /etc/mail/sendmail.cf.sample"));
+        assert!(lines.contains(&"etc/mail/sendmail.cf.sample"), "{plist}");
+        assert!(lines.contains(&"etc/mail/mailer.conf.sendmail"), "{plist}");
+        assert!(lines.contains(&"share/sendmail/helpfile"), "{plist}");
+        assert!(lines.contains(&"bin/rmail"), "{plist}");
         assert!(lines.contains(&"@sample etc/rc.conf.d/sendmail.sample"));
-        assert!(lines.contains(&"@postexec install -d -o smmsp -g smmsp -m 0770 /var/spool/clientmqueue"), "{plist}");
-        assert!(lines.contains(&"@postexec install -d -o root -g wheel -m 0700 /var/spool/mqueue"));
-        assert!(lines.contains(&"@postexec install -d -o root -g wheel -m 0755 /etc/mail/certs"));
+        assert_eq!(lines.iter().filter(|l| l.starts_with("@sample")).count(), 1, "{plist}");
+        // Nothing of the base system: no absolute path, no @postexec.
+        assert!(
+            lines.iter().all(|l| !l.contains(" /") && !l.starts_with('/') && !l.starts_with("@postexec")),
+            "{plist}"
+        );
+        assert!(lines.contains(&"%%PORTDOCS%%share/doc/smtls-sendmail/LICENSE"), "{plist}");
         // What an option adds is listed under its PLIST_SUB (OPTIONS_SUB).
         assert!(lines.contains(&"%%MILTER%%lib/libmilter.a"), "{plist}");
         assert!(lines.contains(&"%%MILTER%%include/libmilter/mfapi.h"), "{plist}");
         assert!(lines.contains(&"%%MILTER%%include/libmilter/mfdef.h"), "{plist}");
-        assert_eq!(lines.iter().filter(|l| l.starts_with("%%")).count(), 3, "{plist}");
+        assert_eq!(lines.iter().filter(|l| l.starts_with("%%MILTER%%")).count(), 3, "{plist}");
         // Directories implied by their files are not listed.
         assert!(!lines.iter().any(|l| l.contains("@dir")), "{plist}");
         // One line per file, link and config entry.
         let listed = e.iter().filter(|pe| !matches!(pe.how, How::Dir)).count();
-        let file_lines = lines.iter().filter(|l| !l.starts_with("@comment") && !l.starts_with("@postexec")).count();
-        assert_eq!(listed, file_lines);
+        assert_eq!(listed, lines.len());
     }
 
     #[test]
@@ -885,16 +828,19 @@ mod tests {
         let body = render_install(&sample());
         assert!(body.starts_with("\t${MKDIR} \\\n"), "{body}");
         assert!(body.contains("\t\t${STAGEDIR}${PREFIX}/share/sendmail/cf/m4 \\\n"), "{body}");
-        assert!(body.contains("\t\t${STAGEDIR}/etc/mail \\\n"), "{body}");
+        assert!(body.contains("\t\t${STAGEDIR}${PREFIX}/etc/mail \\\n"), "{body}");
+        assert!(!body.contains("${STAGEDIR}/"), "only under PREFIX: {body}");
         assert!(!body.contains("${STAGEDIR}${PREFIX}/share/sendmail/cf \\\n"), "parents are implied by ${{MKDIR}}");
         assert!(body.contains(
             "\t${INSTALL_PROGRAM} \\\n\t\t${WRKSRC}/obj./editmap/editmap \\\n\t\t${WRKSRC}/obj./mailstats/mailstats \\\n"
         ), "{body}");
         assert!(body.contains("\t${INSTALL_SCRIPT} \\\n\t\t${WRKSRC}/cf/sh/makeinfo.sh \\\n\t\t${STAGEDIR}${PREFIX}/share/sendmail/cf/sh\n"), "{body}");
         assert!(
-            body.contains("\t${INSTALL_DATA} ${WRKDIR}/sendmail.cf ${STAGEDIR}/etc/mail/sendmail.cf.sample\n"),
+            body.contains("\t${INSTALL_DATA} ${WRKDIR}/sendmail.cf ${STAGEDIR}${PREFIX}/etc/mail/sendmail.cf.sample\n"),
             "{body}"
         );
+        assert!(body
+            .contains("\t${INSTALL_DATA} ${FILESDIR}/sendmail.mc ${STAGEDIR}${PREFIX}/etc/mail/sendmail.mc.sample\n"));
         assert!(body.contains(
             "\t${INSTALL_DATA} ${FILESDIR}/rc.conf.d-sendmail ${STAGEDIR}${PREFIX}/etc/rc.conf.d/sendmail.sample\n"
         ));
@@ -904,12 +850,16 @@ mod tests {
         let (base, targets) = render_installs(&sample()).unwrap();
         assert_eq!(
             base,
-            render_install(&sample().into_iter().filter(|pe| pe.entry.option.is_none()).collect::<Vec<_>>())
+            render_install(
+                &sample().into_iter().filter(|pe| pe.entry.option.is_none() && !is_doc(pe)).collect::<Vec<_>>()
+            )
         );
-        assert!(!base.contains("libmilter"), "{base}");
+        assert!(!base.contains("libmilter") && !base.contains("share/doc"), "{base}");
         assert_eq!(
             targets,
-            "\npost-install-MILTER-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter \\\n\t\t${STAGEDIR}${PREFIX}/lib\n\
+            "\npost-install-DOCS-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${PREFIX}/share/doc/smtls-sendmail\n\
+             \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/LICENSE \\\n\t\t${WRKSRC}/RELEASE_NOTES \\\n\t\t${STAGEDIR}${PREFIX}/share/doc/smtls-sendmail\n\
+             \npost-install-MILTER-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter \\\n\t\t${STAGEDIR}${PREFIX}/lib\n\
              \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/include/libmilter/mfapi.h \\\n\t\t${WRKSRC}/include/libmilter/mfdef.h \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter\n\
              \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/obj./libmilter/libmilter.a \\\n\t\t${STAGEDIR}${PREFIX}/lib\n"
         );

@@ -18,6 +18,37 @@ use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+/// An option only the port has: it changes what the package depends on or
+/// installs, not what is built, so the build's option table does not have it.
+pub struct PortOnly {
+    pub name: &'static str,
+    /// None: the ports framework's own description (DOCS).
+    pub desc: Option<&'static str>,
+    pub knobs: &'static [(&'static str, &'static str)],
+    pub default: bool,
+}
+
+/// The port-only options, after the table's in OPTIONS_DEFINE. SASLAUTHD is
+/// mail/sendmail's (the saslauthd daemon as a run dependency, on by
+/// default there too); DOCS installs the documentation (PORTDOCS).
+pub const PORT_ONLY: &[PortOnly] = &[
+    PortOnly {
+        name: "SASLAUTHD",
+        desc: Some("SASL authentication through saslauthd (run dependency)"),
+        knobs: &[("RUN_DEPENDS", "saslauthd:security/cyrus-sasl2-saslauthd")],
+        default: true,
+    },
+    PortOnly { name: super::port::DOCS_OPTION, desc: None, knobs: &[], default: true },
+];
+
+/// mail/sendmail's options that the port does not offer, and why (for the
+/// documentation and `cargo xtask port`'s notes).
+pub const NOT_OFFERED: &[(&str, &str)] = &[(
+    "BLOCKLISTD",
+    "upstream sendmail has no blocklistd(8) support: mail/sendmail adds it with FreeBSD's own patches \
+     (files/patch-blocklist.c and friends, from the base system's contrib/sendmail), which this port does not carry",
+)];
+
 /// The options the port offers for `version`: every option of the table
 /// that the release has, in table order.
 pub fn offered(version: &Version) -> Vec<&'static Spec> {
@@ -82,13 +113,25 @@ pub fn render_block(offered: &[&Spec]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Build options: xtask/src/configure/options.rs, the same set as");
     let _ = writeln!(s, "# `cargo xtask options` (WITH=\"LDAP CDB\" WITHOUT=\"SASL\" picks others).");
-    let _ = writeln!(s, "OPTIONS_DEFINE=\t{}", names(&|_| true));
-    let _ = writeln!(s, "OPTIONS_DEFAULT=\t{}", names(&|s| s.default));
+    let only =
+        |f: &dyn Fn(&PortOnly) -> bool| -> Vec<&str> { PORT_ONLY.iter().filter(|o| f(o)).map(|o| o.name).collect() };
+    let join = |a: String, b: Vec<&str>| -> String {
+        let mut all: Vec<String> = a.split_whitespace().map(String::from).collect();
+        all.extend(b.into_iter().map(String::from));
+        all.join(" ")
+    };
+    let _ = writeln!(s, "OPTIONS_DEFINE=\t{}", join(names(&|_| true), only(&|_| true)));
+    let _ = writeln!(s, "OPTIONS_DEFAULT=\t{}", join(names(&|s| s.default), only(&|o| o.default)));
     let _ = writeln!(s, "OPTIONS_SUB=\tyes");
     let _ = writeln!(s, "NO_OPTIONS_SORT=\tyes");
     s.push('\n');
     for o in offered {
         let _ = writeln!(s, "{}_DESC=\t{}", o.port.name, o.summary);
+    }
+    for o in PORT_ONLY {
+        if let Some(d) = o.desc {
+            let _ = writeln!(s, "{}_DESC=\t{d}", o.name);
+        }
     }
     s.push('\n');
     for o in offered {
@@ -98,6 +141,11 @@ pub fn render_block(offered: &[&Spec]) -> String {
         if !o.requires.is_empty() {
             let implied: Vec<&str> = o.requires.iter().filter_map(|r| options::find(r)).map(|r| r.port.name).collect();
             let _ = writeln!(s, "{}_IMPLIES=\t{}", o.port.name, implied.join(" "));
+        }
+    }
+    for o in PORT_ONLY {
+        for (knob, value) in o.knobs {
+            let _ = writeln!(s, "{}_{knob}=\t{value}", o.name);
         }
     }
     s.push('\n');
@@ -126,10 +174,25 @@ mod tests {
         let names = |v: &Version| offered(v).iter().map(|s| s.port.name).collect::<Vec<_>>();
         assert_eq!(
             names(&v("8.18.2")),
-            ["SASL", "IPV6", "LDAP", "BDB", "CDB", "REGEX", "SOCKETMAP", "TCPWRAP", "MILTER", "DANE", "MTASTS"]
+            [
+                "SASL",
+                "IPV6",
+                "LDAP",
+                "BDB",
+                "CDB",
+                "REGEX",
+                "SOCKETMAP",
+                "TCP_WRAPPERS",
+                "MILTER",
+                "DANE",
+                "MTA_STS",
+                "PICKY_HELO_CHECK",
+                "SMTPUTF8"
+            ]
         );
         let old = names(&v("8.15.2"));
-        assert!(!old.contains(&"DANE") && !old.contains(&"MTASTS") && !old.contains(&"CDB"), "{old:?}");
+        assert!(!old.contains(&"DANE") && !old.contains(&"MTA_STS") && !old.contains(&"CDB"), "{old:?}");
+        assert!(!old.contains(&"SMTPUTF8") && old.contains(&"PICKY_HELO_CHECK"), "{old:?}");
         assert_eq!(features(&v("8.18.2")).options.len(), options::OPTIONS.len());
     }
 
@@ -160,19 +223,22 @@ mod tests {
     fn block_lists_every_option_with_its_fragment() {
         let b = render_block(&offered(&v("8.18.2")));
         assert!(
-            b.contains("\nOPTIONS_DEFINE=\tSASL IPV6 LDAP BDB CDB REGEX SOCKETMAP TCPWRAP MILTER DANE MTASTS\n"),
+            b.contains("\nOPTIONS_DEFINE=\tSASL IPV6 LDAP BDB CDB REGEX SOCKETMAP TCP_WRAPPERS MILTER DANE MTA_STS PICKY_HELO_CHECK SMTPUTF8 SASLAUTHD DOCS\n"),
             "{b}"
         );
-        assert!(b.contains("\nOPTIONS_DEFAULT=\tSASL IPV6 BDB REGEX SOCKETMAP MILTER DANE\n"), "{b}");
+        assert!(b.contains("\nOPTIONS_DEFAULT=\tSASL IPV6 BDB REGEX SOCKETMAP MILTER DANE SASLAUTHD DOCS\n"), "{b}");
+        assert!(b.contains("\nSASLAUTHD_RUN_DEPENDS=\tsaslauthd:security/cyrus-sasl2-saslauthd\n"), "{b}");
+        assert!(b.contains("\nSMTPUTF8_LIB_DEPENDS=\tlibicuuc.so:devel/icu\n"), "{b}");
+        assert!(!b.contains("DOCS_DESC"), "the framework describes DOCS: {b}");
         assert!(b.contains("\nOPTIONS_SUB=\tyes\n"), "{b}");
         assert!(b.contains("\nSASL_DESC=\tSMTP AUTH with Cyrus SASL v2\n"), "{b}");
         assert!(b.contains("\nSASL_LIB_DEPENDS=\tlibsasl2.so:security/cyrus-sasl2\n"), "{b}");
         assert!(b.contains("\nSASL_USES=\tlocalbase:ldflags\n"), "{b}");
         assert!(b.contains("\nLDAP_USES=\tldap localbase:ldflags\n"), "{b}");
         assert!(b.contains("\nCDB_LIB_DEPENDS=\tlibcdb.so:databases/tinycdb\n"), "{b}");
-        assert!(b.contains("\nMTASTS_IMPLIES=\tREGEX SOCKETMAP\n"), "{b}");
+        assert!(b.contains("\nMTA_STS_IMPLIES=\tREGEX SOCKETMAP\n"), "{b}");
         assert!(b.contains("\nSASL_VARS=\tSITE+=${FILESDIR}/site.config.m4.sasl\n"), "{b}");
-        assert!(b.contains("\nMTASTS_VARS=\tSITE+=${FILESDIR}/site.config.m4.mta-sts\n"), "{b}");
+        assert!(b.contains("\nMTA_STS_VARS=\tSITE+=${FILESDIR}/site.config.m4.mta-sts\n"), "{b}");
         assert!(
             b.contains("\nMILTER_VARS=\tSITE+=${FILESDIR}/site.config.m4.milter BUILD_SUBDIRS+=libmilter\n"),
             "{b}"

@@ -113,6 +113,8 @@ pub struct Control {
     pub version: String,
     pub arch: String,
     pub installed_size: u64,
+    /// "Name <address>" (`stage::maintainer`).
+    pub maintainer: String,
     pub depends: Vec<String>,
     pub relations: Relations,
     /// The build options the binaries have.
@@ -179,7 +181,7 @@ pub fn control_text(c: &Control) -> String {
     field("Package", stage::PACKAGE_NAME);
     field("Version", &c.version);
     field("Architecture", &c.arch);
-    field("Maintainer", stage::MAINTAINER);
+    field("Maintainer", &c.maintainer);
     field("Installed-Size", &c.installed_size.to_string());
     field("Depends", &c.depends.join(", "));
     if !c.relations.recommends.is_empty() {
@@ -457,6 +459,7 @@ impl Packager for Deb {
             version: Target::Debian.package_version(&input.version),
             arch: self.arch.clone(),
             installed_size: installed_size(input)?,
+            maintainer: crate::meta::maintainer()?,
             depends: depends(input)?,
             relations: relations(&input.contents.options)?,
             options: input.contents.options.clone(),
@@ -542,6 +545,7 @@ mod tests {
             version: "8.18.2-0smtls1".into(),
             arch: "amd64".into(),
             installed_size: 2048,
+            maintainer: stage::MAINTAINER.into(),
             depends: vec!["adduser".into(), "libc6 (>= 2.36)".into()],
             relations: relations(&["sasl".into(), "milter".into(), "mta-sts".into()]).unwrap(),
             options: ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane", "mta-sts"]

@@ -9,6 +9,7 @@
 
 pub(crate) mod bundle;
 pub(crate) mod deb;
+pub mod elf_abi;
 pub mod pkg;
 pub(crate) mod tarball;
 
@@ -37,7 +38,8 @@ pub struct PackageArgs {
     /// Output directory [default: <work-dir>/<version>/packages].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// ABI of the .pkg, e.g. FreeBSD:14:amd64 [default: this host's; FreeBSD:14:<arch> elsewhere].
+    /// Label the .pkg with this ABI (e.g. FreeBSD:14:amd64) although its programs are not FreeBSD
+    /// programs: for testing the package format only [default: what the programs' ELF notes say].
     #[arg(long, value_name = "ABI")]
     pub abi: Option<String>,
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
@@ -97,11 +99,30 @@ pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn P
     for f in formats {
         out.push(match f {
             Format::Deb => Box::new(deb::Deb::for_host()?),
-            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone().map_or_else(crate::host::freebsd_abi, Ok)?)?),
+            Format::Pkg => Box::new(pkg::Pkg::new(args.abi.clone())?),
             Format::Tar => Box::new(tarball::Tarball { target: args.tar_target.unwrap_or_else(Target::host) }),
         });
     }
     Ok(out)
+}
+
+/// Before anything is staged or written: the built programs must be
+/// FreeBSD programs for a .pkg, unless `--abi` overrides (said aloud).
+pub fn check_pkg_abi(plan: &Plan, args: &PackageArgs) -> Result<()> {
+    let mut files = vec![];
+    for name in crate::build::PROGRAMS {
+        let p = plan.program(name);
+        let bytes = std::fs::read(&p)
+            .with_context(|| format!("reading {}: run `cargo xtask build` (or dist) first", p.display()))?;
+        files.push((p, bytes));
+    }
+    let elf = elf_abi::read_all(files.iter().map(|(p, b)| (p.as_path(), b.clone())))?;
+    let (abi, note) = pkg::decide_abi(&elf, args.abi.as_deref())?;
+    match note {
+        Some(n) => progress::info(&format!("warning: {n}")),
+        None => progress::info(&format!("the programs are {abi} programs: the .pkg says so")),
+    }
+    Ok(())
 }
 
 /// Numeric ids recorded in archives for the names the contents list uses:
@@ -114,8 +135,9 @@ pub fn numeric_id(name: &str) -> Result<u64> {
     }
 }
 
-/// The file `--inject-difference` changes.
-pub const INJECT_PATH: &str = "/etc/mail/sendmail.mc";
+/// The file `--inject-difference` changes: the sendmail.mc of the layout
+/// (`/etc/mail/sendmail.mc`, or its sample under PREFIX on FreeBSD).
+pub const INJECT_NAME: &str = "sendmail.mc";
 
 /// An artifact written by [`run`].
 #[derive(Clone, Debug, serde::Serialize)]
@@ -144,6 +166,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
         i.add_file_content(&format!("template {}", t.display()), t);
     }
     i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
+    i.add("maintainer", crate::meta::maintainer()?);
     i.add("arguments", format!("{args:?}"));
     Ok(i)
 }
@@ -178,6 +201,9 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
     progress::info(&format!("build time {}", time.describe()));
     let packagers = packagers(&formats, args)?;
+    if formats.contains(&Format::Pkg) {
+        check_pkg_abi(plan, args)?;
+    }
     bundle::check(config, &formats, args.bundle_openssl)?;
 
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
@@ -198,7 +224,7 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
                 }
             }
             if args.inject_difference {
-                inject_difference(&root)?;
+                inject_difference(&root, &contents)?;
             }
             slot.insert((root, contents));
         }
@@ -324,9 +350,17 @@ pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archi
     })
 }
 
-fn inject_difference(root: &Path) -> Result<()> {
+fn inject_difference(root: &Path, contents: &Contents) -> Result<()> {
     use std::io::Write;
-    let p = root.join(INJECT_PATH.trim_start_matches('/'));
+    let e = contents
+        .entries
+        .iter()
+        .find(|e| {
+            let name = e.path.file_name().unwrap_or_default().to_string_lossy();
+            name == INJECT_NAME || name == format!("{INJECT_NAME}.sample")
+        })
+        .with_context(|| format!("the {} layout has no {INJECT_NAME}", contents.target))?;
+    let p = e.staged(root);
     progress::info(&format!("--inject-difference: changing {} on purpose", p.display()));
     let mut f =
         std::fs::OpenOptions::new().append(true).open(&p).with_context(|| format!("opening {}", p.display()))?;

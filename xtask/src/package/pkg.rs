@@ -10,22 +10,27 @@
 //! has), which only a FreeBSD host knows. Packages of the port
 //! (`ports/mail/sendmail-tls`) get them from its `<OPT>_LIB_DEPENDS`.
 
-use super::{Format, Input, Packager};
+use super::{elf_abi, Format, Input, Packager};
 use crate::archive::{self, TarMember};
 use crate::meta;
-use crate::stage::{Kind, Target};
-use anyhow::{bail, Result};
+use crate::stage::{Contents, Kind, Target};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 pub struct Pkg {
-    /// e.g. FreeBSD:14:amd64
-    pub abi: String,
+    /// `--abi`: the ABI to write whatever the programs are (format tests
+    /// only); None takes it from the programs' ELF notes.
+    pub abi_override: Option<String>,
 }
 
 impl Pkg {
-    pub fn new(abi: String) -> Result<Pkg> {
-        crate::host::arch_from_abi(&abi)?;
-        Ok(Pkg { abi })
+    pub fn new(abi_override: Option<String>) -> Result<Pkg> {
+        if let Some(abi) = &abi_override {
+            elf_abi::check_abi_form(abi)?;
+        }
+        Ok(Pkg { abi_override })
     }
 }
 
@@ -33,29 +38,92 @@ impl Pkg {
 pub const REQUIRED_KEYS: &[&str] =
     &["abi", "arch", "comment", "desc", "maintainer", "name", "origin", "prefix", "version", "www"];
 
+/// An example ABI for messages and format tests: this host's FreeBSD ABI
+/// on FreeBSD, FreeBSD 14 on this machine elsewhere ([`crate::host::freebsd_abi`]).
+pub fn example_abi() -> String {
+    crate::host::freebsd_abi().unwrap_or_else(|_| "FreeBSD:14:amd64".into())
+}
+
+/// The ABI a .pkg of these ELF files carries, and the notice to print when
+/// `--abi` overrode what the files say. Refuses programs that are not
+/// FreeBSD programs unless overridden, and an override that contradicts
+/// FreeBSD programs.
+pub fn decide_abi(
+    files: &[(PathBuf, elf_abi::ElfAbi)],
+    abi_override: Option<&str>,
+) -> Result<(String, Option<String>)> {
+    match (elf_abi::freebsd_abi(files), abi_override) {
+        (Ok(abi), None) => Ok((abi, None)),
+        (Ok(abi), Some(o)) if o == abi => Ok((abi, None)),
+        (Ok(abi), Some(o)) => bail!("--abi {o} contradicts the programs, which are {abi} programs: drop --abi"),
+        (Err(why), Some(o)) => Ok((
+            o.to_string(),
+            Some(format!(
+                "--abi {o} overrides what the programs are: {why}; they are this host's programs. This .pkg is \
+                 for testing the package format only: FreeBSD cannot run it."
+            )),
+        )),
+        (Err(why), None) => bail!(
+            "refusing to write a FreeBSD .pkg: {why}. A .pkg labelled FreeBSD must hold FreeBSD programs: build on \
+             FreeBSD (`cargo xtask dist` there) or through the port ports/mail/sendmail-tls (e.g. with poudriere). \
+             To test the package format only, pass --abi {} (the programs stay this host's).",
+            example_abi()
+        ),
+    }
+}
+
+/// The ELF files of the staged list: (install path, what they say).
+pub fn staged_elf_files(input: &Input) -> Result<Vec<(PathBuf, elf_abi::ElfAbi)>> {
+    let mut files = vec![];
+    for e in &input.contents.entries {
+        if let Kind::File { .. } = e.kind {
+            files.push((e.path.as_path(), input.bytes(e)?));
+        }
+    }
+    elf_abi::read_all(files)
+}
+
 fn perm(mode: u32) -> String {
     format!("{mode:04o}")
 }
 
-/// The pre-install script: create smmsp (uid and gid 25, as FreeBSD's base
-/// system has them) when missing, so pkg can give files to it.
-pub const PRE_INSTALL: &str = r#"# smtls-sendmail: the submission user and group, as in FreeBSD's base system.
-if ! pw groupshow smmsp >/dev/null 2>&1; then
-	pw groupadd smmsp -g 25
-fi
-if ! pw usershow smmsp >/dev/null 2>&1; then
-	pw useradd smmsp -u 25 -g smmsp -c "Sendmail Submission User" \
-	    -d /var/spool/clientmqueue -s /usr/sbin/nologin
-fi
-"#;
+/// `sample SAMPLE TARGET` lines for the sample-copy scripts: each
+/// configuration entry (installed as `NAME.sample`) and its real name.
+pub fn sample_calls(c: &Contents) -> String {
+    c.config_files()
+        .filter_map(|e| {
+            let p = e.path.to_string_lossy();
+            p.strip_suffix(".sample").map(|t| format!("sample {p} {t}\n"))
+        })
+        .collect()
+}
 
-pub const MESSAGE: &str = "smtls-sendmail creates no TLS certificate, and its rc.conf.d file \
-(/usr/local/etc/rc.conf.d/sendmail) sets sendmail_cert_create=\"NO\" so /etc/rc.d/sendmail does not \
-either. Put yours in /etc/mail/certs: host.cert (the full chain), host.key (mode 0600), cacert.pem.";
+/// A maintainer script from `xtask/templates/pkg-<name>`, filled.
+pub fn script(name: &str, c: &Contents) -> Result<String> {
+    let vars = BTreeMap::from([("PACKAGE", meta::PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
+    crate::template::render(&format!("pkg-{name}"), &vars)
+}
+
+/// The install message (`xtask/templates/pkg-message`) for PREFIX `prefix`.
+pub fn message(version: &str, prefix: &str) -> Result<String> {
+    let t = Target::FreeBsd;
+    let under = |p: PathBuf| {
+        let rel = p.strip_prefix(t.prefix()).map(Path::to_path_buf).unwrap_or(p);
+        format!("{prefix}/{}", rel.display())
+    };
+    let vars = BTreeMap::from([
+        ("PACKAGE", meta::PACKAGE_NAME.to_string()),
+        ("VERSION", version.to_string()),
+        ("PREFIX", prefix.to_string()),
+        ("CF_DIR", under(t.cf_dir())),
+        ("RC_CONF_D", under(t.rc_conf_d().context("FreeBSD has an rc.conf.d file")?)),
+    ]);
+    crate::template::render("pkg-message", &vars)
+}
 
 /// The manifest; `compact` leaves out files, directories, config and scripts
 /// (that is `+COMPACT_MANIFEST`).
-pub fn manifest(input: &Input, abi: &str, compact: bool) -> Result<Value> {
+pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> Result<Value> {
     let c = input.contents;
     if c.target != Target::FreeBsd {
         bail!("a .pkg needs the freebsd layout, not {}", c.target);
@@ -84,10 +152,10 @@ pub fn manifest(input: &Input, abi: &str, compact: bool) -> Result<Value> {
     }
     let mut m = Map::new();
     m.insert("name".into(), json!(meta::PACKAGE_NAME));
-    m.insert("origin".into(), json!(format!("mail/{}", meta::PACKAGE_NAME)));
+    m.insert("origin".into(), json!(meta::FREEBSD_ORIGIN));
     m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version)));
     m.insert("comment".into(), json!(meta::SUMMARY));
-    m.insert("maintainer".into(), json!(maintainer_email()));
+    m.insert("maintainer".into(), json!(meta::maintainer_address()?));
     m.insert("www".into(), json!(meta::HOMEPAGE));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
@@ -105,31 +173,37 @@ pub fn manifest(input: &Input, abi: &str, compact: bool) -> Result<Value> {
             input.version
         )),
     );
+    m.insert("shlibs_required".into(), json!(shlibs));
     if !compact {
         m.insert("files".into(), Value::Object(files));
         m.insert("directories".into(), Value::Object(dirs));
-        let config: Vec<String> = c.config_files().map(|e| e.path.to_string_lossy().to_string()).collect();
-        m.insert("config".into(), json!(config));
-        m.insert("scripts".into(), json!({"pre-install": PRE_INSTALL}));
-        m.insert("messages".into(), json!([{"message": MESSAGE}]));
+        // No `config` key: the configuration entries are samples, handled by
+        // the scripts below as the port's `@sample` is, not by pkg's merge.
+        m.insert(
+            "scripts".into(),
+            json!({
+                "pre-install": script("pre-install", c)?,
+                "post-install": script("post-install", c)?,
+                "pre-deinstall": script("pre-deinstall", c)?,
+            }),
+        );
+        m.insert(
+            "messages".into(),
+            json!([{"message": message(&input.version, Target::FreeBsd.prefix())?, "type": "install"}]),
+        );
     }
     Ok(Value::Object(m))
 }
 
-/// The address part of the maintainer, which is what pkg shows.
-pub fn maintainer_email() -> String {
-    crate::meta::maintainer_address().unwrap_or(crate::meta::MAINTAINER).to_string()
-}
-
 /// Every tar member: the two manifests, then the list in order.
-pub fn members(input: &Input, abi: &str) -> Result<Vec<TarMember>> {
+pub fn members(input: &Input, abi: &str, shlibs: &[String]) -> Result<Vec<TarMember>> {
     let t = input.time;
     let manifest_member = |name: &str, v: &Value| -> Result<TarMember> {
         Ok(TarMember { gname: "wheel".into(), ..TarMember::file(name, serde_json::to_vec(v)?, 0o644, t) })
     };
     let mut out = vec![
-        manifest_member("+COMPACT_MANIFEST", &manifest(input, abi, true)?)?,
-        manifest_member("+MANIFEST", &manifest(input, abi, false)?)?,
+        manifest_member("+COMPACT_MANIFEST", &manifest(input, abi, shlibs, true)?)?,
+        manifest_member("+MANIFEST", &manifest(input, abi, shlibs, false)?)?,
     ];
     for e in &input.contents.entries {
         out.push(super::tar_member(input, e, e.path.to_string_lossy().to_string())?);
@@ -151,29 +225,47 @@ impl Packager for Pkg {
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
-        archive::gzip(&archive::tar(&members(input, &self.abi)?)?)
+        let elf = staged_elf_files(input)?;
+        let (abi, _) = decide_abi(&elf, self.abi_override.as_deref())?;
+        let shlibs = elf_abi::shlibs_required(&elf, &elf_abi::in_freebsd_base);
+        archive::gzip(&archive::tar(&members(input, &abi, &shlibs)?)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use elf_abi::{ElfAbi, Os};
 
     #[test]
     fn bad_abi_is_refused() {
         for bad in ["FreeBSD:14", "Linux:6:amd64", "FreeBSD:x:amd64", "FreeBSD:14:amd64:extra", ""] {
-            assert!(Pkg::new(bad.into()).is_err(), "{bad}");
+            assert!(Pkg::new(Some(bad.into())).is_err(), "{bad}");
         }
+        assert!(crate::host::arch_from_abi(&example_abi()).is_ok());
     }
 
     #[test]
-    fn maintainer_is_an_address() {
-        assert!(maintainer_email().contains('@') && !maintainer_email().contains('<'));
-    }
-
-    #[test]
-    fn pre_install_creates_smmsp_only_when_missing() {
-        assert!(PRE_INSTALL.contains("pw groupshow smmsp") && PRE_INSTALL.contains("pw useradd smmsp -u 25"));
-        assert!(!PRE_INSTALL.contains("userdel") && !PRE_INSTALL.contains("rm "));
+    fn the_programs_decide_the_abi() {
+        let fb = vec![(
+            PathBuf::from("/usr/local/sbin/sendmail"),
+            ElfAbi { os: Os::FreeBsd { major: Some(14) }, arch: "amd64".into(), needed: vec![] },
+        )];
+        assert_eq!(decide_abi(&fb, None).unwrap(), ("FreeBSD:14:amd64".into(), None));
+        assert_eq!(decide_abi(&fb, Some("FreeBSD:14:amd64")).unwrap().0, "FreeBSD:14:amd64");
+        assert!(decide_abi(&fb, Some("FreeBSD:13:amd64")).unwrap_err().to_string().contains("contradicts"));
+        let linux = vec![(
+            PathBuf::from("/usr/local/sbin/sendmail"),
+            ElfAbi { os: Os::Other("GNU/Linux 3.2.0".into()), arch: "amd64".into(), needed: vec![] },
+        )];
+        let err = decide_abi(&linux, None).unwrap_err().to_string();
+        assert!(err.contains("refusing") && err.contains("poudriere") && err.contains("--abi"), "{err}");
+        let (abi, note) = decide_abi(&linux, Some("FreeBSD:14:amd64")).unwrap();
+        assert_eq!(abi, "FreeBSD:14:amd64");
+        let note = note.unwrap();
+        assert!(
+            note.contains("overrides") && note.contains("GNU/Linux 3.2.0") && note.contains("this host's"),
+            "{note}"
+        );
     }
 }

@@ -122,7 +122,8 @@ fn make(
         Origin::Template { name } => template::render(name, &BTreeMap::new())?.into_bytes(),
         Origin::DocCopy { rel } => read(&rel.to_string_lossy())?,
         Origin::ReleaseNotes => archive::gzip(&read("RELEASE_NOTES")?)?,
-        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(&version, time.secs).as_bytes())?,
+        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(&version, time.secs)?.as_bytes())?,
+        Origin::MailerConf => mailer_conf(&target_prefix(target))?.into_bytes(),
         Origin::Copyright => {
             let license = String::from_utf8(read("LICENSE")?).context("sendmail's LICENSE is not UTF-8")?;
             meta::copyright(&version, &license)?.into_bytes()
@@ -147,8 +148,20 @@ pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
+        ("HELPFILE", super::helpfile_path(target).display().to_string()),
     ]);
     template::render(file, &vars)
+}
+
+fn target_prefix(target: Target) -> String {
+    target.prefix().to_string()
+}
+
+/// `mailer.conf.sendmail`: mailwrapper's table pointing at this sendmail
+/// under `prefix` (`%%PREFIX%%` in the port, filled by SUB_FILES).
+pub fn mailer_conf(prefix: &str) -> Result<String> {
+    let vars = BTreeMap::from([("PACKAGE", meta::PACKAGE_NAME.to_string()), ("PREFIX", prefix.to_string())]);
+    template::render("mailer.conf.sendmail", &vars)
 }
 
 /// Generates a `.cf` from `.mc` text with the built tree's own m4 macros:
@@ -200,6 +213,9 @@ mod tests {
             assert!(mc.contains("define(`confSERVER_CERT', `/etc/mail/certs/host.cert')dnl"), "{mc}");
             assert!(mc.contains("+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1"), "{mc}");
             assert!(mc.contains(&format!("{}/mail.local", t.libexec())), "{mc}");
+            if t == Target::FreeBsd {
+                assert!(mc.contains("define(`HELP_FILE', `/usr/local/share/sendmail/helpfile')dnl"), "{mc}");
+            }
             let submit = mc_text(t, "submit", "8.18.2").unwrap();
             assert!(submit.contains("confCACERT_PATH") && !submit.contains("confSERVER_KEY"), "{submit}");
         }

@@ -12,28 +12,40 @@ use std::path::{Path, PathBuf};
 // ---------------------------------------------------------------------------
 // The tables: what goes where.
 
-/// A built program and its install path per target.
+/// A built program and its install path per target (None: not installed
+/// in that layout).
 struct Program {
     name: &'static str,
-    debian: &'static str,
+    debian: Option<&'static str>,
     freebsd: &'static str,
 }
 
-/// The programs, as built by `build::PROGRAMS` (rmail, a UUCP helper, is not
-/// packaged).
+impl Program {
+    fn path(&self, target: Target) -> Option<&'static str> {
+        match target {
+            Target::Debian => self.debian,
+            Target::FreeBsd => Some(self.freebsd),
+        }
+    }
+}
+
+/// The programs, as built by `build::PROGRAMS`. rmail (the UUCP helper) is
+/// installed on FreeBSD as the mail/sendmail port does; Debian ships it in
+/// a package of its own (rmail), so the Debian layout leaves it out.
 const PROGRAMS: &[Program] = &[
-    Program { name: "sendmail", debian: "/usr/libexec/sendmail/sendmail", freebsd: "/usr/local/sbin/sendmail" },
+    Program { name: "sendmail", debian: Some("/usr/libexec/sendmail/sendmail"), freebsd: "/usr/local/sbin/sendmail" },
     Program {
         name: "mail.local",
-        debian: "/usr/libexec/sendmail/mail.local",
+        debian: Some("/usr/libexec/sendmail/mail.local"),
         freebsd: "/usr/local/libexec/mail.local",
     },
-    Program { name: "smrsh", debian: "/usr/libexec/sendmail/smrsh", freebsd: "/usr/local/libexec/smrsh" },
-    Program { name: "makemap", debian: "/usr/sbin/makemap", freebsd: "/usr/local/sbin/makemap" },
-    Program { name: "editmap", debian: "/usr/sbin/editmap", freebsd: "/usr/local/sbin/editmap" },
-    Program { name: "praliases", debian: "/usr/sbin/praliases", freebsd: "/usr/local/sbin/praliases" },
-    Program { name: "mailstats", debian: "/usr/sbin/mailstats", freebsd: "/usr/local/sbin/mailstats" },
-    Program { name: "vacation", debian: "/usr/bin/vacation", freebsd: "/usr/local/bin/vacation" },
+    Program { name: "smrsh", debian: Some("/usr/libexec/sendmail/smrsh"), freebsd: "/usr/local/libexec/smrsh" },
+    Program { name: "makemap", debian: Some("/usr/sbin/makemap"), freebsd: "/usr/local/sbin/makemap" },
+    Program { name: "editmap", debian: Some("/usr/sbin/editmap"), freebsd: "/usr/local/sbin/editmap" },
+    Program { name: "praliases", debian: Some("/usr/sbin/praliases"), freebsd: "/usr/local/sbin/praliases" },
+    Program { name: "mailstats", debian: Some("/usr/sbin/mailstats"), freebsd: "/usr/local/sbin/mailstats" },
+    Program { name: "vacation", debian: Some("/usr/bin/vacation"), freebsd: "/usr/local/bin/vacation" },
+    Program { name: "rmail", debian: None, freebsd: "/usr/local/bin/rmail" },
 ];
 
 /// Names under which sendmail runs in another mode (it looks at argv[0]).
@@ -72,7 +84,13 @@ pub const MAN_PAGES: &[(&str, u8)] = &[
     ("praliases/praliases.8", 8),
     ("mailstats/mailstats.8", 8),
     ("vacation/vacation.1", 1),
+    ("rmail/rmail.8", 8),
 ];
+
+/// The man pages of a layout: rmail's only where rmail is installed.
+pub fn man_pages(target: Target) -> impl Iterator<Item = &'static (&'static str, u8)> {
+    MAN_PAGES.iter().filter(move |(page, _)| target == Target::FreeBsd || !page.starts_with("rmail/"))
+}
 
 /// Man page links: hoststat and purgestat are documented in sendmail(8).
 const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("man8/purgestat.8.gz", "sendmail.8.gz")];
@@ -81,8 +99,23 @@ const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("
 /// ../../devtools).
 const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 
-/// The configuration files generated from templates, under /etc/mail.
-pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf"];
+/// The configuration files generated from templates
+/// ([`Target::mail_config`] places them).
+pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf", "local-host-names"];
+/// What mailwrapper(8) reads to run the package's sendmail (FreeBSD):
+/// copied to `PREFIX/etc/mail/mailer.conf` by the administrator.
+pub const MAILER_CONF: &str = "/usr/local/etc/mail/mailer.conf.sendmail";
+/// sendmail's SMTP HELP text on FreeBSD, where mail/sendmail installs it
+/// (the base system's /etc/mail/helpfile is not the package's).
+pub const FREEBSD_HELPFILE: &str = "/usr/local/share/sendmail/helpfile";
+
+/// Where the helpfile is installed, and what the `.mc` names.
+pub fn helpfile_path(target: Target) -> PathBuf {
+    match target {
+        Target::Debian => target.mail_config("helpfile"),
+        Target::FreeBsd => PathBuf::from(FREEBSD_HELPFILE),
+    }
+}
 
 /// Where a file an option adds comes from.
 #[derive(Clone, Copy, Debug)]
@@ -132,14 +165,18 @@ pub fn option_built_files(option: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// The queue and certificate directories, with their fixed owners and modes.
+/// The queue and certificate directories, with their fixed owners and
+/// modes. On FreeBSD the base system owns them: the package never lists,
+/// re-modes or removes them.
 fn special_dirs(target: Target) -> Vec<(&'static str, &'static str, &'static str, u32)> {
-    let rg = target.root_group();
-    vec![
-        ("/etc/mail/certs", "root", rg, 0o755),
-        ("/var/spool/clientmqueue", "smmsp", "smmsp", 0o770),
-        ("/var/spool/mqueue", "root", rg, 0o700),
-    ]
+    match target {
+        Target::Debian => vec![
+            ("/etc/mail/certs", "root", "root", 0o755),
+            ("/var/spool/clientmqueue", "smmsp", "smmsp", 0o770),
+            ("/var/spool/mqueue", "root", "root", 0o700),
+        ],
+        Target::FreeBsd => vec![],
+    }
 }
 
 /// `<work>/generated/<target>`: generated files, at their install paths.
@@ -191,7 +228,7 @@ pub fn contents_with(plan: &Plan, target: Target, features: &Features) -> Result
 pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], features: &Features) -> Result<Contents> {
     let mut l = Listing { target, src: src.to_path_buf(), gen: gen.to_path_buf(), entries: BTreeMap::new() };
     programs(&mut l)?;
-    man_pages(&mut l)?;
+    man_page_entries(&mut l)?;
     cf_tree(&mut l, cf)?;
     configuration(&mut l)?;
     // The certificate helper, written from its template.
@@ -266,10 +303,8 @@ fn programs(l: &mut Listing) -> Result<()> {
     let target = l.target;
     let mut sendmail_path = PathBuf::new();
     for p in PROGRAMS {
-        let path = PathBuf::from(match target {
-            Target::Debian => p.debian,
-            Target::FreeBsd => p.freebsd,
-        });
+        let Some(path) = p.path(target) else { continue };
+        let path = PathBuf::from(path);
         let e = l.file(path.clone(), Origin::Program { name: p.name.into() });
         let e = if p.name == "sendmail" {
             sendmail_path = path;
@@ -288,9 +323,9 @@ fn programs(l: &mut Listing) -> Result<()> {
 }
 
 /// The man pages, compressed in the generated directory, and their links.
-fn man_pages(l: &mut Listing) -> Result<()> {
+fn man_page_entries(l: &mut Listing) -> Result<()> {
     let man = l.target.man_dir();
-    for (page, section) in MAN_PAGES {
+    for (page, section) in man_pages(l.target) {
         let name = Path::new(page).file_name().context("man page name")?.to_string_lossy().to_string();
         let path = man.join(format!("man{section}")).join(format!("{name}.gz"));
         l.add(l.file(path, Origin::ManPage { page: page.to_string() }))?;
@@ -311,21 +346,30 @@ fn cf_tree(l: &mut Listing, cf: &[(PathBuf, bool)]) -> Result<()> {
     Ok(())
 }
 
-/// The configuration under /etc: the .mc and .cf files, local-host-names,
-/// helpfile, and on FreeBSD the rc.conf.d file.
+/// The configuration: Debian's conffiles in /etc/mail; on FreeBSD samples
+/// under PREFIX (plain files the administrator copies), the helpfile where
+/// mail/sendmail puts it, mailwrapper's mailer.conf for this sendmail, and
+/// the rc.conf.d file as a sample its install script activates.
 fn configuration(l: &mut Listing) -> Result<()> {
+    let target = l.target;
+    let conf = |l: &Listing, path: PathBuf, origin: Origin| match target {
+        Target::Debian => l.config(path, origin),
+        Target::FreeBsd => l.file(path, origin),
+    };
     for name in MAIL_CONFIGS {
-        let (stem, ext) = name.rsplit_once('.').context("a config name has an extension")?;
-        let origin = match ext {
-            "mc" => Origin::Mc { which: stem.into() },
-            _ => Origin::Cf { which: stem.into() },
+        let origin = match name.rsplit_once('.') {
+            Some((stem, "mc")) => Origin::Mc { which: stem.into() },
+            Some((stem, "cf")) => Origin::Cf { which: stem.into() },
+            _ => Origin::Template { name: name.to_string() },
         };
-        l.add(l.config(Path::new("/etc/mail").join(name), origin))?;
+        l.add(conf(l, target.mail_config(name), origin))?;
     }
-    l.add(l.config("/etc/mail/local-host-names".into(), Origin::Template { name: "local-host-names".into() }))?;
-    l.add(l.config("/etc/mail/helpfile".into(), Origin::Source { rel: "sendmail/helpfile".into() }))?;
-    if let Some(rc) = l.target.rc_conf_d() {
-        l.add(l.config(rc, Origin::Template { name: "rc.conf.d-sendmail".into() }))?;
+    l.add(conf(l, helpfile_path(target), Origin::Source { rel: "sendmail/helpfile".into() }))?;
+    if target == Target::FreeBsd {
+        l.add(l.file(MAILER_CONF.into(), Origin::MailerConf))?;
+    }
+    if let Some(rc) = target.rc_conf_d() {
+        l.add(l.config(super::sample_of(&rc), Origin::Template { name: "rc.conf.d-sendmail".into() }))?;
     }
     Ok(())
 }
@@ -599,6 +643,9 @@ mod tests {
         }
         assert!(c.entries.iter().all(|e| e.group != "wheel"));
         assert!(c.get("/usr/local/etc/rc.conf.d/sendmail").is_none());
+        // rmail is Debian's own package's, and nothing of FreeBSD's layout leaks in.
+        assert!(c.entries.iter().all(|e| !e.path.to_string_lossy().contains("rmail")));
+        assert!(c.get(MAILER_CONF).is_none() && c.get("/usr/share/sendmail/helpfile").is_none());
     }
 
     #[test]
@@ -609,19 +656,32 @@ mod tests {
         assert_eq!((e.owner.as_str(), e.group.as_str(), e.mode), ("root", "smmsp", 0o2555));
         assert_eq!(c.get("/usr/local/sbin/makemap").unwrap().mode, 0o555);
         assert_eq!(c.get("/usr/local/sbin/makemap").unwrap().group, "wheel");
-        let rc = c.get("/usr/local/etc/rc.conf.d/sendmail").unwrap();
+        let rc = c.get("/usr/local/etc/rc.conf.d/sendmail.sample").unwrap();
         assert!(rc.is_config());
-        assert_eq!(rc.source(), Some(Path::new("/gen/usr/local/etc/rc.conf.d/sendmail")));
+        assert_eq!(rc.source(), Some(Path::new("/gen/usr/local/etc/rc.conf.d/sendmail.sample")));
+        // The samples and mailwrapper's table under PREFIX; the helpfile
+        // where mail/sendmail puts it; rmail as mail/sendmail installs it.
+        for name in MAIL_CONFIGS {
+            let e = c.get(format!("/usr/local/etc/mail/{name}.sample")).unwrap_or_else(|| panic!("{name}"));
+            assert!(!e.is_config() && e.mode == 0o644, "{name}: a plain sample file");
+        }
+        assert_eq!(c.get(MAILER_CONF).unwrap().origin, Origin::MailerConf);
+        assert_eq!(c.get(FREEBSD_HELPFILE).unwrap().origin, Origin::Source { rel: "sendmail/helpfile".into() });
+        assert_eq!(c.get("/usr/local/bin/rmail").unwrap().mode, 0o555);
+        assert!(c.get("/usr/local/share/man/man8/rmail.8.gz").is_some());
+        assert_eq!(c.config_files().count(), 1, "only the rc.conf.d sample is activated at install");
+        assert!(c.get("/usr/local/etc/mail").is_none() && c.get("/usr/local/etc/rc.conf.d").is_none(), "shared dirs");
         assert_eq!(c.get("/usr/local/bin/mailq").unwrap().kind, Kind::Symlink { target: "../sbin/sendmail".into() });
         // Only owned directories: not the shared /usr/local/sbin.
         assert!(c.get("/usr/local/sbin").is_none());
         assert!(c.get("/usr/local/share/sendmail/cf/m4").is_some());
         assert!(c.get("/usr/local/share/sendmail").is_some());
         assert!(c.get("/usr/local/share/doc/smtls-sendmail").is_some());
-        assert_eq!(c.get("/var/spool/mqueue").unwrap().group, "wheel");
-        assert!(c.get("/var/spool").is_none());
-        assert!(c.entries.iter().all(|e| e.path.starts_with("/usr/local")
-            || e.path.starts_with("/etc/mail")
-            || e.path.starts_with("/var/spool")));
+        // Never the base system's directories or files: only PREFIX, and
+        // a path outside it is refused.
+        assert!(c.entries.iter().all(|e| e.path.starts_with("/usr/local")), "only PREFIX");
+        let mut bad = c.clone();
+        bad.entries.insert(0, Entry { path: "/etc/mail/x".into(), ..bad.entries[0].clone() });
+        assert!(super::super::check(&bad).unwrap_err().to_string().contains("outside PREFIX"));
     }
 }

@@ -24,10 +24,13 @@ mod tree;
 mod types;
 
 pub use certs::{certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
-pub use generate::{fix_man_page, generate, mc_text};
-pub use list::{contents, contents_with, generated_dir, list, option_built_files, stage_dir, MAN_PAGES};
+pub use generate::{fix_man_page, generate, mailer_conf, mc_text};
+pub use list::{
+    contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir,
+    FREEBSD_HELPFILE, MAILER_CONF, MAIL_CONFIGS, MAN_PAGES,
+};
 pub use tree::stage;
-pub use types::{check, Contents, Entry, Features, Kind, Origin, Target};
+pub use types::{check, sample_of, Contents, Entry, Features, Kind, Origin, Target};
 
 // The names other modules used before `meta` and `template` held them.
 pub use crate::meta::{HOMEPAGE, MAINTAINER, PACKAGE_NAME, SUMMARY};

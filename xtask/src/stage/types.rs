@@ -101,7 +101,20 @@ impl Target {
         Path::new(self.prefix()).join("share/doc").join(meta::PACKAGE_NAME)
     }
 
-    /// The file rc.subr reads for the sendmail service (FreeBSD only).
+    /// Where a sendmail configuration file (`sendmail.mc` ...) is
+    /// installed: Debian's `/etc/mail/NAME`; on FreeBSD the base system owns
+    /// /etc/mail, so the package installs `PREFIX/etc/mail/NAME.sample` for
+    /// the administrator to build /etc/mail from, as mail/sendmail does.
+    pub fn mail_config(self, name: &str) -> PathBuf {
+        match self {
+            Target::Debian => Path::new("/etc/mail").join(name),
+            Target::FreeBsd => Path::new(self.prefix()).join("etc/mail").join(format!("{name}.sample")),
+        }
+    }
+
+    /// The file rc.subr reads for the sendmail service (FreeBSD only); the
+    /// package installs it as `.sample`, and its install script copies it
+    /// to this name unless it exists (what the port's `@sample` does).
     pub fn rc_conf_d(self) -> Option<PathBuf> {
         match self {
             Target::Debian => None,
@@ -171,6 +184,9 @@ pub enum Origin {
     CertsManPage,
     /// A template of `xtask/templates/` without placeholders, as is.
     Template { name: String },
+    /// mailwrapper's table for this sendmail (FreeBSD), from its template
+    /// with PREFIX filled in.
+    MailerConf,
     /// A file of the source tree copied under the doc directory.
     DocCopy { rel: PathBuf },
     /// sendmail's RELEASE_NOTES compressed as the Debian changelog.gz.
@@ -278,6 +294,14 @@ impl Features {
     }
 }
 
+/// `PATH.sample`: how a configuration file the package must not overwrite
+/// is shipped on FreeBSD.
+pub fn sample_of(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".sample");
+    PathBuf::from(s)
+}
+
 /// Invariants every packager relies on.
 pub fn check(c: &Contents) -> Result<()> {
     for w in c.entries.windows(2) {
@@ -294,6 +318,12 @@ pub fn check(c: &Contents) -> Result<()> {
         }
         if e.is_config() && !e.path.starts_with("/etc") && !e.path.starts_with("/usr/local/etc") {
             bail!("{} is a config file outside /etc", e.path.display());
+        }
+        // The FreeBSD package installs under PREFIX only: the base system
+        // owns /etc/mail, the queues and the certificate directory.
+        let prefix = Target::FreeBsd.prefix();
+        if c.target == Target::FreeBsd && !e.path.starts_with(prefix) {
+            bail!("{} is outside PREFIX {prefix}: a FreeBSD package installs under PREFIX only", e.path.display());
         }
     }
     Ok(())
