@@ -2,6 +2,7 @@
 //! scratch directories, and one verified build per version that every test
 //! binary can reuse (built once, under a lock).
 
+pub mod chroot;
 pub mod openssl;
 
 use anyhow::{bail, Context, Result};

@@ -1,252 +1,331 @@
-//! The .deb installed for real with dpkg on this machine, checked, then
-//! purged whatever happens. It refuses to touch a machine that already has
-//! another MTA, and takes a system-wide lock so two tests never run dpkg at
-//! once.
+//! The .deb on a clean Debian 12 (main only), in a throwaway chroot made
+//! by tests/src/chroot.rs: never the host's dpkg, users or groups (the old
+//! host install test and its cleanup problems are gone with it).
+//!
+//! Installed with `apt-get install ./file.deb`, so its Depends resolve
+//! from the plain bookworm archive as on a user's machine.
 
+use smtls_tests::chroot::{self, check, Chroot};
 use smtls_tests::*;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::process::Command;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use xtask::smoke::pki;
 
 const PACKAGE: &str = "smtls-sendmail";
 
-/// Installed packages (status "ii" and friends) that are MTAs.
-fn installed_mtas() -> Vec<String> {
-    let out = Command::new("dpkg-query").args(["-W", "-f", "${db:Status-Abbrev} ${Package}\n"]).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with('i') || l.starts_with('h') || l.starts_with('r'))
-        .filter_map(|l| l.split_whitespace().last().map(str::to_string))
-        .filter(|p| {
-            p != PACKAGE
-                && [
-                    "sendmail",
-                    "exim",
-                    "postfix",
-                    "nullmailer",
-                    "msmtp-mta",
-                    "opensmtpd",
-                    "dma",
-                    "courier-mta",
-                    "ssmtp",
-                ]
-                .iter()
-                .any(|m| p.starts_with(m))
+/// The .deb of the shared build, in a scratch directory of its own.
+fn deb(name: &str) -> PathBuf {
+    artifact(&shared_packages("8.18.2", name, "deb", &[]), ".deb")
+}
+
+/// Every path in the chroot except what apt, dpkg and the tests change by
+/// themselves.
+fn snapshot(c: &Chroot) -> BTreeSet<String> {
+    let out = c.ok("find / -xdev | sort").unwrap();
+    let noise = [
+        "/var/lib/dpkg/",
+        "/var/lib/apt/",
+        "/var/cache/",
+        "/var/log/",
+        "/tmp/",
+        "/var/mail/",
+        "/root/",
+        "/home/",
+        "/etc/ld.so.cache",
+    ];
+    out.lines()
+        .filter(|l| l.starts_with('/'))
+        .filter(|l| !noise.iter().any(|n| l.starts_with(n) || format!("{l}/") == *n))
+        // Backups of the user and group databases (adduser/useradd).
+        .filter(|l| {
+            ![
+                "/etc/passwd-",
+                "/etc/group-",
+                "/etc/shadow-",
+                "/etc/gshadow-",
+                "/etc/subuid-",
+                "/etc/subgid-",
+                "/run/adduser",
+            ]
+            .contains(l)
         })
+        .map(str::to_string)
         .collect()
 }
 
-fn id_exists(db: &str, name: &str) -> bool {
-    Command::new("getent").args([db, name]).output().map(|o| o.status.success()).unwrap_or(false)
-}
-
-fn gid_of(group: &str) -> u32 {
-    sh("getent", &["group", group]).split(':').nth(2).unwrap().trim().parse().unwrap()
-}
-
-fn uid_of(user: &str) -> u32 {
-    sh("getent", &["passwd", user]).split(':').nth(2).unwrap().trim().parse().unwrap()
-}
-
-/// Purges the package and, when the test created them, the smmsp user and
-/// group, whatever happens.
-struct Purge {
-    smmsp_user_existed: bool,
-    smmsp_group_existed: bool,
-}
-
-impl Drop for Purge {
-    fn drop(&mut self) {
-        let _ = Command::new("dpkg").args(["--purge", PACKAGE]).status();
-        if !self.smmsp_user_existed && id_exists("passwd", "smmsp") {
-            let _ = Command::new("deluser").args(["--system", "--quiet", "smmsp"]).status();
-        }
-        if !self.smmsp_group_existed && id_exists("group", "smmsp") {
-            let _ = Command::new("delgroup").args(["--system", "--quiet", "smmsp"]).status();
-        }
+fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "gave up waiting for {what} after {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-fn mode(path: &str) -> (u32, u32, u32) {
-    let m = std::fs::symlink_metadata(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    (m.uid(), m.gid(), m.mode() & 0o7777)
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+}
+
+/// The value of `key=` in a unit file.
+fn unit_value(unit: &str, key: &str) -> String {
+    unit.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("no {key}= in the unit:\n{unit}"))
+        .trim()
+        .to_string()
+}
+
+/// Starts the daemon with the unit's own ExecStart line, inside the chroot,
+/// in private UTS and network namespaces (a qualified host name; 127.0.0.1
+/// only). Returns its pid from the unit's PIDFile.
+fn start_from_unit(c: &Chroot) -> u32 {
+    let unit = c.read("/lib/systemd/system/sendmail.service").unwrap();
+    let exec = unit_value(&unit, "ExecStart");
+    let pid_file = unit_value(&unit, "PIDFile");
+    assert_eq!(unit_value(&unit, "Type"), "forking");
+    check(&exec, c.run_isolated(&exec).unwrap()).unwrap();
+    let mut pid = 0;
+    wait_for("the daemon's pid file", Duration::from_secs(30), || {
+        pid = c.read(&pid_file).ok().and_then(|t| t.lines().next()?.trim().parse().ok()).unwrap_or(0);
+        pid != 0 && alive(pid)
+    });
+    // Listening: an SMTP greeting on 127.0.0.1:25 in its namespace.
+    wait_for("the SMTP greeting", Duration::from_secs(30), || {
+        c.run_beside(pid, "openssl s_client -starttls smtp -connect 127.0.0.1:25 </dev/null >/dev/null 2>&1")
+            .is_ok_and(|o| o.status.success())
+    });
+    pid
+}
+
+/// An SMTP session inside the daemon's namespace: STARTTLS verified against
+/// `ca`, then one mail to `rcpt` carrying `token`. Returns the transcript.
+fn smtp_mail(c: &Chroot, pid: u32, rcpt: &str, token: &str) -> String {
+    let script = format!(
+        "( sleep 1; printf 'EHLO client.smtls-test.example\\r\\n'; sleep 1; \
+           printf 'MAIL FROM:<root@{host}>\\r\\n'; sleep 1; printf 'RCPT TO:<{rcpt}>\\r\\n'; sleep 1; \
+           printf 'DATA\\r\\n'; sleep 1; printf 'Subject: {token}\\r\\n\\r\\n{token}\\r\\n.\\r\\n'; sleep 1; \
+           printf 'QUIT\\r\\n'; sleep 1 ) | \
+         openssl s_client -starttls smtp -connect 127.0.0.1:25 -CAfile /etc/mail/certs/cacert.pem \
+           -verify_return_error -quiet -ign_eof 2>&1",
+        host = c.hostname
+    );
+    check("smtp session", c.run_beside(pid, &script).unwrap()).unwrap()
+}
+
+fn mailbox_has(c: &Chroot, token: &str) -> bool {
+    c.read("/var/mail/root").is_ok_and(|m| m.contains(token))
 }
 
 #[test]
-fn deb_installs_runs_and_purges_cleanly() {
-    if !xtask::tools::is_root() || which::which("dpkg").is_err() {
-        eprintln!("SKIPPED: installing a .deb needs root and dpkg");
+fn deb_installs_runs_stops_and_purges_in_a_clean_bookworm() {
+    if let Some(why) = chroot::unavailable() {
+        eprintln!("SKIPPED: {why}");
         return;
     }
-    let lock_path = if Path::new("/var/lock").is_dir() {
-        Path::new("/var/lock/smtls-dpkg-test.lock").to_path_buf()
-    } else {
-        tests_root().join("dpkg.lock")
-    };
-    let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).unwrap();
-    lock.lock().unwrap();
+    let deb = deb("install-deb");
+    let c = Chroot::new("install").unwrap();
+    c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
+    let before = snapshot(&c);
+    let inside = c.copy_in(&deb, "/tmp").unwrap();
 
-    let mtas = installed_mtas();
-    if !mtas.is_empty() {
-        eprintln!(
-            "\n\n!!!!! SKIPPED deb_installs_runs_and_purges_cleanly: this machine has an MTA installed ({}).\n\
-             !!!!! Installing smtls-sendmail would replace it. Run this test on a machine without one.\n",
-            mtas.join(", ")
-        );
-        return;
-    }
-    if Path::new("/usr/sbin/sendmail").exists()
-        && !Command::new("dpkg").args(["-s", PACKAGE]).output().unwrap().status.success()
-    {
-        eprintln!(
-            "\n\n!!!!! SKIPPED: /usr/sbin/sendmail exists and belongs to no package smtls knows; not touching it.\n"
-        );
-        return;
-    }
-
-    let out = shared_packages("8.18.2", "install", "deb", &[]);
-    let deb = artifact(&out, ".deb");
-    let _purge =
-        Purge { smmsp_user_existed: id_exists("passwd", "smmsp"), smmsp_group_existed: id_exists("group", "smmsp") };
-    let _ = Command::new("dpkg").args(["--purge", PACKAGE]).status();
-
-    let install = Command::new("dpkg")
-        .args(["-i", deb.to_str().unwrap()])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .unwrap();
-    let said = format!("{}{}", String::from_utf8_lossy(&install.stdout), String::from_utf8_lossy(&install.stderr));
-    eprintln!("dpkg -i:\n{said}");
-    assert!(install.status.success(), "dpkg -i failed:\n{said}");
+    // Installed with apt, dependencies from the plain bookworm archive.
+    let said = c.ok(&format!("apt-get install -y {inside}")).unwrap();
     assert!(said.contains("no TLS certificate was created") && said.contains("/etc/mail/certs"), "{said}");
+    assert!(said.contains("policy-rc.d denied execution of start"), "policy-rc.d must be asked: {said}");
+    assert!(!said.contains("WARNING"), "{said}");
 
+    // Unit and init files, enabled as dh_installsystemd/dh_installinit do;
+    // policy-rc.d kept the daemon from starting.
+    for f in
+        ["/lib/systemd/system/sendmail.service", "/lib/systemd/system/sm-msp-queue.service", "/etc/init.d/sendmail"]
+    {
+        assert!(c.path(f).is_file(), "{f} missing");
+    }
+    c.ok(
+        "for u in sendmail sm-msp-queue; do \
+           test \"$(readlink /etc/systemd/system/multi-user.target.wants/$u.service)\" = /lib/systemd/system/$u.service; \
+         done",
+    )
+    .unwrap();
+    c.ok("ls /etc/rc2.d | grep -q '^S..sendmail$'").unwrap();
+    assert!(c.processes().is_empty(), "something runs although policy-rc.d forbids it: {:?}", c.processes());
+
+    // Aliases per Policy 11.6 and the access map, with their databases.
+    assert!(c.read("/etc/aliases").unwrap().contains("\npostmaster: root\n"));
+    for db in ["/etc/aliases.db", "/etc/mail/access.db"] {
+        assert!(c.path(db).is_file(), "{db} was not built");
+    }
     // Owners and modes from the contents list, applied by the postinst.
-    let smmsp = (uid_of("smmsp"), gid_of("smmsp"));
-    assert_eq!(mode("/usr/libexec/sendmail/sendmail"), (0, smmsp.1, 0o2555));
-    assert_eq!(mode("/var/spool/clientmqueue"), (smmsp.0, smmsp.1, 0o770));
-    assert_eq!(mode("/var/spool/mqueue"), (0, 0, 0o700));
-    assert_eq!(mode("/etc/mail/certs"), (0, 0, 0o755));
-    assert_eq!(std::fs::read_link("/usr/sbin/sendmail").unwrap(), Path::new("../libexec/sendmail/sendmail"));
-    assert!(std::fs::read_dir("/etc/mail/certs").unwrap().next().is_none(), "no certificate may be created");
-    let overrides = sh("dpkg-statoverride", &["--list"]);
-    for p in ["/usr/libexec/sendmail/sendmail", "/var/spool/clientmqueue", "/var/spool/mqueue"] {
-        assert!(overrides.contains(p), "{p} has no statoverride:\n{overrides}");
-    }
-
-    // With milter on (the default), libmilter is installed and a milter
-    // builds against it: the headers from /usr/include/libmilter, the
-    // library from the compiler's default search path.
-    if shared_configuration("8.18.2").options.iter().any(|o| o == "milter") {
-        let multiarch = sh("gcc", &["-print-multiarch"]).trim().to_string();
-        let lib = format!("/usr/lib/{multiarch}/libmilter.a");
-        for f in [lib.as_str(), "/usr/include/libmilter/mfapi.h", "/usr/include/libmilter/mfdef.h"] {
-            assert_eq!(mode(f), (0, 0, 0o644), "{f}");
-        }
-        let dir = scratch("install-milter");
-        std::fs::write(dir.join("m.c"), MILTER_C).unwrap();
-        let bin = dir.join("m");
-        let cc = Command::new("cc")
-            .arg("-o")
-            .arg(&bin)
-            .arg(dir.join("m.c"))
-            .args(["-lmilter", "-lpthread"])
-            .output()
-            .unwrap();
-        assert!(cc.status.success(), "building a milter failed: {}", String::from_utf8_lossy(&cc.stderr));
-        let run = Command::new(&bin).output().unwrap();
-        let said = String::from_utf8_lossy(&run.stdout);
-        assert!(run.status.success(), "{said}");
-        assert_eq!(said.trim(), "registered; libmilter 1.0", "{said}");
-    }
-
-    // The installed sendmail proves its TLS flags with -d0.14.
-    let v = ok(xtask(&["verify", "--binary", "/usr/sbin/sendmail", "--json"], &[]));
-    let report: serde_json::Value = serde_json::from_slice(&v.stdout).unwrap();
-    assert_eq!(report["ok"], true);
-    let d0 = xtask::verify::parse_d0(&xtask::verify::capture_d0(Path::new("/usr/sbin/sendmail")).unwrap());
-    for flag in xtask::verify::REQUIRED {
-        assert!(d0.has(flag), "{flag} missing from the installed sendmail's -d0.14");
-    }
-
-    // The installed configuration parses, TLS options included (run with a
-    // qualified host name in a private UTS namespace, so it does not wait).
-    if which::which("unshare").is_ok() {
-        let out = Command::new("timeout")
-            .args([
-                "20",
-                "unshare",
-                "-u",
-                "sh",
-                "-c",
-                "hostname smtls-test.example.org && exec /usr/sbin/sendmail -bt -C /etc/mail/sendmail.cf",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .output_with_input(b"$=w\n/quit\n");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        eprintln!("sendmail -bt:\n{text}");
-        assert!(out.status.success(), "sendmail -bt with the installed .cf failed:\n{text}");
-        assert!(!text.contains("readcf") && !text.to_lowercase().contains("unknown option"), "{text}");
-    }
-
-    // The installed sendmail, not the one in the build tree, speaks good TLS.
-    let smoke = text(&ok(xtask(&["smoke", "--binary", "/usr/sbin/sendmail"], &[])));
-    for check in ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"] {
-        assert!(smoke.contains(&format!("pass {check}:")), "{check}: {smoke}");
-    }
-
-    let purge = Command::new("dpkg").args(["--purge", PACKAGE]).output().unwrap();
-    assert!(purge.status.success(), "dpkg --purge failed: {}", String::from_utf8_lossy(&purge.stderr));
-    for gone in [
-        "/usr/include/libmilter",
-        "/usr/libexec/sendmail/sendmail",
-        "/usr/sbin/sendmail",
-        "/etc/mail/sendmail.cf",
-        "/etc/mail/sendmail.mc",
-        "/var/lib/smtls-sendmail",
+    let modes =
+        c.ok("stat -c '%U %G %a %n' /usr/libexec/sendmail/sendmail /var/spool/clientmqueue /var/spool/mqueue").unwrap();
+    for want in [
+        "root smmsp 2555 /usr/libexec/sendmail/sendmail",
+        "smmsp smmsp 770 /var/spool/clientmqueue",
+        "root root 700 /var/spool/mqueue",
     ] {
-        assert!(!Path::new(gone).exists(), "{gone} survived the purge");
+        assert!(modes.contains(want), "{want}: {modes}");
     }
-    let overrides = sh("dpkg-statoverride", &["--list"]);
-    assert!(!overrides.contains("/usr/libexec/sendmail/sendmail"), "statoverride survived the purge:\n{overrides}");
-}
 
-/// A milter that registers itself and reports libmilter's version.
-const MILTER_C: &str = r#"#include <stdio.h>
-#include <libmilter/mfapi.h>
+    // A certificate chain, as an administrator installs it.
+    let p = pki::generate(&c.hostname).unwrap();
+    let openssl = which::which("openssl").unwrap();
+    pki::install(&p, &pki::Layout::new(c.path("/etc/mail/certs")), &openssl, 0o600).unwrap();
 
-static sfsistat on_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
-{
-	(void) ctx; (void) host; (void) addr;
-	return SMFIS_CONTINUE;
-}
+    // The daemon as the unit starts it: bound to 127.0.0.1, STARTTLS with
+    // the full chain, mail for postmaster lands in root's mailbox.
+    let pid = start_from_unit(&c);
+    let chain = check(
+        "s_client",
+        c.run_beside(
+            pid,
+            "openssl s_client -starttls smtp -connect 127.0.0.1:25 -CAfile /etc/mail/certs/cacert.pem \
+             -showcerts -verify_return_error </dev/null 2>&1",
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let sent = pki::pem_certificates(&chain).unwrap();
+    let names: Vec<&str> = sent.iter().map(|d| p.name_of(d)).collect();
+    assert_eq!(names, ["leaf", "intermediate"], "{chain}");
+    assert!(chain.contains("Verify return code: 0 (ok)"), "{chain}");
+    let listening = c.run_beside(pid, "cat /proc/net/tcp").unwrap();
+    let tcp = String::from_utf8_lossy(&listening.stdout);
+    // 0100007F:0019 is 127.0.0.1:25, 0100007F:024B 127.0.0.1:587; no 00000000 (any).
+    assert!(tcp.contains("0100007F:0019") && tcp.contains("0100007F:024B"), "{tcp}");
+    assert!(!tcp.lines().any(|l| l.contains(" 00000000:0019 ") || l.contains(" 00000000:024B ")), "{tcp}");
 
-int main(void)
-{
-	struct smfiDesc desc = { 0 };
-	unsigned int major, minor, patch;
+    let session = smtp_mail(&c, pid, "postmaster", "smtls-token-root-1");
+    assert!(session.contains("250") && !session.contains("verify error"), "{session}");
+    wait_for("the mail in /var/mail/root", Duration::from_secs(60), || mailbox_has(&c, "smtls-token-root-1"));
 
-	desc.xxfi_name = "smtls-test";
-	desc.xxfi_version = SMFI_VERSION;
-	desc.xxfi_connect = on_connect;
-	if (smfi_register(desc) != MI_SUCCESS)
-		return 1;
-	if (smfi_version(&major, &minor, &patch) != MI_SUCCESS)
-		return 2;
-	printf("registered; libmilter %u.%u\n", major, minor);
-	return 0;
-}
-"#;
+    // A non-root user's submission (the MSP, through submit.cf) is delivered.
+    c.ok("useradd -m alice").unwrap();
+    let submit = c
+        .run_beside(
+            pid,
+            "printf 'Subject: smtls-token-alice-2\\n\\nfrom alice\\n' | su -s /bin/sh alice -c '/usr/sbin/sendmail root'",
+        )
+        .unwrap();
+    check("submission by alice", submit).unwrap();
+    wait_for("alice's mail in /var/mail/root", Duration::from_secs(60), || mailbox_has(&c, "smtls-token-alice-2"));
 
-trait OutputWithInput {
-    fn output_with_input(&mut self, input: &[u8]) -> std::process::Output;
-}
+    // Remove stops the daemon (policy-rc.d lifted, as on a real system).
+    c.ok("rm /usr/sbin/policy-rc.d").unwrap();
+    let said = c.ok(&format!("apt-get remove -y {PACKAGE}")).unwrap();
+    wait_for("the daemon to stop", Duration::from_secs(40), || !alive(pid));
+    assert!(c.processes().is_empty(), "left running after remove: {:?}\n{said}", c.processes());
+    c.write("/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755).unwrap();
 
-impl OutputWithInput for Command {
-    fn output_with_input(&mut self, input: &[u8]) -> std::process::Output {
-        use std::io::Write;
-        let mut child =
-            self.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawning");
-        child.stdin.take().expect("stdin").write_all(input).expect("writing stdin");
-        child.wait_with_output().expect("waiting")
+    // Purge leaves nothing of the package (the smmsp user stays, and
+    // /etc/aliases, which is the administrator's: Policy 11.6).
+    c.ok(&format!("apt-get purge -y {PACKAGE} && apt-get autoremove --purge -y")).unwrap();
+    let after = snapshot(&c);
+    // What stays on purpose: /etc/aliases, and the administrator's
+    // certificates (with the directories holding them); files of the
+    // dependencies apt keeps (netbase is of priority important; its
+    // postinst writes /etc/networks).
+    let kept =
+        |p: &str| p == "/etc/aliases" || p == "/etc/mail" || p.starts_with("/etc/mail/certs") || p == "/etc/networks";
+    let new: Vec<&String> = after.difference(&before).filter(|p| !kept(p)).collect();
+    let mut left = vec![];
+    for p in new {
+        if !c.run(&format!("dpkg-query -S '{p}' >/dev/null 2>&1")).unwrap().status.success() {
+            left.push(p);
+        }
     }
+    assert!(left.is_empty(), "purge left: {left:?}");
+    assert!(c.path("/etc/mail/certs/host.key").is_file(), "purge must not remove the administrator's key");
+    let gone: Vec<&String> = before.difference(&after).collect();
+    assert!(gone.is_empty(), "the install/purge cycle removed: {gone:?}");
+    let overrides = c.ok("dpkg-statoverride --list || true").unwrap();
+    assert!(!overrides.contains("sendmail") && !overrides.contains("mqueue"), "{overrides}");
+
+    // Reinstall works, and keeps the /etc/aliases it finds.
+    c.ok("echo 'smtls-kept: root' >> /etc/aliases").unwrap();
+    let said = c.ok(&format!("apt-get install -y {inside}")).unwrap();
+    assert!(!said.contains("WARNING"), "{said}");
+    assert!(c.read("/etc/aliases").unwrap().contains("smtls-kept: root"));
+    c.ok("praliases | grep -q '^smtls-kept:root$'").unwrap();
+}
+
+/// Version N+1 of a .deb: the same contents under another Debian revision
+/// (dpkg-deb on files only, never the host's package database).
+fn next_revision(deb: &Path, dir: &Path) -> PathBuf {
+    let tree = dir.join("tree");
+    let _ = std::fs::remove_dir_all(&tree);
+    sh("dpkg-deb", &["-R", deb.to_str().unwrap(), tree.to_str().unwrap()]);
+    let control = tree.join("DEBIAN/control");
+    let text = std::fs::read_to_string(&control).unwrap();
+    let version = text.lines().find_map(|l| l.strip_prefix("Version: ")).unwrap().to_string();
+    let (upstream, revision) = version.rsplit_once('-').unwrap();
+    let next = format!("{upstream}-{}", revision.replace("smtls1", "smtls2"));
+    assert_ne!(next, version);
+    std::fs::write(&control, text.replace(&format!("Version: {version}"), &format!("Version: {next}"))).unwrap();
+    let out = dir.join(format!("{PACKAGE}_{next}.deb"));
+    sh("dpkg-deb", &["--root-owner-group", "-b", tree.to_str().unwrap(), out.to_str().unwrap()]);
+    out
+}
+
+#[test]
+fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
+    if let Some(why) = chroot::unavailable() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let dir = scratch("upgrade-debs");
+    let n = deb("upgrade-deb");
+    let n1 = next_revision(&n, &dir);
+    let c = Chroot::new("upgrade").unwrap();
+    c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
+    let (a, b) = (c.copy_in(&n, "/tmp").unwrap(), c.copy_in(&n1, "/tmp").unwrap());
+    c.ok(&format!("apt-get install -y {a}")).unwrap();
+    // The administrator's edits.
+    c.ok("echo 'dnl local edit' >> /etc/mail/sendmail.mc && echo 'smtls-upgrade: root' >> /etc/aliases && newaliases \
+         && printf 'Connect:192.0.2.1\\tREJECT\\n' >> /etc/mail/access \
+         && makemap hash /etc/mail/access < /etc/mail/access")
+        .unwrap();
+    let said = c.ok(&format!("apt-get install -y {b} </dev/null")).unwrap();
+    assert!(!said.contains("WARNING") && !said.contains("no TLS certificate was created"), "{said}");
+    let v = c.ok(&format!("dpkg-query -W -f '${{Version}} ${{Status}}' {PACKAGE}")).unwrap();
+    assert!(v.contains("smtls2 install ok installed"), "{v}");
+    assert!(c.read("/etc/mail/sendmail.mc").unwrap().ends_with("dnl local edit\n"), "conffile edit lost");
+    assert!(c.read("/etc/aliases").unwrap().contains("smtls-upgrade: root"));
+    c.ok("praliases | grep -q '^smtls-upgrade:root$'").unwrap();
+    c.ok("makemap -u hash /etc/mail/access | grep -qi '^connect:192.0.2.1'").unwrap();
+    let modes = c.ok("stat -c '%U %G %a' /usr/libexec/sendmail/sendmail").unwrap();
+    assert!(modes.contains("root smmsp 2555"), "{modes}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
+    if let Some(why) = chroot::unavailable() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let deb = deb("switch-deb");
+    let c = Chroot::new("switch").unwrap();
+    c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
+    c.ok("apt-get install -y --no-install-recommends sendmail </dev/null && ls -l /etc/aliases /etc/mail/aliases")
+        .unwrap();
+    c.ok("echo 'smtls-switch: root' >> /etc/aliases && newaliases \
+         && printf 'Connect:192.0.2.7\\tREJECT\\n' >> /etc/mail/access \
+         && makemap hash /etc/mail/access < /etc/mail/access")
+        .unwrap();
+    let inside = c.copy_in(&deb, "/tmp").unwrap();
+    let said = c.ok(&format!("apt-get install -y {inside} </dev/null")).unwrap();
+    assert!(said.contains("REMOVED") || said.contains("Removing sendmail"), "{said}");
+    let v = c.ok(&format!("dpkg-query -W -f '${{Status}}' {PACKAGE}")).unwrap();
+    assert!(v.contains("install ok installed"), "{v}");
+    let others = c.ok("dpkg-query -W -f '${Package} ${db:Status-Abbrev}\\n' 'sendmail*'").unwrap();
+    assert!(!others.lines().any(|l| l.starts_with("sendmail-bin ii")), "{others}");
+    assert!(c.read("/etc/aliases").unwrap().contains("smtls-switch: root"));
+    c.ok("praliases | grep -q '^smtls-switch:root$'").unwrap();
+    assert!(c.read("/etc/mail/access").unwrap().contains("Connect:192.0.2.7"));
+    c.ok("makemap -u hash /etc/mail/access | grep -qi '^connect:192.0.2.7'").unwrap();
+    assert!(c.read("/etc/mail/sendmail.mc").unwrap().contains("smtls-sendmail"), "the new .mc is ours");
+    assert!(c.path("/etc/mail/sendmail.mc.pre-smtls-sendmail").exists(), "Debian's .mc moved aside");
+    // The installed configuration parses with the installed binary.
+    c.ok("echo '$=w' | sendmail -bt -C /etc/mail/sendmail.cf").unwrap();
 }

@@ -12,10 +12,26 @@ fn options_lists_every_option_with_its_state() {
         assert!(names.contains(&n), "{n} missing from {names:?}");
     }
     for d in v.as_array().unwrap() {
-        assert!(["enabled", "disabled", "unavailable"].contains(&d["state"].as_str().unwrap()), "{d}");
+        assert!(["enabled", "disabled", "unavailable", "missing"].contains(&d["state"].as_str().unwrap()), "{d}");
+        assert!(d["why"].as_str().is_some_and(|w| !w.is_empty()), "every state says why: {d}");
+    }
+    // The default set is the table's, the same on every host: each option
+    // says whether it is in it, and a default is never silently dropped.
+    let defaults: Vec<&str> =
+        v.as_array().unwrap().iter().filter(|d| d["default"] == true).map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(defaults, ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane"]);
+    for d in v.as_array().unwrap().iter().filter(|d| d["default"] == true) {
+        assert!(["enabled", "missing"].contains(&d["state"].as_str().unwrap()), "{d}");
     }
     let t = text(&ok(xtask(&["options"], &[])));
     assert!(t.contains("sasl") && t.contains("[package: libsasl2-dev]"), "{t}");
+    let sasl = t.lines().find(|l| l.trim_start().starts_with("sasl ")).unwrap();
+    assert!(sasl.contains(" default "), "{sasl}");
+    let ldap = t.lines().find(|l| l.trim_start().starts_with("ldap ")).unwrap();
+    assert!(ldap.contains("not in the default set"), "{ldap}");
+    let t = text(&ok(xtask(&["options", "--without", "sasl"], &[])));
+    let sasl = t.lines().find(|l| l.trim_start().starts_with("sasl ")).unwrap();
+    assert!(sasl.contains("disabled") && sasl.contains("--without (it is in the default set)"), "{sasl}");
 }
 
 #[test]

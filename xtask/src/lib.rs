@@ -23,7 +23,7 @@ pub(crate) mod process;
 pub(crate) mod progress;
 pub mod releases;
 pub(crate) mod repro;
-pub(crate) mod smoke;
+pub mod smoke;
 pub mod stage;
 pub(crate) mod stamp;
 pub(crate) mod template;

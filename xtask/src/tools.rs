@@ -91,6 +91,12 @@ pub const SETUP_DEBIAN: &[&str] = &[
     // tests/certs: the sendmail-certs script is linted and run under dash.
     "shellcheck",
     "dash",
+    // The install tests: a throwaway bookworm chroot (mmdebstrap; unshare,
+    // nsenter and chroot come with util-linux and coreutils; ip with
+    // iproute2), hardening-check from devscripts.
+    "mmdebstrap",
+    "iproute2",
+    "devscripts",
 ];
 
 /// The path of a command, or an error naming the package that provides it.

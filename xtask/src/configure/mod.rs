@@ -2,6 +2,7 @@
 //! `devtools/Site/site.config.m4` from the fragments.
 
 pub(crate) mod flags;
+pub mod hardening;
 pub mod options;
 pub(crate) mod probe;
 pub mod site_config;
@@ -63,6 +64,9 @@ pub struct Configuration {
     /// probing again would find the same (see `stamp_inputs`).
     #[serde(default)]
     pub probed_files: Vec<PathBuf>,
+    /// The hardening flags compiled and linked with.
+    #[serde(default)]
+    pub hardening: Option<hardening::Hardening>,
 }
 
 impl Configuration {
@@ -113,6 +117,10 @@ pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs, previous: Option<&Configu
         i.add_file_content(&format!("fragment {}", f.display()), f);
     }
     i.add("compiler", stamp::command_identity("cc"));
+    let scratch = plan.work_dir.join(format!("probe-hardening-{}", std::process::id()));
+    let h = hardening::detect(&scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    i.add("hardening", format!("{:?}", h?));
     let env: Vec<String> = std::env::vars()
         .filter(|(k, _)| k == "CC" || k.starts_with("CC_") || k.starts_with("CFLAGS") || k.starts_with("TARGET_C"))
         .map(|(k, v)| format!("{k}={v}"))
@@ -175,6 +183,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
     let decisions = decide_options(plan, args, &scratch, &mut probed)?;
+    options::require_defaults(&decisions, tools::Os::detect())?;
     for d in &decisions {
         progress::info(&format!("option {:<12} {}", d.name, describe(&d.state)));
     }
@@ -182,7 +191,9 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     let sasl = if enabled("sasl") { probe::cyrus_sasl(&scratch, &mut probed).ok() } else { None };
     check_compatibility(plan, &openssl, sasl.as_deref())?;
     let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch, &mut probed).ok() } else { None };
+    let harden = hardening::detect(&scratch.join("hardening"));
     let _ = std::fs::remove_dir_all(&scratch);
+    let harden = harden?;
 
     let mut fragments = vec![site_config::builtin("tls.m4")?];
     let mut vars = BTreeMap::new();
@@ -206,6 +217,15 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
             (false, None) => {}
         }
     }
+    progress::info(&format!(
+        "hardening from {}: {} | {}",
+        harden.source,
+        harden.cflags.join(" "),
+        harden.ldflags.join(" ")
+    ));
+    fragments.push(site_config::builtin("hardening.m4")?);
+    vars.insert("HARDENING_CFLAGS", hardening::for_m4(&harden.cflags)?);
+    vars.insert("HARDENING_LDFLAGS", hardening::for_m4(&harden.ldflags)?);
     fragments.push(site_config::builtin("reproducible.m4")?);
     // Berkeley DB 4 and later (the probe found <db.h> and -ldb).
     vars.insert("DB_LIBS", "-ldb".to_string());
@@ -240,6 +260,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         fragments: fragments.iter().map(|f| f.name.clone()).collect(),
         site_config_sha256: crate::digest::sha256_hex(text.as_bytes()),
         probed_files: probed.into_iter().collect(),
+        hardening: Some(harden),
     };
     crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
     let note = format!(
@@ -299,12 +320,14 @@ fn describe(state: &options::State) -> String {
         options::State::Enabled(why) => format!("enabled ({why})"),
         options::State::Disabled(why) => format!("disabled ({why})"),
         options::State::Unavailable(why) => format!("unavailable: {why}"),
+        options::State::Missing(why) => format!("missing: {why}"),
     }
 }
 
 /// Probes the host for each option that would be on and decides them all.
-/// An option asked for with --with whose library is missing is installed
-/// first where smtls may install (root on Debian, SMTLS_NO_INSTALL unset).
+/// An option asked for with --with, or in the default set, whose library is
+/// missing is installed first where smtls may install (root on Debian,
+/// SMTLS_NO_INSTALL unset); the defaults are the same on every host.
 pub fn decide_options(
     plan: &Plan,
     args: &ConfigureArgs,
@@ -317,7 +340,8 @@ pub fn decide_options(
     let mut available = |spec: &options::Spec| -> std::result::Result<(), String> {
         let Some(p) = spec.probe else { return Ok(()) };
         let first = probe::library(spec.name, p.code, p.libs, &p.need, scratch, probed);
-        if first.is_err() && with.iter().any(|w| w == spec.name) && tools::may_install(os) {
+        let wanted = spec.default || with.iter().any(|w| w == spec.name);
+        if first.is_err() && wanted && tools::may_install(os) {
             tools::install(&[p.need.package(os)]).map_err(|e| format!("{e:#}"))?;
             return probe::library(spec.name, p.code, p.libs, &p.need, scratch, probed);
         }
@@ -350,9 +374,14 @@ pub fn report(plan: &Plan, args: &OptionsArgs) -> Result<Vec<options::Decision>>
                 options::State::Enabled(w) => ("enabled", w.clone()),
                 options::State::Disabled(w) => ("disabled", w.clone()),
                 options::State::Unavailable(w) => ("unavailable", w.clone()),
+                options::State::Missing(w) => (
+                    "missing",
+                    format!("{w}; configure installs it as root, else fails (or pass --without {})", d.name),
+                ),
             };
             let pkg = d.package.map(|p| format!(" [package: {p}]")).unwrap_or_default();
-            println!("  {:<12} {:<12} {:<55} {why}{pkg}", d.name, state, d.spec.summary);
+            let default = if d.default { "default" } else { "" };
+            println!("  {:<12} {:<12} {:<8} {:<55} {why}{pkg}", d.name, state, default, d.spec.summary);
         }
     }
     Ok(decisions)

@@ -43,7 +43,7 @@ pub struct Spec {
 
 /// Debian package relationships an option adds (package names in Debian's
 /// archive). Libraries the binaries link are not listed here: Depends
-/// follows ELF NEEDED (`package::deb::depends`).
+/// follows ELF NEEDED (`package::deb::shlibdeps::depends`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DebianRelations {
     /// Packages that make the option useful at run time (Recommends).
@@ -348,7 +348,12 @@ pub fn find(name: &str) -> Option<&'static Spec> {
 pub enum State {
     Enabled(String),
     Disabled(String),
+    /// This sendmail version cannot have it (the same on every host).
     Unavailable(String),
+    /// In the default set, but its library is not installed: configure
+    /// installs it where smtls may install, and otherwise fails (see
+    /// [`require_defaults`]), so two hosts never build different defaults.
+    Missing(String),
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -358,6 +363,8 @@ pub struct Decision {
     pub state: State,
     /// The package that provides what the option needs, if any.
     pub package: Option<&'static str>,
+    /// Whether the option is in the default set.
+    pub default: bool,
     #[serde(skip)]
     pub spec: &'static Spec,
 }
@@ -419,7 +426,7 @@ pub fn resolve(
             (*version < since).then(|| format!("sendmail {version} predates it (since {s})"))
         });
         let state = if without.iter().any(|w| w == spec.name) {
-            State::Disabled("--without".into())
+            State::Disabled(if spec.default { "--without (it is in the default set)" } else { "--without" }.into())
         } else if let Some(why) = too_old {
             if asked {
                 bail!("option `{}` cannot be built: {why}; drop it or use a newer release", spec.name);
@@ -429,14 +436,41 @@ pub fn resolve(
             match available(spec) {
                 Ok(()) => State::Enabled(if asked { "--with".to_string() } else { "default".to_string() }),
                 Err(why) if asked => bail!("option `{}` cannot be built here: {why}", spec.name),
-                Err(why) => State::Unavailable(why),
+                Err(why) => State::Missing(why),
             }
         } else {
             State::Disabled("not in the default set (--with enables it)".into())
         };
-        out.push(Decision { name: spec.name, state, package, spec });
+        out.push(Decision { name: spec.name, state, package, default: spec.default, spec });
     }
     Ok(out)
+}
+
+/// Fails when a default option's library is missing, naming every such
+/// package and the two ways out, as for a missing tool such as m4.
+pub fn require_defaults(decisions: &[Decision], os: tools::Os) -> Result<()> {
+    let missing: Vec<&Decision> = decisions.iter().filter(|d| matches!(d.state, State::Missing(_))).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let packages: Vec<&str> = missing.iter().filter_map(|d| d.package).collect();
+    let names: Vec<&str> = missing.iter().map(|d| d.name).collect();
+    let mut msg = String::from("the default build options need libraries this host lacks:\n");
+    for d in &missing {
+        if let State::Missing(why) = &d.state {
+            msg.push_str(&format!("  {:<10} {why}\n", d.name));
+        }
+    }
+    let install = match os {
+        tools::Os::DebianLike => format!("apt-get install {}", packages.join(" ")),
+        _ => format!("install {}", packages.join(", ")),
+    };
+    msg.push_str(&format!(
+        "install them ({install}, or run `sudo cargo xtask setup`; as root without SMTLS_NO_INSTALL smtls does it \
+         itself), or build without them: --without {}",
+        names.join(",")
+    ));
+    bail!(msg)
 }
 
 #[cfg(test)]
@@ -479,12 +513,21 @@ mod tests {
     }
 
     #[test]
-    fn defaults_drop_what_the_host_lacks_but_requests_fail() {
+    fn missing_defaults_fail_naming_the_package_and_requests_fail() {
         let mut no_sasl = |s: &Spec| if s.name == "sasl" { Err("no <sasl/sasl.h>".to_string()) } else { Ok(()) };
         let d = resolve(&v("8.18.2"), &[], &[], tools::Os::DebianLike, &mut no_sasl).unwrap();
         assert!(!names(&d).contains(&"sasl"));
-        assert_eq!(d[0].state, State::Unavailable("no <sasl/sasl.h>".into()));
+        assert_eq!(d[0].state, State::Missing("no <sasl/sasl.h>".into()));
         assert_eq!(d[0].package, Some("libsasl2-dev"));
+        assert!(d[0].default);
+        // A missing default is an error naming the package and the opt-out.
+        let e = require_defaults(&d, tools::Os::DebianLike).unwrap_err().to_string();
+        assert!(e.contains("apt-get install libsasl2-dev") && e.contains("--without sasl"), "{e}");
+        assert!(e.contains("no <sasl/sasl.h>"), "{e}");
+        // --without opts out: nothing is missing then.
+        let d = resolve(&v("8.18.2"), &[], &["sasl".into()], tools::Os::DebianLike, &mut no_sasl).unwrap();
+        assert!(require_defaults(&d, tools::Os::DebianLike).is_ok());
+        assert_eq!(d[0].state, State::Disabled("--without (it is in the default set)".into()));
         let e = resolve(&v("8.18.2"), &["sasl".into()], &[], tools::Os::DebianLike, &mut no_sasl).unwrap_err();
         assert!(e.to_string().contains("no <sasl/sasl.h>"), "{e}");
     }

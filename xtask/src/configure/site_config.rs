@@ -105,6 +105,8 @@ mod tests {
             ("OPENSSL_INCDIR", "/opt/ssl/include".to_string()),
             ("OPENSSL_LIBDIR", "/opt/ssl/lib".to_string()),
             ("SOURCE_DIR", "/w/src".to_string()),
+            ("HARDENING_CFLAGS", "-fstack-protector-strong".to_string()),
+            ("HARDENING_LDFLAGS", "-Wl,-z,now".to_string()),
             ("VERSION", "8.18.2".to_string()),
         ]);
         let mut names: Vec<String> = std::fs::read_dir(fragments_dir())

@@ -162,6 +162,7 @@ mod tests {
             fragments: vec![],
             site_config_sha256: String::new(),
             probed_files: vec![],
+            hardening: None,
         }
     }
 

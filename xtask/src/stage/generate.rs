@@ -49,7 +49,7 @@ pub fn generate(plan: &Plan, contents: &Contents, time: &epoch::BuildTime) -> Re
         }
         let out = e.staged(&partial);
         std::fs::create_dir_all(out.parent().context("no parent")?)?;
-        if let Some(bytes) = make(plan, contents.target, e, time, &strip, &partial)? {
+        if let Some(bytes) = make(plan, contents, e, time, &strip, &partial)? {
             std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
         } else if !out.is_file() {
             bail!("{}: generation wrote nothing", e.path.display());
@@ -66,12 +66,13 @@ pub fn generate(plan: &Plan, contents: &Contents, time: &epoch::BuildTime) -> Re
 /// place (stripped binaries). `partial` is the directory being filled.
 fn make(
     plan: &Plan,
-    target: Target,
+    contents: &Contents,
     e: &Entry,
     time: &epoch::BuildTime,
     strip: &Path,
     partial: &Path,
 ) -> Result<Option<Vec<u8>>> {
+    let (target, options) = (contents.target, &contents.options);
     let src = plan.source_dir();
     let version = plan.version.to_string();
     let read = |rel: &str| std::fs::read(src.join(rel)).with_context(|| format!("reading sendmail's {rel}"));
@@ -107,9 +108,9 @@ fn make(
             let bytes = std::fs::read(&from).with_context(|| format!("reading man page {}", from.display()))?;
             archive::gzip(&fix_man_page(page, bytes))?
         }
-        Origin::Mc { which } => mc_text(target, which, &version)?.into_bytes(),
+        Origin::Mc { which } => mc_text(target, which, &version, options)?.into_bytes(),
         Origin::Cf { which } => {
-            let mc = mc_text(target, which, &version)?;
+            let mc = mc_text(target, which, &version, options)?;
             let mc_path = partial.join(format!("{which}.mc.m4-input"));
             let cf = generate_cf(&src.join("cf/cf"), &mc_path, &mc, &format!("{which}.mc"))?;
             std::fs::remove_file(&mc_path)?;
@@ -134,8 +135,20 @@ fn make(
     }))
 }
 
+/// The access map line of the Debian .mc: a hash map when the build has
+/// Berkeley DB (postinst builds an empty one at install).
+pub fn access_db_line(options: &[String]) -> &'static str {
+    if options.iter().any(|o| o == "bdb") {
+        "FEATURE(`access_db', `hash -T<TMPF> -o /etc/mail/access')dnl"
+    } else {
+        "dnl No access map: this sendmail was built without Berkeley DB (--without bdb), so it has no hash maps."
+    }
+}
+
 /// The text of `/etc/mail/sendmail.mc` or `submit.mc` for `target`.
-pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
+/// `options` are the build's: without `bdb` there are no hash maps, so the
+/// access map is left out (a comment says why).
+pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
     let (file, stanza) = match (which, target) {
         ("sendmail", Target::Debian) => ("sendmail-debian.mc.in", "tls-server.mc"),
         ("sendmail", Target::FreeBsd) => ("sendmail-freebsd.mc.in", "tls-server.mc"),
@@ -148,6 +161,7 @@ pub fn mc_text(target: Target, which: &str, version: &str) -> Result<String> {
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
+        ("ACCESS_DB", access_db_line(options).to_string()),
         ("HELPFILE", super::helpfile_path(target).display().to_string()),
     ]);
     template::render(file, &vars)
@@ -208,7 +222,7 @@ mod tests {
     #[test]
     fn templates_fill_and_carry_the_tls_stanza() {
         for t in [Target::Debian, Target::FreeBsd] {
-            let mc = mc_text(t, "sendmail", "8.18.2").unwrap();
+            let mc = mc_text(t, "sendmail", "8.18.2", &["bdb".to_string()]).unwrap();
             assert!(!mc.contains('@'), "{mc}");
             assert!(mc.contains("define(`confSERVER_CERT', `/etc/mail/certs/host.cert')dnl"), "{mc}");
             assert!(mc.contains("+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1"), "{mc}");
@@ -216,7 +230,7 @@ mod tests {
             if t == Target::FreeBsd {
                 assert!(mc.contains("define(`HELP_FILE', `/usr/local/share/sendmail/helpfile')dnl"), "{mc}");
             }
-            let submit = mc_text(t, "submit", "8.18.2").unwrap();
+            let submit = mc_text(t, "submit", "8.18.2", &[]).unwrap();
             assert!(submit.contains("confCACERT_PATH") && !submit.contains("confSERVER_KEY"), "{submit}");
         }
         let rc = template::render("rc.conf.d-sendmail", &BTreeMap::new()).unwrap();

@@ -99,6 +99,15 @@ const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("
 /// ../../devtools).
 const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 
+/// Debian's service files, each from its template: (install path,
+/// template, mode, is a conffile). The maintainer scripts find the units
+/// and the init script in the contents list.
+pub const DEBIAN_SERVICES: &[(&str, &str, u32, bool)] = &[
+    ("/etc/init.d/sendmail", "sendmail.init", 0o755, true),
+    ("/lib/systemd/system/sendmail.service", "sendmail.service", 0o644, false),
+    ("/lib/systemd/system/sm-msp-queue.service", "sm-msp-queue.service", 0o644, false),
+];
+
 /// The configuration files generated from templates
 /// ([`Target::mail_config`] places them).
 pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf", "local-host-names"];
@@ -371,6 +380,13 @@ fn configuration(l: &mut Listing) -> Result<()> {
     if let Some(rc) = target.rc_conf_d() {
         l.add(l.config(super::sample_of(&rc), Origin::Template { name: "rc.conf.d-sendmail".into() }))?;
     }
+    if l.target == Target::Debian {
+        for (path, name, mode, config) in DEBIAN_SERVICES {
+            let origin = Origin::Template { name: name.to_string() };
+            let e = if *config { l.config(path.into(), origin) } else { l.file(path.into(), origin) };
+            l.add(Entry { mode: *mode, ..e })?;
+        }
+    }
     Ok(())
 }
 
@@ -624,6 +640,7 @@ mod tests {
         assert_eq!(
             configs,
             [
+                "/etc/init.d/sendmail",
                 "/etc/mail/helpfile",
                 "/etc/mail/local-host-names",
                 "/etc/mail/sendmail.cf",
@@ -634,6 +651,11 @@ mod tests {
         );
         assert!(c.get("/usr/share/doc/smtls-sendmail/copyright").is_some());
         assert!(c.get("/usr/share/doc/smtls-sendmail/changelog.gz").is_some());
+        assert_eq!(c.get("/etc/init.d/sendmail").unwrap().mode, 0o755);
+        let unit = c.get("/lib/systemd/system/sendmail.service").unwrap();
+        assert!(matches!(unit.kind, Kind::File { .. }), "{unit:?}");
+        assert_eq!(unit.origin, Origin::Template { name: "sendmail.service".into() });
+        assert!(c.get("/lib/systemd/system/sm-msp-queue.service").is_some());
         // Every parent directory is listed, root-owned 0755 unless special.
         for e in &c.entries {
             for d in e.path.ancestors().skip(1).filter(|d| *d != Path::new("/")) {
@@ -646,6 +668,12 @@ mod tests {
         // rmail is Debian's own package's, and nothing of FreeBSD's layout leaks in.
         assert!(c.entries.iter().all(|e| !e.path.to_string_lossy().contains("rmail")));
         assert!(c.get(MAILER_CONF).is_none() && c.get("/usr/share/sendmail/helpfile").is_none());
+    }
+
+    #[test]
+    fn services_only_in_the_debian_layout() {
+        let c = sample(Target::FreeBsd);
+        assert!(c.entries.iter().all(|e| !e.path.starts_with("/lib/systemd") && !e.path.starts_with("/etc/init.d")));
     }
 
     #[test]

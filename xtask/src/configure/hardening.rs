@@ -1,0 +1,152 @@
+//! Hardening flags as Debian builds its packages: what `dpkg-buildflags`
+//! prints under `DEB_BUILD_MAINT_OPTIONS=hardening=+all` (fortify,
+//! stack-protector-strong, format-security, relro, bindnow; PIE is the
+//! compiler's default on Debian), or, without dpkg, the same flags each
+//! probed against the compiler. They reach the build as the
+//! `hardening.m4` fragment (confCCOPTS, confLDOPTS), so they are in the
+//! site.config.m4 that `bench` copies to its upstream side and in the
+//! configure stamp.
+
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+/// Branch protection, which dpkg-buildflags gives under hardening=+all
+/// from dpkg 1.22 (`-fcf-protection` on amd64, `-mbranch-protection=standard`
+/// on arm64) and hardening-check looks for: added when the compiler takes
+/// it and dpkg-buildflags did not give it (bookworm's dpkg 1.21).
+pub const BRANCH_FLAGS: &[&str] = &["-fcf-protection", "-mbranch-protection=standard"];
+
+/// What the fallback asks the compiler for, as dpkg-buildflags would give it.
+pub const FALLBACK_CFLAGS: &[&str] =
+    &["-fstack-protector-strong", "-Wformat", "-Werror=format-security", "-D_FORTIFY_SOURCE=2", "-fPIE"];
+pub const FALLBACK_LDFLAGS: &[&str] = &["-Wl,-z,relro", "-Wl,-z,now", "-pie"];
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Hardening {
+    /// Compiler flags (CPPFLAGS and CFLAGS together).
+    pub cflags: Vec<String>,
+    pub ldflags: Vec<String>,
+    /// Where they came from, for the log and the stamp.
+    pub source: String,
+}
+
+/// Keeps what hardens; drops what the build decides for itself (debug
+/// info, optimisation level, path maps: reproducible.m4 has its own).
+pub fn keep(flag: &str) -> bool {
+    !(flag == "-g"
+        || flag.starts_with("-O")
+        || flag.starts_with("-ffile-prefix-map=")
+        || flag.starts_with("-fdebug-prefix-map=")
+        || flag.starts_with("-fmacro-prefix-map="))
+}
+
+/// The hardening flags from dpkg-buildflags' `--get` outputs.
+pub fn from_buildflags(cppflags: &str, cflags: &str, ldflags: &str) -> Hardening {
+    let split = |s: &str| s.split_whitespace().filter(|f| keep(f)).map(str::to_string).collect::<Vec<_>>();
+    let mut c = split(cppflags);
+    c.extend(split(cflags));
+    Hardening { cflags: c, ldflags: split(ldflags), source: "dpkg-buildflags (hardening=+all)".into() }
+}
+
+fn buildflags(which: &str) -> Option<String> {
+    let out = Command::new("dpkg-buildflags")
+        .args(["--get", which])
+        .env("DEB_BUILD_MAINT_OPTIONS", "hardening=+all")
+        .output()
+        .ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The flags as sendmail's m4 build can carry them: a comma would split
+/// the macro's arguments, so `-Wl,-z,now` becomes the equivalent
+/// `-Xlinker -z -Xlinker now`; any other comma is refused.
+pub fn for_m4(flags: &[String]) -> Result<String> {
+    let mut out = vec![];
+    for f in flags {
+        if let Some(args) = f.strip_prefix("-Wl,") {
+            for a in args.split(',') {
+                out.push(format!("-Xlinker {a}"));
+            }
+        } else if f.contains(',') || f.contains('`') || f.contains('\'') {
+            anyhow::bail!("the hardening flag `{f}` has a comma or an m4 quote, which site.config.m4 cannot carry");
+        } else {
+            out.push(f.clone());
+        }
+    }
+    Ok(out.join(" "))
+}
+
+/// The flags for this host: dpkg-buildflags when installed, else the
+/// fallback flags the compiler accepts (each tried on a small program).
+pub fn detect(scratch: &Path) -> Result<Hardening> {
+    std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let src = scratch.join("harden.c");
+    std::fs::write(
+        &src,
+        "#include <stdio.h>\nint main(void) { char b[8]; snprintf(b, sizeof b, \"%d\", 1); puts(b); return 0; }\n",
+    )?;
+    let accepts = |cflags: &[&str], ldflags: &[&str]| {
+        Command::new("cc")
+            .args(["-O2"])
+            .args(cflags)
+            .arg(&src)
+            .arg("-o")
+            .arg(scratch.join("harden"))
+            .args(ldflags)
+            .output()
+            .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
+    };
+    let mut h =
+        if let (Some(cpp), Some(c), Some(ld)) = (buildflags("CPPFLAGS"), buildflags("CFLAGS"), buildflags("LDFLAGS")) {
+            from_buildflags(&cpp, &c, &ld)
+        } else {
+            Hardening {
+                cflags: FALLBACK_CFLAGS.iter().filter(|f| accepts(&[f], &[])).map(|f| f.to_string()).collect(),
+                ldflags: FALLBACK_LDFLAGS.iter().filter(|f| accepts(&["-fPIE"], &[f])).map(|f| f.to_string()).collect(),
+                source: "probed against cc (no dpkg-buildflags)".into(),
+            }
+        };
+    for f in BRANCH_FLAGS {
+        let given = h.cflags.iter().any(|c| c.starts_with(f));
+        if !given && accepts(&[f], &[]) {
+            h.cflags.push(f.to_string());
+            h.source.push_str(&format!(", {f} probed"));
+        }
+    }
+    Ok(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_what_hardens() {
+        let h = from_buildflags(
+            "-Wdate-time -D_FORTIFY_SOURCE=2",
+            "-g -O2 -ffile-prefix-map=/w=. -fstack-protector-strong -Wformat -Werror=format-security",
+            "-Wl,-z,relro -Wl,-z,now",
+        );
+        assert_eq!(
+            h.cflags,
+            ["-Wdate-time", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-Wformat", "-Werror=format-security"]
+        );
+        assert_eq!(h.ldflags, ["-Wl,-z,relro", "-Wl,-z,now"]);
+        assert_eq!(for_m4(&h.ldflags).unwrap(), "-Xlinker -z -Xlinker relro -Xlinker -z -Xlinker now");
+        assert!(for_m4(&["-fsanitize=a,b".to_string()]).is_err());
+    }
+
+    #[test]
+    fn this_host_gives_bindnow_and_fortify() {
+        let dir = std::env::temp_dir().join(format!("smtls-harden-{}", std::process::id()));
+        let h = detect(&dir).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(h.ldflags.iter().any(|f| f == "-Wl,-z,now"), "{h:?}");
+        assert!(h.cflags.iter().any(|f| f.starts_with("-D_FORTIFY_SOURCE=")), "{h:?}");
+        assert!(h.cflags.iter().any(|f| f == "-fstack-protector-strong"), "{h:?}");
+        if std::env::consts::ARCH == "x86_64" {
+            assert!(h.cflags.iter().any(|f| f.starts_with("-fcf-protection")), "{h:?}");
+        }
+    }
+}
