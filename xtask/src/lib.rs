@@ -19,7 +19,6 @@ pub(crate) mod meta;
 pub mod package;
 pub mod plan;
 pub(crate) mod proc;
-pub(crate) mod process;
 pub(crate) mod progress;
 pub mod releases;
 pub(crate) mod repro;
