@@ -11,7 +11,7 @@ pub mod configure;
 pub(crate) mod digest;
 pub(crate) mod dist;
 pub(crate) mod epoch;
-pub(crate) mod fetch;
+pub mod fetch;
 pub mod freebsd;
 pub mod host;
 mod layers;
