@@ -15,7 +15,7 @@ pub mod shlibdeps;
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarData, TarMember};
-use crate::stage::{self, Contents, Kind, Target};
+use crate::stage::{Contents, Kind, Target};
 use anyhow::{bail, Result};
 use control::{control_text, relations, Control};
 use scripts::{neutral, neutral_mode};
@@ -97,7 +97,12 @@ impl Packager for Deb {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}_{}_{}.deb", stage::PACKAGE_NAME, Target::Debian.package_version(&input.version), self.arch))
+        Ok(format!(
+            "{}_{}_{}.deb",
+            crate::meta::PACKAGE_NAME,
+            Target::Debian.package_version(&input.version),
+            self.arch
+        ))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
