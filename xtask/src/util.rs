@@ -22,20 +22,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_in_dir(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    replace_via_temp(dir, path, "out", 0o644, |f, tmp| {
+        f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))
+    })
+}
+
+/// Creates `path` new, never through a link planted at its name.
+pub fn create_new_no_follow(path: &Path, mode: u32) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
+
+/// The one way a file is replaced: a temporary name beside `dest` in `dir`
+/// is created new (no-follow), filled by `fill`, synced and renamed onto
+/// `dest`; on any failure the temporary file is removed.
+fn replace_via_temp(
+    dir: &Path,
+    dest: &Path,
+    fallback_name: &str,
+    mode: u32,
+    fill: impl FnOnce(&mut std::fs::File, &Path) -> Result<()>,
+) -> Result<()> {
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or(fallback_name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .mode(0o644)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut f = create_new_no_follow(&tmp, mode)?;
+        fill(&mut f, &tmp)?;
         f.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        std::fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -55,19 +75,9 @@ pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
         bail!("{} is not a regular file", real.display());
     }
     let dir = real.parent().with_context(|| format!("{} has no directory", real.display()))?;
-    let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
+    replace_via_temp(dir, &real, "file", 0o600, |f, tmp| {
         f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid())).with_context(|| {
+        std::os::unix::fs::fchown(&*f, Some(meta.uid()), Some(meta.gid())).with_context(|| {
             format!(
                 "giving {} the owner {}:{} of the file it replaces (run as that user or as root)",
                 tmp.display(),
@@ -76,13 +86,8 @@ pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
             )
         })?;
         f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &real).with_context(|| format!("renaming {} to {}", tmp.display(), real.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        Ok(())
+    })
 }
 
 /// Like `write_atomic`, for a file inside a tree the toolkit does not fully
