@@ -51,15 +51,7 @@ fn code(out: &Output) -> i32 {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("running openssl");
-    assert!(
-        out.status.success(),
-        "openssl {} failed: {}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    sh_in(dir, "openssl", args)
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -268,6 +268,13 @@ pub fn make_writable_and_remove(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// An empty directory of this test process's own under the temporary directory.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("smtls-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
     #[test]
     fn leftover_names() {
         assert_eq!(leftover_pid("src.partial-1234"), Some(1234));
@@ -279,8 +286,7 @@ mod tests {
 
     #[test]
     fn writes_never_follow_a_planted_link() {
-        let dir = std::env::temp_dir().join(format!("smtls-util-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("util");
         std::fs::create_dir_all(dir.join("tree/sub")).unwrap();
         std::fs::create_dir_all(dir.join("outside")).unwrap();
         std::fs::write(dir.join("outside/victim"), "keep").unwrap();
@@ -303,8 +309,7 @@ mod tests {
     #[test]
     fn an_edit_in_place_keeps_link_mode_and_owner() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let dir = std::env::temp_dir().join(format!("smtls-edit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("edit");
         std::fs::create_dir_all(dir.join("real")).unwrap();
         let file = dir.join("real/Makefile");
         std::fs::write(&file, "old\n").unwrap();
@@ -325,8 +330,7 @@ mod tests {
 
     #[test]
     fn a_directory_is_replaced_whole() {
-        let dir = std::env::temp_dir().join(format!("smtls-replace-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("replace");
         std::fs::create_dir_all(dir.join("out")).unwrap();
         std::fs::write(dir.join("out/old"), "").unwrap();
         std::fs::create_dir_all(dir.join("new")).unwrap();
@@ -344,8 +348,7 @@ mod tests {
 
     #[test]
     fn stale_leftovers_of_dead_processes_are_removed() {
-        let dir = std::env::temp_dir().join(format!("smtls-stale-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("stale");
         std::fs::create_dir_all(dir.join("src.partial-999999999/x")).unwrap();
         std::fs::write(dir.join(".a.deb.tmp-999999999"), "").unwrap();
         let mine = format!("src.partial-{}", std::process::id());
