@@ -20,9 +20,13 @@ use std::time::{Duration, Instant};
 /// encrypted PEM keys, OCSP, engines since sendmail compiles its
 /// `SSLEngine` support only when OpenSSL has them); what goes is ciphers,
 /// digests and protocols it never names (DTLS, SRP, PSK, national and
-/// legacy ciphers) and the parts the tests do not use.
+/// legacy ciphers) and the parts the tests do not use. `-O0` (after
+/// OpenSSL's own -O3, so it wins; what its debug targets use) nearly
+/// halves the compile time; the tests need the library's interface and
+/// behaviour, not its speed, and the hot paths stay assembler.
 pub const CONFIGURE_OPTIONS: &[&str] = &[
     "shared",
+    "-O0",
     "no-tests",
     "no-comp",
     "no-dtls",
