@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// Configure options beyond `shared`. What stays is what sendmail's TLS
+/// OpenSSL's Configure options: shared libraries. What stays is what sendmail's TLS
 /// code touches (SSL/TLS 1.0-1.3, RSA, DH, EC incl. X25519, DES for
 /// encrypted PEM keys, OCSP, engines since sendmail compiles its
 /// `SSLEngine` support only when OpenSSL has them); what goes is ciphers,
