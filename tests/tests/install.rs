@@ -249,22 +249,15 @@ fn deb_installs_runs_stops_and_purges_in_a_clean_bookworm() {
     c.ok("praliases | grep -q '^smtls-kept:root$'").unwrap();
 }
 
-/// Version N+1 of a .deb: the same contents under another Debian revision
-/// (dpkg-deb on files only, never the host's package database).
-fn next_revision(deb: &Path, dir: &Path) -> PathBuf {
-    let tree = dir.join("tree");
-    let _ = std::fs::remove_dir_all(&tree);
-    sh("dpkg-deb", &["-R", deb.to_str().unwrap(), tree.to_str().unwrap()]);
-    let control = tree.join("DEBIAN/control");
-    let text = std::fs::read_to_string(&control).unwrap();
-    let version = text.lines().find_map(|l| l.strip_prefix("Version: ")).unwrap().to_string();
-    let (upstream, revision) = version.rsplit_once('-').unwrap();
-    let next = format!("{upstream}-{}", revision.replace("smtls1", "smtls2"));
-    assert_ne!(next, version);
-    std::fs::write(&control, text.replace(&format!("Version: {version}"), &format!("Version: {next}"))).unwrap();
-    let out = dir.join(format!("{PACKAGE}_{next}.deb"));
-    sh("dpkg-deb", &["--root-owner-group", "-b", tree.to_str().unwrap(), out.to_str().unwrap()]);
-    out
+/// The .deb of the shared verified build packaged by the toolkit with the
+/// Debian revision `revision`, in a scratch directory of its own.
+fn deb_with_revision(name: &str, revision: &str) -> PathBuf {
+    let dir = shared_packages_with("8.18.2", name, &["--format", "deb", "--revision", revision], &[]);
+    let deb = artifact(&dir, ".deb");
+    assert!(deb
+        .to_string_lossy()
+        .ends_with(&format!("_8.18.2-{revision}_{}.deb", sh("dpkg", &["--print-architecture"]).trim())));
+    deb
 }
 
 #[test]
@@ -273,9 +266,9 @@ fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
         eprintln!("SKIPPED: {why}");
         return;
     }
-    let dir = scratch("upgrade-debs");
-    let n = deb("upgrade-deb");
-    let n1 = next_revision(&n, &dir);
+    // Version N and N+1: the same verified build, packaged twice.
+    let n = deb_with_revision("upgrade-deb-1", "0smtls1");
+    let n1 = deb_with_revision("upgrade-deb-2", "0smtls2");
     let c = Chroot::new("upgrade").unwrap();
     c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
     let (a, b) = (c.copy_in(&n, "/tmp").unwrap(), c.copy_in(&n1, "/tmp").unwrap());
@@ -286,16 +279,19 @@ fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
          && makemap hash /etc/mail/access < /etc/mail/access")
         .unwrap();
     let said = c.ok(&format!("apt-get install -y {b} </dev/null")).unwrap();
+    eprintln!("--- upgrade transcript ---\n{said}");
+    assert!(said.contains("Preparing to unpack") && said.contains("over (8.18.2-0smtls1)"), "not an upgrade: {said}");
     assert!(!said.contains("WARNING") && !said.contains("no TLS certificate was created"), "{said}");
     let v = c.ok(&format!("dpkg-query -W -f '${{Version}} ${{Status}}' {PACKAGE}")).unwrap();
-    assert!(v.contains("smtls2 install ok installed"), "{v}");
+    assert!(v.starts_with("8.18.2-0smtls2 install ok installed"), "{v}");
+    let changelog = c.ok("zcat /usr/share/doc/smtls-sendmail/changelog.Debian.gz | head -1").unwrap();
+    assert!(changelog.starts_with("smtls-sendmail (8.18.2-0smtls2) "), "{changelog}");
     assert!(c.read("/etc/mail/sendmail.mc").unwrap().ends_with("dnl local edit\n"), "conffile edit lost");
     assert!(c.read("/etc/aliases").unwrap().contains("smtls-upgrade: root"));
     c.ok("praliases | grep -q '^smtls-upgrade:root$'").unwrap();
     c.ok("makemap -u hash /etc/mail/access | grep -qi '^connect:192.0.2.1'").unwrap();
     let modes = c.ok("stat -c '%U %G %a' /usr/libexec/sendmail/sendmail").unwrap();
     assert!(modes.contains("root smmsp 2555"), "{modes}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]

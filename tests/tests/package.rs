@@ -318,6 +318,27 @@ fn packaging_twice_gives_identical_bytes_and_a_bad_epoch_is_refused() {
     }
 }
 
+#[test]
+fn a_revision_off_policy_or_without_a_deb_is_refused_before_any_work() {
+    let root = shared_build("8.18.2").unwrap();
+    let out = scratch("bad-revision");
+    let w = root.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    for bad in ["0smtls-2", "", "0 smtls2", "0smtls_2"] {
+        let r = xtask(&["--work-dir", w, "package", "--format", "deb", "--revision", bad, "--out", o], &[]);
+        assert!(!r.status.success(), "--revision {bad:?} was accepted");
+        assert!(text(&r).contains("Policy 5.6.12"), "{}", text(&r));
+    }
+    for cmd in [&["package", "--format", "tar"][..], &["dist", "--format", "pkg,tar"][..]] {
+        let mut args = vec!["--work-dir", w];
+        args.extend(cmd);
+        args.extend(["--revision", "0smtls2", "--out", o]);
+        let r = xtask(&args, &[]);
+        assert!(!r.status.success() && text(&r).contains("no .deb is written"), "{}", text(&r));
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0, "something was written");
+}
+
 /// The FreeBSD base system's directories (and /etc/mail's files): a .pkg
 /// must never own, re-mode or remove them.
 const BASE_SYSTEM: &[&str] = &["/etc/mail", "/etc/mail/certs", "/var/spool/mqueue", "/var/spool/clientmqueue"];

@@ -97,7 +97,12 @@ impl Packager for Deb {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}_{}_{}.deb", stage::PACKAGE_NAME, Target::Debian.package_version(&input.version), self.arch))
+        Ok(format!(
+            "{}_{}_{}.deb",
+            stage::PACKAGE_NAME,
+            Target::Debian.package_version(&input.version, &input.revision),
+            self.arch
+        ))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
@@ -106,7 +111,7 @@ impl Packager for Deb {
         }
         let t = input.time;
         let control = Control {
-            version: Target::Debian.package_version(&input.version),
+            version: Target::Debian.package_version(&input.version, &input.revision),
             arch: self.arch.clone(),
             installed_size: installed_size(input)?,
             maintainer: crate::meta::maintainer()?,
