@@ -325,3 +325,38 @@ fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
     // The installed configuration parses with the installed binary.
     c.ok("echo '$=w' | sendmail -bt -C /etc/mail/sendmail.cf").unwrap();
 }
+
+/// The shipped units as systemd itself reads them: `systemd-analyze
+/// verify` (bookworm's systemd, installed in the chroot beside sysvinit)
+/// loads each unit and its dependencies in a test manager, which needs no
+/// running systemd, and checks the directives, that ExecStart's program
+/// exists and that the Documentation= man page is installed. A broken copy shows the check can fail.
+#[test]
+fn systemd_analyze_verifies_the_units() {
+    if let Some(why) = chroot::unavailable() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let deb = deb("units-deb");
+    let c = Chroot::new("units").unwrap();
+    let inside = c.copy_in(&deb, "/tmp").unwrap();
+    // man-db: verify runs `man` on each Documentation= page, which must be
+    // one the package ships.
+    c.ok(&format!("apt-get install -y --no-install-recommends systemd man-db {inside} </dev/null")).unwrap();
+    let units = ["/lib/systemd/system/sendmail.service", "/lib/systemd/system/sm-msp-queue.service"];
+    let said =
+        c.ok(&format!("systemd-analyze --version | head -1; systemd-analyze verify {}", units.join(" "))).unwrap();
+    for u in ["sendmail.service", "sm-msp-queue.service"] {
+        assert!(!said.contains(u), "systemd-analyze has something to say about {u}:\n{said}");
+    }
+
+    // The check can fail: a unit whose program is missing and whose
+    // directive is misspelt.
+    let unit = c.read(units[0]).unwrap();
+    let broken = unit.replace("/usr/sbin/sendmail", "/usr/sbin/no-such-sendmail").replace("PIDFile=", "PIDFiel=");
+    c.write("/etc/systemd/system/smtls-broken.service", &broken, 0o644).unwrap();
+    let out = c.run("systemd-analyze verify /etc/systemd/system/smtls-broken.service").unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("broken unit:\n{said}");
+    assert!(said.contains("PIDFiel") && said.contains("no-such-sendmail"), "{said}");
+}
