@@ -185,8 +185,53 @@ fn local_distdir_and_unknown_versions() {
     assert!(!out.status.success());
     assert!(text(&out).contains("--require-signature"));
     // A version outside the table needs --sha256.
-    let out = xtask(&["--version", "8.18.1", "--cache-dir", cache.to_str().unwrap(), "fetch"], &[]);
+    let out = xtask(&["--version", "8.17.2", "--cache-dir", cache.to_str().unwrap(), "fetch"], &[]);
     assert!(!out.status.success());
     assert!(text(&out).contains("pin it yourself with --sha256"), "{}", text(&out));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Real gpgv, real keys, real signatures: a release without a pinned key
+/// (any pinned sendmail key counts, and the result says so), the pinned key
+/// of another release is refused, and a key missing from the table never
+/// counts.
+#[test]
+fn signatures_of_unpinned_releases_use_any_pinned_sendmail_key() {
+    let tarball = known_good_tarball();
+    let asc = std::path::PathBuf::from(format!("{}.asc", tarball.display()));
+    assert!(asc.is_file(), "the shared cache keeps upstream's .asc");
+    let scratch = scratch("fetch-sig");
+    let unpinned = xtask::releases::Release::user_pinned(&"8.18.2".parse().unwrap(), &"ab".repeat(32)).unwrap();
+    let s = xtask::fetch::checksum::check_signature(&tarball, Some(&asc), &unpinned, &scratch).unwrap();
+    let xtask::fetch::checksum::Signature::Verified(by) = s else { panic!("{s:?}") };
+    assert!(by.contains("032312C7C0C2B1973D5013180C19D37CB7E6543E") && by.contains("any pinned sendmail key"), "{by}");
+    // Pinned to the 2022 key, the 2025 signature is refused.
+    let table = xtask::releases::table();
+    let mut other = table.find(&"8.18.2".parse().unwrap()).unwrap().clone();
+    other.signing_key = "6327DDCB5E7E80E4987EA3B7FD79DC0C81D9210A".into();
+    let e = xtask::fetch::checksum::check_signature(&tarball, Some(&asc), &other, &scratch).unwrap_err();
+    assert!(e.to_string().contains("not by the key pinned"), "{e}");
+    // Every key in the committed file is one of the pinned fingerprints.
+    // A private GnuPG home: the host's ~/.gnupg is not touched.
+    let home = scratch.join("gnupg");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let keys = xtask::fetch::checksum::keys_file();
+    let listing =
+        sh("gpg", &["--homedir", home.to_str().unwrap(), "--show-keys", "--with-colons", keys.to_str().unwrap()]);
+    let fprs: Vec<&str> = listing
+        .lines()
+        .scan(false, |after_pub, l| {
+            let f: Vec<&str> = l.split(':').collect();
+            let out = if *after_pub && f[0] == "fpr" { Some(f[9]) } else { None };
+            *after_pub = f[0] == "pub";
+            Some(out)
+        })
+        .flatten()
+        .collect();
+    assert_eq!(fprs.len(), table.signing_keys.len(), "{listing}");
+    for f in fprs {
+        assert!(table.signing_keys.iter().any(|k| k == f), "{f} is in the .asc but not pinned");
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
 }

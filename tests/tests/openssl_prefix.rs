@@ -69,6 +69,14 @@ fn a_deb_bundles_a_private_openssl_or_refuses() {
     let d = xtask::verify::dynamic(&sendmail).unwrap();
     assert_eq!(d.runpath, [private.as_str()], "the packaged binary must find the bundled libraries");
     assert!(d.rpath.is_empty());
+    // No packaged program keeps a run path into the build machine's prefix
+    // (the Makefiles give every program the same LIBDIRS).
+    let files = smtls_tests::sh("find", &[x.to_str().unwrap(), "-type", "f"]);
+    for f in files.lines() {
+        if let Ok(d) = xtask::verify::dynamic(Path::new(f)) {
+            assert!(d.runpath.iter().all(|p| *p == private) && d.rpath.is_empty(), "{f}: {d:?}");
+        }
+    }
     let control = smtls_tests::sh("dpkg-deb", &["-f", deb.to_str().unwrap(), "Depends"]);
     assert!(!control.contains("libssl"), "the bundled OpenSSL is not a dependency: {control}");
     let _ = std::fs::remove_dir_all(&work);
@@ -95,7 +103,14 @@ fn releases_that_do_not_fit_are_refused_before_fetching() {
     assert!(log.contains("--openssl-prefix"), "{log}");
     let out = xtask(&[&base[..], &["--version", "8.15.2", "dist", "--without", "sasl"]].concat(), &[]);
     assert!(text(&out).contains("sendmail 8.15.2 does not build with OpenSSL 3.0.0"), "{}", text(&out));
-    assert!(!work.join("8.16.1/src").exists() && !work.join("8.15.2/src").exists(), "nothing fetched");
+    // Too old for the flags asked for: refused from the flag and option tables.
+    let out = xtask(&[&base[..], &["--version", "8.14.9", "--sha256", &"ab".repeat(32), "dist"]].concat(), &[]);
+    assert!(text(&out).contains("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE (it arrived in 8.15.1)"), "{}", text(&out));
+    let out = xtask(&[&base[..], &["--version", "8.15.2", "dist", "--with", "cdb"]].concat(), &[]);
+    assert!(text(&out).contains("option `cdb` cannot be built: sendmail 8.15.2 predates it"), "{}", text(&out));
+    for v in ["8.16.1", "8.15.2", "8.14.9"] {
+        assert!(!work.join(v).join("src").exists(), "{v}: nothing fetched");
+    }
     assert!(!c.join("distfiles").exists(), "nothing downloaded");
     let _ = std::fs::remove_dir_all(&work);
 }

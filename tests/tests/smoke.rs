@@ -215,3 +215,30 @@ fn negative_control_without_the_chain_flag_fails_check_1() {
     assert_nothing_left(&dir.join("8.18.2"), pid, &ports);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn negative_control_with_tls_ec_1_fails_the_x25519_check() {
+    // TLS_EC=1 (a bare -DTLS_EC, what Debian and FreeBSD base build) pins
+    // P-256 with SSL_CTX_set_tmp_ecdh: a client offering X25519 first then
+    // needs a HelloRetryRequest, which the ecdhe check refuses; the daemon
+    // still works, so every other check passes.
+    let dir = scratch("smoke-tls-ec-1");
+    let (w, c) = (dir.to_str().unwrap().to_string(), shared_cache());
+    let base = ["--version", "8.18.2", "--work-dir", &w, "--cache-dir", c.to_str().unwrap()];
+    let step = |args: &[&str]| ok(xtask(&[&base[..], args].concat(), &[]));
+    step(&["fetch"]);
+    step(&["configure", "--no-ec", "--define", "TLS_EC=1"]);
+    step(&["build"]);
+    let out = xtask(&[&base[..], &["smoke"]].concat(), &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let all = checks(&out);
+    let (pass, _, detail) = check(&all, "ecdhe");
+    assert!(!pass, "{}", text(&out));
+    assert!(detail.contains("after a HelloRetryRequest") && detail.contains("TLS_EC=2"), "{detail}");
+    for name in ["starttls-chain", "no-tls1.1", "smtps", "delivery"] {
+        assert!(check(&all, name).0, "{name} does not depend on the EC mode:\n{}", text(&out));
+    }
+    let (pid, ports) = daemon_facts(&stderr(&out));
+    assert_nothing_left(&dir.join("8.18.2"), pid, &ports);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -18,6 +18,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Fetch the pinned tarball, prove it (size, SHA-256, signature) and unpack it.
@@ -141,7 +143,7 @@ fn setup() -> Result<()> {
     let os = tools::Os::detect();
     if !tools::may_install(os) {
         anyhow::bail!(
-            "setup installs with apt-get and must run as root on a Debian-family host; otherwise install: {}",
+            "setup installs with apt-get: it must run as root on a Debian-family host with SMTLS_NO_INSTALL unset; otherwise install: {}",
             tools::SETUP_DEBIAN.join(" ")
         );
     }

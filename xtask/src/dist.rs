@@ -122,6 +122,13 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
         (_, true) => Mode::Explain(false),
         _ => Mode::Normal,
     };
+    // Refuse what cannot work before fetching or building anything.
+    configure::precheck(plan, &args.configure)?;
+    let formats = match args.package.formats.is_empty() {
+        true => package::default_formats(crate::tools::Os::detect()),
+        false => args.package.formats.clone(),
+    };
+    package::bundle::check_choice(args.configure.openssl_prefix.as_deref(), &formats, args.package.bundle_openssl)?;
     let mut steps = Steps::new(plan, mode);
     steps.run(&fetch::stamp_inputs(plan, &args.fetch), &fetch::outputs(plan), || {
         fetch::run(plan, &args.fetch).map(drop)

@@ -1,7 +1,7 @@
 //! The host the toolkit runs on: its OS family, its Debian architecture and
 //! multiarch tuple, and the FreeBSD pkg ABI. A leaf: every step may ask.
 
-use crate::process;
+use crate::proc;
 use anyhow::{bail, Result};
 use std::process::Command;
 
@@ -42,7 +42,7 @@ pub fn os_from_release(text: &str) -> Os {
 
 /// `dpkg --print-architecture`, or the Debian name of Rust's target arch.
 pub fn debian_arch() -> Result<String> {
-    if let Some(arch) = process::probe(Command::new("dpkg").arg("--print-architecture")) {
+    if let Some(arch) = proc::probe(Command::new("dpkg").arg("--print-architecture")) {
         return Ok(arch);
     }
     Ok(match std::env::consts::ARCH {
@@ -81,7 +81,7 @@ pub fn multiarch() -> Option<String> {
     if let Some(m) = multiarch_of(&arch) {
         return Some(m.to_string());
     }
-    process::probe(Command::new("dpkg-architecture").args(["-qDEB_HOST_MULTIARCH"]))
+    proc::probe(Command::new("dpkg-architecture").args(["-qDEB_HOST_MULTIARCH"]))
 }
 
 /// The ABI of this host: `FreeBSD:<major>:<arch>` from uname on FreeBSD;
@@ -90,7 +90,7 @@ pub fn multiarch() -> Option<String> {
 /// programs (`package::elf_abi`).
 pub fn freebsd_abi() -> Result<String> {
     if std::env::consts::OS == "freebsd" {
-        let uname = |flag: &str| process::stdout(Command::new("uname").arg(flag));
+        let uname = |flag: &str| proc::stdout(Command::new("uname").arg(flag));
         let release = uname("-r")?;
         let major = release.split('.').next().unwrap_or("14").to_string();
         return Ok(format!("FreeBSD:{major}:{}", uname("-p")?));

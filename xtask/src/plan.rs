@@ -39,11 +39,6 @@ impl Plan {
             Some(v) => releases::parse_version(v)?,
             None => table.default_version(),
         };
-        let release = table.resolve(&version, args.sha256.as_deref())?;
-        let cache_dir = match &args.cache_dir {
-            Some(d) => d.clone(),
-            None => default_cache_dir()?,
-        };
         let work_root = match &args.work_dir {
             Some(d) => d.clone(),
             None => match std::env::var_os("SMTLS_WORK_DIR") {
@@ -52,6 +47,20 @@ impl Plan {
             },
         };
         let work_root = absolute(&work_root)?;
+        // A release outside the table, pinned once with --sha256: the work
+        // directory that unpacked it remembers the sum, so verify, smoke,
+        // port and a second dist need no --sha256 again.
+        let remembered = match (&args.sha256, table.find(&version)) {
+            (None, None) => std::fs::read_to_string(source_sha256_file(&work_root.join(version.to_string())))
+                .ok()
+                .map(|s| s.trim().to_string()),
+            _ => None,
+        };
+        let release = table.resolve(&version, args.sha256.as_deref().or(remembered.as_deref()))?;
+        let cache_dir = match &args.cache_dir {
+            Some(d) => d.clone(),
+            None => default_cache_dir()?,
+        };
         let cache_dir = absolute(&cache_dir)?;
         Ok(Plan { work_dir: work_root.join(version.to_string()), release, version, cache_dir })
     }
@@ -88,6 +97,12 @@ impl Plan {
     pub fn program(&self, name: &str) -> PathBuf {
         self.obj_dir().join(name).join(name)
     }
+}
+
+/// Where a version's work directory records the SHA-256 of the tarball it
+/// unpacked (written by `fetch`).
+pub fn source_sha256_file(version_dir: &Path) -> PathBuf {
+    version_dir.join("src").join(".smtls-source-sha256")
 }
 
 pub use crate::util::workspace_root;
@@ -150,4 +165,32 @@ pub fn clean_leftovers(dir: &Path) -> Result<()> {
         crate::progress::info(&format!("removed {}, left by a run that is gone", p.display()));
     }
     Ok(())
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_work_dir_remembers_the_sum_of_an_unpinned_release() {
+        let root = std::env::temp_dir().join(format!("smtls-plan-{}", std::process::id()));
+        let args = PlanArgs {
+            version: Some("8.17.2".into()),
+            work_dir: Some(root.clone()),
+            cache_dir: Some(root.join("cache")),
+            ..Default::default()
+        };
+        let e = Plan::from_args(&args).unwrap_err().to_string();
+        assert!(e.contains("--sha256"), "{e}");
+        let sum = "ab".repeat(32);
+        let file = source_sha256_file(&root.join("8.17.2"));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, &sum).unwrap();
+        let plan = Plan::from_args(&args).unwrap();
+        assert_eq!(plan.release.sha256, sum);
+        // An explicit --sha256 still wins, and a pinned release ignores the file.
+        let other = "cd".repeat(32);
+        let plan = Plan::from_args(&PlanArgs { sha256: Some(other.clone()), ..args.clone() }).unwrap();
+        assert_eq!(plan.release.sha256, other);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -97,6 +97,10 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "mmdebstrap",
     "iproute2",
     "devscripts",
+    // tests/freebsd: bmake parses the generated port against a stub framework.
+    "bmake",
+    // HTTPS for curl (ftp.sendmail.org) and apt.
+    "ca-certificates",
 ];
 
 /// The path of a command, or an error naming the package that provides it.

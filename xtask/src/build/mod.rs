@@ -193,13 +193,7 @@ pub fn outputs(plan: &Plan, config: Option<&Configuration>) -> Vec<PathBuf> {
 
 /// Whether `make` is GNU make (whose jobserver the parallel graph needs).
 fn gnu_make() -> bool {
-    Command::new("make")
-        .arg("--version")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).starts_with("GNU Make"))
-        .unwrap_or(false)
+    crate::proc::probe(Command::new("make").arg("--version")).is_some_and(|v| v.starts_with("GNU Make"))
 }
 
 pub fn run(plan: &Plan, config: &Configuration, args: &BuildArgs) -> Result<Vec<PathBuf>> {

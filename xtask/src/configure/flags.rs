@@ -111,6 +111,23 @@ mod tests {
     }
 
     #[test]
+    fn every_pinned_release_gets_its_flags() {
+        let t = crate::releases::table();
+        let req = TlsRequest::default();
+        let mut seen = vec![];
+        for (rel, ec) in
+            [("8.18.2", "TLS_EC=2"), ("8.18.1", "TLS_EC=2"), ("8.17.1.9", "TLS_EC=2"), ("8.15.2", "_FFR_TLS_EC")]
+        {
+            let v: Version = rel.parse().unwrap();
+            assert!(t.find(&v).is_some(), "{rel} pinned");
+            let d = tls_defines(&v, &req, OPENSSL3).unwrap();
+            assert_eq!(d, ["STARTTLS", ec, "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"], "{rel}");
+            seen.push(rel);
+        }
+        assert_eq!(seen.len(), t.releases.len(), "a pinned release without its answer here");
+    }
+
+    #[test]
     fn ec_mode_follows_the_openssl() {
         let v = |s: &str| s.parse::<Version>().unwrap();
         assert_eq!(ec_define_for(&v("8.18.2"), OPENSSL3).unwrap(), "TLS_EC=2");

@@ -88,6 +88,70 @@ pub fn archives_from_list(text: &str) -> Vec<Archive> {
     out
 }
 
+/// The suite names every Debian archive serves besides the codenames: the
+/// archive's own aliases (each has a Release file under dists/).
+pub const ARCHIVE_ALIASES: &[&str] = &["unstable", "testing", "stable", "oldstable"];
+
+/// The plain suites (codenames, no `-updates`/`-security`) the host's
+/// sources name, from deb822 `Suites:` fields and one-line `deb` entries.
+pub fn suites_in_sources(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        let words: Vec<&str> = if let Some(v) = line.strip_prefix("Suites:").or_else(|| line.strip_prefix("suites:")) {
+            v.split_whitespace().collect()
+        } else if let Some(rest) = line.strip_prefix("deb ") {
+            let rest = match rest.trim().strip_prefix('[') {
+                Some(r) => r.split_once(']').map_or("", |(_, after)| after),
+                None => rest,
+            };
+            rest.split_whitespace().nth(1).into_iter().collect()
+        } else {
+            continue;
+        };
+        for w in words {
+            if !w.contains('-') && !w.contains('/') && !out.iter().any(|o| o == w) {
+                out.push(w.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The suites to search for a release's source package: those given with
+/// --debian-suite, else the release's own from the table, else (a release
+/// outside the table) the host's own suites and the archive's aliases.
+pub fn suites_to_search(given: &[String], pinned: &[String], host: &[String]) -> Vec<String> {
+    if !given.is_empty() {
+        return given.to_vec();
+    }
+    if !pinned.is_empty() {
+        return pinned.to_vec();
+    }
+    let mut out: Vec<String> = host.to_vec();
+    for a in ARCHIVE_ALIASES {
+        if !out.iter().any(|o| o == a) {
+            out.push(a.to_string());
+        }
+    }
+    out
+}
+
+/// The host's plain suites, from /etc/apt.
+pub fn host_suites() -> Vec<String> {
+    let etc = Path::new("/etc/apt");
+    let mut text = std::fs::read_to_string(etc.join("sources.list")).unwrap_or_default();
+    if let Ok(dir) = std::fs::read_dir(etc.join("sources.list.d")) {
+        let mut files: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for f in files {
+            text.push('\n');
+            text.push_str(&std::fs::read_to_string(&f).unwrap_or_default());
+        }
+    }
+    suites_in_sources(&text)
+}
+
 /// Some(false) for an entry serving a plain codename, Some(true) for one
 /// serving only `-security` suites, None for anything else (backports,
 /// third-party `stable/` layouts).
@@ -178,16 +242,18 @@ pub fn host_archives() -> Result<Vec<Archive>> {
 }
 
 /// Downloads the orig tarball (and upstream's .asc) into `into`.
-pub fn download(plan: &Plan, into: &Path) -> Result<Candidate> {
+pub fn download(plan: &Plan, into: &Path, given_suites: &[String]) -> Result<Candidate> {
     tools::find(&tools::APT_GET).context("Debian's source package needs apt-get")?;
     let release = &plan.release;
     let archives = host_archives()?;
-    let state = plan.cache_dir.join("apt").join(release.debian_suites.join("+"));
+    let searching = given_suites.is_empty() && release.debian_suites.is_empty();
+    let suites = suites_to_search(given_suites, &release.debian_suites, &host_suites());
+    let state = plan.cache_dir.join("apt").join(suites.join("+"));
     let parts = state.join("sources.list.d");
     for d in [parts.clone(), state.join("lists/partial"), state.join("cache/archives/partial")] {
         std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
     }
-    std::fs::write(parts.join("smtls.sources"), deb_src_stanza(&archives, &release.debian_suites))?;
+    std::fs::write(parts.join("smtls.sources"), deb_src_stanza(&archives, &suites))?;
     let opts = [
         "-q".to_string(),
         "-o".into(),
@@ -205,20 +271,22 @@ pub fn download(plan: &Plan, into: &Path) -> Result<Candidate> {
     let sh = Shell::new()?;
     crate::progress::info(&format!(
         "apt-get update (deb-src {} from the host's archive, private state in {})",
-        release.debian_suites.join(" "),
+        suites.join(" "),
         state.display()
     ));
     let out = cmd!(sh, "apt-get {opts...} update").ignore_status().quiet().output()?;
-    if !out.status.success() {
+    // Searching, a suite the archive does not serve only costs its lists.
+    if !out.status.success() && !searching {
         bail!("apt-get update failed: {}", last_line(&out.stderr));
     }
     let showsrc = cmd!(sh, "apt-cache {opts...} showsrc sendmail").ignore_status().quiet().read().unwrap_or_default();
     let versions = carrying_versions(&showsrc, release.debian_upstream_version(), &release.debian_version);
     if versions.is_empty() {
         bail!(
-            "no sendmail source package for upstream {} in suites {}",
+            "no sendmail source package for upstream {} in suites {}{}",
             release.version,
-            release.debian_suites.join(", ")
+            suites.join(", "),
+            if searching { " (searched; name others with --debian-suite SUITE)" } else { "" }
         );
     }
     std::fs::create_dir_all(into)?;
@@ -292,6 +360,18 @@ deb-src http://s.example/debian sid main\ndeb http://plain.example/debian trixie
         let s = deb_src_stanza(&a, &["bookworm".into(), "bookworm-security".into()]);
         assert!(s.contains("URIs: http://m.example/debian\nSuites: bookworm\n"), "{s}");
         assert!(s.contains("URIs: http://m.example/debian-security\nSuites: bookworm-security\n"), "{s}");
+    }
+
+    #[test]
+    fn suites_come_from_the_host_or_the_user() {
+        let deb822 = "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm bookworm-updates\nComponents: main\n\nTypes: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n";
+        assert_eq!(suites_in_sources(deb822), ["bookworm"]);
+        let list = "deb [signed-by=/k.gpg] http://m.example/debian trixie main\n# deb http://m.example/debian sid main\ndeb http://m.example/debian trixie-updates main\n";
+        assert_eq!(suites_in_sources(list), ["trixie"]);
+        let host = vec!["bookworm".to_string()];
+        assert_eq!(suites_to_search(&[], &[], &host), ["bookworm", "unstable", "testing", "stable", "oldstable"]);
+        assert_eq!(suites_to_search(&[], &["trixie".into()], &host), ["trixie"]);
+        assert_eq!(suites_to_search(&["experimental".into()], &["trixie".into()], &host), ["experimental"]);
     }
 
     #[test]

@@ -27,6 +27,11 @@ pub struct FetchArgs {
     /// Fail unless the upstream OpenPGP signature is checked and good.
     #[arg(long)]
     pub require_signature: bool,
+    /// Debian suite to look for the source package in (repeatable) [default:
+    /// the release's from releases.toml; for others, the host's suites and
+    /// the archive's unstable, testing, stable, oldstable].
+    #[arg(long = "debian-suite", value_name = "SUITE")]
+    pub debian_suites: Vec<String>,
 }
 
 impl Default for FetchArgs {
@@ -36,6 +41,7 @@ impl Default for FetchArgs {
             mirror: vec![],
             upstream_url: upstream_url_default(),
             require_signature: false,
+            debian_suites: vec![],
         }
     }
 }
@@ -148,7 +154,7 @@ fn attempt(plan: &Plan, args: &FetchArgs, source: &Source) -> Result<Fetched> {
     let result = (|| {
         let cand = match source {
             Source::Upstream(base) => upstream::download(plan, base, &scratch)?,
-            Source::Debian => debian::download(plan, &scratch)?,
+            Source::Debian => debian::download(plan, &scratch, &args.debian_suites)?,
             Source::Location(l) => local::fetch(plan, l, &scratch)?,
             Source::Cache => unreachable!(),
         };
@@ -207,7 +213,7 @@ fn nanos() -> u128 {
 /// tarball is unpacked there already. The tarball is verified again first.
 pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     let src_root = plan.work_dir.join("src");
-    let stamp = src_root.join(".smtls-source-sha256");
+    let stamp = crate::plan::source_sha256_file(&plan.work_dir);
     let source_dir = plan.source_dir();
     let stamp_is_file = std::fs::symlink_metadata(&stamp).map(|m| m.is_file()).unwrap_or(false);
     if stamp_is_file

@@ -174,7 +174,11 @@ pub fn edit(text: &str, version: &Version) -> Result<BaseEdit> {
             None => added.push(d.clone()),
         }
     }
-    let appended: Vec<&String> = added.iter().filter(|d| !rewrite.iter().any(|(_, _, new)| new[2..] == ***d)).collect();
+    // Rewritten in place, not appended.
+    let appended: Vec<&String> = added
+        .iter()
+        .filter(|d| !rewrite.iter().any(|(_, _, new)| new.strip_prefix("-D") == Some(d.as_str())))
+        .collect();
     let mut out = String::with_capacity(text.len() + 64);
     for (i, line) in l.iter().enumerate() {
         let mut edited = line.to_string();

@@ -19,14 +19,18 @@ pub fn private_dir(multiarch: &str) -> PathBuf {
 /// Refuses a .deb of a build against a private OpenSSL unless bundling was
 /// asked for, and bundling without a private OpenSSL.
 pub fn check(config: &Configuration, formats: &[Format], bundle: bool) -> Result<()> {
-    match (&config.openssl.prefix, formats.contains(&Format::Deb), bundle) {
+    check_choice(config.openssl.prefix.as_deref(), formats, bundle)
+}
+
+/// [`check`] from the arguments alone, so `dist` refuses before building.
+pub fn check_choice(prefix: Option<&Path>, formats: &[Format], bundle: bool) -> Result<()> {
+    match (prefix, formats.contains(&Format::Deb), bundle) {
         (Some(prefix), true, false) => bail!(
-            "this sendmail links the OpenSSL in {} ({}), which no Debian package provides, so a .deb of it would not \
+            "this sendmail links the OpenSSL in {}, which no Debian package provides, so a .deb of it would not \
              run elsewhere: pass --bundle-openssl to carry those libraries in the package (in /usr/lib/<multiarch>/smtls-sendmail, \
              with a run path to them), or --format tar to package for this machine only, or build against the system's \
              OpenSSL (without --openssl-prefix)",
-            prefix.display(),
-            config.openssl.text
+            prefix.display()
         ),
         (None, _, true) => {
             bail!("--bundle-openssl bundles a private OpenSSL, but this build uses the system's: drop it, or configure with --openssl-prefix DIR")
@@ -35,35 +39,43 @@ pub fn check(config: &Configuration, formats: &[Format], bundle: bool) -> Result
     }
 }
 
-/// The OpenSSL sonames an ELF file needs.
-fn openssl_needed(bytes: &[u8]) -> Vec<String> {
-    match goblin::elf::Elf::parse(bytes) {
-        Ok(elf) => elf
-            .libraries
-            .iter()
-            .filter(|l| l.starts_with("libssl.so") || l.starts_with("libcrypto.so"))
-            .map(|s| s.to_string())
-            .collect(),
-        Err(_) => vec![],
-    }
+/// What a staged ELF file says: the OpenSSL sonames it needs, and whether
+/// its run path names the prefix's library directory.
+fn inspect(bytes: &[u8], lib_dir: &str) -> Option<(Vec<String>, bool)> {
+    let elf = goblin::elf::Elf::parse(bytes).ok()?;
+    let needed = elf
+        .libraries
+        .iter()
+        .filter(|l| l.starts_with("libssl.so") || l.starts_with("libcrypto.so"))
+        .map(|s| s.to_string())
+        .collect();
+    let names_prefix = elf.runpaths.iter().chain(&elf.rpaths).flat_map(|p| p.split(':')).any(|p| p == lib_dir);
+    Some((needed, names_prefix))
 }
 
 /// Copies the OpenSSL libraries the staged binaries need from `lib_dir`
-/// into the private directory of the staged tree, adds them to the
-/// contents, and points every staged ELF file that needs them (and the
-/// libraries themselves) at that directory with its RUNPATH.
+/// into the private directory of the staged tree and adds them to the
+/// contents. Every staged ELF file that needs them (and the libraries
+/// themselves) gets a RUNPATH to that directory; any other whose run path
+/// named the prefix (the Makefiles give every program the same LIBDIRS)
+/// loses it. Only the staged copies change.
 pub fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Path) -> Result<Vec<PathBuf>> {
     let patchelf = tools::find(&tools::PATCHELF)?;
+    let lib_text = lib_dir.display().to_string();
     let mut sonames = std::collections::BTreeSet::new();
     let mut users = vec![];
+    let mut strays = vec![];
     for e in &contents.entries {
         if let Kind::File { .. } = e.kind {
             let staged = e.staged(root);
             let bytes = std::fs::read(&staged).with_context(|| format!("reading {}", staged.display()))?;
-            let needed = openssl_needed(&bytes);
-            if !needed.is_empty() {
-                users.push(staged);
-                sonames.extend(needed);
+            match inspect(&bytes, &lib_text) {
+                Some((needed, _)) if !needed.is_empty() => {
+                    users.push(staged);
+                    sonames.extend(needed);
+                }
+                Some((_, true)) => strays.push(staged),
+                _ => {}
             }
         }
     }
@@ -105,21 +117,22 @@ pub fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Pa
         }
     }
     contents.entries.sort_by(|a, b| a.path.cmp(&b.path));
-    for file in &users {
+    let run = |args: &[&std::ffi::OsStr], file: &Path| -> Result<()> {
         let out = Command::new(&patchelf)
-            .arg("--set-rpath")
-            .arg(private)
+            .args(args)
             .arg(file)
             .output()
             .with_context(|| format!("running {}", patchelf.display()))?;
         if !out.status.success() {
-            bail!(
-                "patchelf --set-rpath {} {} failed: {}",
-                private.display(),
-                file.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            bail!("patchelf on {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr).trim());
         }
+        Ok(())
+    };
+    for file in &users {
+        run(&["--set-rpath".as_ref(), private.as_os_str()], file)?;
+    }
+    for file in &strays {
+        run(&["--remove-rpath".as_ref()], file)?;
     }
     Ok(added)
 }

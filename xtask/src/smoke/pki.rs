@@ -294,7 +294,7 @@ mod tests {
     #[test]
     fn the_layout_has_the_names_of_the_packaged_stanza() {
         // The names sendmail-certs installs and sendmail.mc uses.
-        let stanza = crate::stage::template("tls-server.mc", &Default::default()).unwrap();
+        let stanza = crate::template::render("tls-server.mc", &Default::default()).unwrap();
         let files = crate::stage::tls_files(&stanza).unwrap();
         let l = Layout::new("/c".into());
         for (ours, theirs) in [

@@ -3,7 +3,7 @@
 //! `match` on each entry's [`Origin`].
 
 use super::{generated_dir, Contents, Entry, Origin, Target};
-use crate::{archive, epoch, meta, plan::Plan, process, template, tools};
+use crate::{archive, epoch, meta, plan::Plan, proc, template, tools};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -218,7 +218,7 @@ pub fn generate_cf(cf_cf: &Path, mc: &Path, mc_text: &str, installed_mc: &str) -
 /// Writes a stripped copy of `built` to `out` (`strip ARGS -o OUT BUILT`).
 fn strip_into(strip: &Path, args: &[&str], built: &Path, out: &Path) -> Result<()> {
     std::fs::create_dir_all(out.parent().context("no parent")?)?;
-    process::output(Command::new(strip).args(args).arg("-o").arg(out).arg(built))?;
+    proc::output(Command::new(strip).args(args).arg("-o").arg(out).arg(built))?;
     Ok(())
 }
 

@@ -32,8 +32,7 @@ pub use list::{
 pub use tree::stage;
 pub use types::{check, sample_of, Contents, Entry, Features, Kind, Origin, Target};
 
-// The names other modules used before `meta` and `template` held them.
-pub use crate::meta::{HOMEPAGE, MAINTAINER, PACKAGE_NAME, SUMMARY};
+// For the tests in tests/, which see `stage` but not `template`.
 pub use crate::template::{dir as templates_dir, render as template};
 
 use crate::{plan::Plan, progress};

@@ -1,7 +1,6 @@
 //! The control file: fields in dpkg's order, relations from the option
 //! table, the long description.
 
-use crate::stage;
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -76,7 +75,7 @@ pub fn control_text(c: &Control) -> String {
     let mut field = |k: &str, v: &str| {
         let _ = writeln!(s, "{k}: {v}");
     };
-    field("Package", stage::PACKAGE_NAME);
+    field("Package", crate::meta::PACKAGE_NAME);
     field("Version", &c.version);
     field("Architecture", &c.arch);
     field("Maintainer", &c.maintainer);
@@ -98,8 +97,8 @@ pub fn control_text(c: &Control) -> String {
     field("Provides", "mail-transport-agent");
     field("Section", "mail");
     field("Priority", "optional");
-    field("Homepage", stage::HOMEPAGE);
-    field("Description", stage::SUMMARY);
+    field("Homepage", crate::meta::HOMEPAGE);
+    field("Description", crate::meta::SUMMARY);
     let long = format!(
         "sendmail {} built from the pinned, verified upstream release with\n\
          STARTTLS, elliptic-curve key exchange (TLS_EC) and\n\
@@ -138,7 +137,7 @@ mod tests {
             version: "8.18.2-0smtls1".into(),
             arch: "amd64".into(),
             installed_size: 2048,
-            maintainer: stage::MAINTAINER.into(),
+            maintainer: crate::meta::MAINTAINER.into(),
             depends: vec!["adduser".into(), "libc6 (>= 2.36)".into()],
             relations: relations(&["sasl".into(), "milter".into(), "mta-sts".into()]).unwrap(),
             options: ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane", "mta-sts"]

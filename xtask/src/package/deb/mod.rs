@@ -15,7 +15,7 @@ pub mod shlibdeps;
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarData, TarMember};
-use crate::stage::{self, Contents, Kind, Target};
+use crate::stage::{Contents, Kind, Target};
 use anyhow::{bail, Result};
 use control::{control_text, relations, Control};
 use scripts::{neutral, neutral_mode};
@@ -99,7 +99,7 @@ impl Packager for Deb {
     fn file_name(&self, input: &Input) -> Result<String> {
         Ok(format!(
             "{}_{}_{}.deb",
-            stage::PACKAGE_NAME,
+            crate::meta::PACKAGE_NAME,
             Target::Debian.package_version(&input.version, &input.revision),
             self.arch
         ))

@@ -4,7 +4,7 @@
 //! and dh_installinit generate; the /etc/aliases and access-map handling
 //! follows Debian Policy 11.6 and Debian's sendmail.
 
-use crate::stage::{self, Contents, Entry, Kind};
+use crate::stage::{Contents, Entry, Kind};
 use anyhow::Result;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -75,14 +75,14 @@ pub fn vars(c: &Contents) -> Result<BTreeMap<&'static str, String>> {
         .map_or("/usr/sbin/sendmail".to_string(), |e| e.path.display().to_string());
     let none = BTreeMap::new();
     Ok(BTreeMap::from([
-        ("PACKAGE", stage::PACKAGE_NAME.to_string()),
+        ("PACKAGE", crate::meta::PACKAGE_NAME.to_string()),
         ("SENDMAIL", sendmail),
         ("STATOVERRIDES", overrides.trim_end().to_string()),
         ("CONFFILES", conffiles.join(" ")),
         ("UNITS", units(c).join(" ")),
         ("INIT", init_script(c).unwrap_or_default()),
-        ("ALIASES", stage::template("aliases", &none)?.trim_end().to_string()),
-        ("ACCESS", stage::template("access", &none)?.trim_end().to_string()),
+        ("ALIASES", crate::template::render("aliases", &none)?.trim_end().to_string()),
+        ("ACCESS", crate::template::render("access", &none)?.trim_end().to_string()),
     ]))
 }
 
@@ -91,7 +91,7 @@ pub fn scripts(c: &Contents) -> Result<Vec<(&'static str, String)>> {
     let v = vars(c)?;
     let mut out = vec![];
     for name in ["postinst", "postrm", "preinst", "prerm"] {
-        out.push((name, stage::template(&format!("deb-{name}.in"), &v)?));
+        out.push((name, crate::template::render(&format!("deb-{name}.in"), &v)?));
     }
     Ok(out)
 }
@@ -103,9 +103,9 @@ mod tests {
 
     fn entry(path: &str, kind: Kind, owner: &str, group: &str, mode: u32) -> Entry {
         let origin = match kind {
-            Kind::Dir => stage::Origin::Dir,
-            Kind::Symlink { .. } => stage::Origin::Link,
-            _ => stage::Origin::Source { rel: path.trim_start_matches('/').into() },
+            Kind::Dir => crate::stage::Origin::Dir,
+            Kind::Symlink { .. } => crate::stage::Origin::Link,
+            _ => crate::stage::Origin::Source { rel: path.trim_start_matches('/').into() },
         };
         Entry { path: path.into(), kind, owner: owner.into(), group: group.into(), mode, option: None, origin }
     }

@@ -141,11 +141,11 @@ pub fn parse_shlibdeps(out: &str) -> Option<Vec<String>> {
 /// `debian/PACKAGE/` of a scratch directory with a minimal debian/control.
 pub fn from_dpkg_shlibdeps(input: &Input, scratch: &Path) -> Result<Vec<String>> {
     let _ = std::fs::remove_dir_all(scratch);
-    let pkg_dir = scratch.join("debian").join(crate::stage::PACKAGE_NAME);
+    let pkg_dir = scratch.join("debian").join(crate::meta::PACKAGE_NAME);
     std::fs::create_dir_all(&pkg_dir).with_context(|| format!("creating {}", pkg_dir.display()))?;
     std::fs::write(
         scratch.join("debian/control"),
-        format!("Source: {0}\n\nPackage: {0}\nArchitecture: any\n", crate::stage::PACKAGE_NAME),
+        format!("Source: {0}\n\nPackage: {0}\nArchitecture: any\n", crate::meta::PACKAGE_NAME),
     )?;
     let mut args = vec!["-O".to_string()];
     for (path, bytes) in elf_files(input)? {
@@ -153,7 +153,7 @@ pub fn from_dpkg_shlibdeps(input: &Input, scratch: &Path) -> Result<Vec<String>>
         let dest = pkg_dir.join(rel);
         std::fs::create_dir_all(dest.parent().context("no parent")?)?;
         std::fs::write(&dest, bytes)?;
-        args.push(format!("-edebian/{}/{}", crate::stage::PACKAGE_NAME, rel.display()));
+        args.push(format!("-edebian/{}/{}", crate::meta::PACKAGE_NAME, rel.display()));
     }
     let out =
         Command::new("dpkg-shlibdeps").args(&args).current_dir(scratch).output().context("running dpkg-shlibdeps")?;
