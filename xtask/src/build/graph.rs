@@ -4,9 +4,10 @@
 //!   `obj./<sub>/Makefile` (no `make depend`: in a fresh object directory
 //!   every object is built anyway, and the dependency lines only serve
 //!   later incremental makes);
-//! - `Objects`: `make` of the generated headers and every object file, which
-//!   needs nothing from other subdirectories, so sendmail's 40-odd files
-//!   compile while libsm is still being built;
+//! - `Objects`: `make` of the generated headers and every object file (each
+//!   after the headers, see `OBJECTS_MK`), which needs nothing from other
+//!   subdirectories, so sendmail's 40-odd files compile while libsm is
+//!   still being built;
 //! - `Link`: `make all` (archive or link, manual pages), once the libraries
 //!   the Makefile names in `<sub>SMDEPLIBS` are linked.
 //!

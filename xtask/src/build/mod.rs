@@ -254,10 +254,18 @@ fn build_one_by_one(plan: &Plan, jobs: usize, all: &[&str]) -> Result<()> {
 /// generated headers and objects only, the largest sources first (so the
 /// last compiles to finish are short ones and both ends of the build stay
 /// busy); objects without a same-named source follow in the Makefile's order.
+///
+/// Upstream's `all: ${BEFORE} ${LINKS} ${PROG}` only makes `sm_os.h` and the
+/// other BEFORE/LINKS files first because its make runs one job at a time,
+/// and without `make depend` no object names them as prerequisites. Under
+/// the jobserver a goal's prerequisites start together, so every object
+/// waits for them explicitly (order-only: a newer link does not make an
+/// object out of date, as in upstream's Makefile).
 const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking,\n\
-# largest sources first.\n\
+# largest sources first, each after the files BEFORE and LINKS make.\n\
 smtls-by-size := $(patsubst %.c,%.o,$(shell ls -LS $(OBJS:.o=.c) 2>/dev/null))\n\
-smtls-objects: $(BEFORE) $(LINKS) $(filter $(OBJS),$(smtls-by-size)) $(OBJS)\n";
+smtls-objects: $(BEFORE) $(LINKS) $(filter $(OBJS),$(smtls-by-size)) $(OBJS)\n\
+$(OBJS): | $(BEFORE) $(LINKS)\n";
 
 /// Builds `subdirs` (in priority order) as one graph.
 fn build_graph(plan: &Plan, jobs: usize, subdirs: &[&str]) -> Result<()> {
@@ -366,6 +374,39 @@ mod tests {
         want.sort();
         got.sort();
         assert_eq!(got, want);
+    }
+
+    /// The fragment under a real GNU make with spare job slots, after a
+    /// Makefile shaped like upstream's (no dependency lines, the header a
+    /// BEFORE link that is slow to appear, as on a loaded machine): every
+    /// object must see the header. Before the order-only line, `cc` started
+    /// alongside the link and failed with `sm_os.h: No such file or
+    /// directory`, as editmap once did.
+    #[test]
+    fn objects_compile_only_after_their_before_and_links_files() {
+        let dir = std::env::temp_dir().join(format!("smtls-objects-mk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let makefile = "BEFORE= sm_os.h\nLINKS= conf.h\nOBJS= a.o b.o\nCFLAGS= -I.\n\
+            all: ${BEFORE} ${LINKS} ${OBJS}\n\
+            sm_os.h: os.h\n\tsleep 1; ln -f -s os.h sm_os.h\n\
+            conf.h:\n\tsleep 1; echo 'int conf;' > conf.h\n";
+        for (name, text) in [
+            ("Makefile", makefile),
+            ("os.h", "int os;\n"),
+            ("a.c", "#include \"sm_os.h\"\n#include \"conf.h\"\nint a;\n"),
+            ("b.c", "#include \"sm_os.h\"\nint b;\n"),
+            ("objects.mk", OBJECTS_MK),
+        ] {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let mut cmd = Command::new("make");
+        cmd.args(["-j4", "-f", "Makefile", "-f", "objects.mk", "smtls-objects"]).current_dir(&dir);
+        clean_env(&mut cmd);
+        let out = cmd.output().expect("running make");
+        let log = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.status.success(), "{log}");
     }
 
     #[test]
