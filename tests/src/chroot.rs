@@ -198,11 +198,14 @@ impl Chroot {
         Ok(inside)
     }
 
-    fn command(&self, script: &str, private_net: bool) -> Command {
+    fn command(&self, script: &str, private_net: bool, private_pids: bool) -> Command {
         let mut cmd = Command::new("unshare");
         cmd.args(["--mount", "--uts", "--fork"]);
         if private_net {
             cmd.arg("--net");
+        }
+        if private_pids {
+            cmd.arg("--pid");
         }
         let lo = if private_net { "ip link set lo up && " } else { "" };
         cmd.args(["--", "/bin/sh", "-c"])
@@ -224,13 +227,23 @@ impl Chroot {
 
     /// Runs `script` with /bin/sh inside, sharing the host's network (apt).
     pub fn run(&self, script: &str) -> Result<Output> {
-        self.command(script, false).output().context("running unshare")
+        self.command(script, false, false).output().context("running unshare")
+    }
+
+    /// [`Chroot::ok`] in a PID namespace of its own: the /proc inside shows
+    /// only the script's processes, so a maintainer script that stops
+    /// daemons by name (Debian's sendmail-bin postinst ends with
+    /// `start-stop-daemon --stop --name sendmail`) cannot reach another
+    /// test's daemon or the host's. Whatever it leaves running ends with it.
+    pub fn ok_alone(&self, script: &str) -> Result<String> {
+        let out = self.command(script, false, true).output().context("running unshare")?;
+        check(script, out)
     }
 
     /// The same in a private network namespace with only 127.0.0.1, so a
     /// daemon on port 25 cannot meet another test's or the host's.
     pub fn run_isolated(&self, script: &str) -> Result<Output> {
-        self.command(script, true).output().context("running unshare")
+        self.command(script, true, false).output().context("running unshare")
     }
 
     /// Runs `script` inside the namespaces of process `pid` (a daemon

@@ -249,22 +249,15 @@ fn deb_installs_runs_stops_and_purges_in_a_clean_bookworm() {
     c.ok("praliases | grep -q '^smtls-kept:root$'").unwrap();
 }
 
-/// Version N+1 of a .deb: the same contents under another Debian revision
-/// (dpkg-deb on files only, never the host's package database).
-fn next_revision(deb: &Path, dir: &Path) -> PathBuf {
-    let tree = dir.join("tree");
-    let _ = std::fs::remove_dir_all(&tree);
-    sh("dpkg-deb", &["-R", deb.to_str().unwrap(), tree.to_str().unwrap()]);
-    let control = tree.join("DEBIAN/control");
-    let text = std::fs::read_to_string(&control).unwrap();
-    let version = text.lines().find_map(|l| l.strip_prefix("Version: ")).unwrap().to_string();
-    let (upstream, revision) = version.rsplit_once('-').unwrap();
-    let next = format!("{upstream}-{}", revision.replace("smtls1", "smtls2"));
-    assert_ne!(next, version);
-    std::fs::write(&control, text.replace(&format!("Version: {version}"), &format!("Version: {next}"))).unwrap();
-    let out = dir.join(format!("{PACKAGE}_{next}.deb"));
-    sh("dpkg-deb", &["--root-owner-group", "-b", tree.to_str().unwrap(), out.to_str().unwrap()]);
-    out
+/// The .deb of the shared verified build packaged by the toolkit with the
+/// Debian revision `revision`, in a scratch directory of its own.
+fn deb_with_revision(name: &str, revision: &str) -> PathBuf {
+    let dir = shared_packages_with("8.18.2", name, &["--format", "deb", "--revision", revision], &[]);
+    let deb = artifact(&dir, ".deb");
+    assert!(deb
+        .to_string_lossy()
+        .ends_with(&format!("_8.18.2-{revision}_{}.deb", sh("dpkg", &["--print-architecture"]).trim())));
+    deb
 }
 
 #[test]
@@ -273,9 +266,9 @@ fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
         eprintln!("SKIPPED: {why}");
         return;
     }
-    let dir = scratch("upgrade-debs");
-    let n = deb("upgrade-deb");
-    let n1 = next_revision(&n, &dir);
+    // Version N and N+1: the same verified build, packaged twice.
+    let n = deb_with_revision("upgrade-deb-1", "0smtls1");
+    let n1 = deb_with_revision("upgrade-deb-2", "0smtls2");
     let c = Chroot::new("upgrade").unwrap();
     c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
     let (a, b) = (c.copy_in(&n, "/tmp").unwrap(), c.copy_in(&n1, "/tmp").unwrap());
@@ -286,16 +279,19 @@ fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
          && makemap hash /etc/mail/access < /etc/mail/access")
         .unwrap();
     let said = c.ok(&format!("apt-get install -y {b} </dev/null")).unwrap();
+    eprintln!("--- upgrade transcript ---\n{said}");
+    assert!(said.contains("Preparing to unpack") && said.contains("over (8.18.2-0smtls1)"), "not an upgrade: {said}");
     assert!(!said.contains("WARNING") && !said.contains("no TLS certificate was created"), "{said}");
     let v = c.ok(&format!("dpkg-query -W -f '${{Version}} ${{Status}}' {PACKAGE}")).unwrap();
-    assert!(v.contains("smtls2 install ok installed"), "{v}");
+    assert!(v.starts_with("8.18.2-0smtls2 install ok installed"), "{v}");
+    let changelog = c.ok("zcat /usr/share/doc/smtls-sendmail/changelog.Debian.gz | head -1").unwrap();
+    assert!(changelog.starts_with("smtls-sendmail (8.18.2-0smtls2) "), "{changelog}");
     assert!(c.read("/etc/mail/sendmail.mc").unwrap().ends_with("dnl local edit\n"), "conffile edit lost");
     assert!(c.read("/etc/aliases").unwrap().contains("smtls-upgrade: root"));
     c.ok("praliases | grep -q '^smtls-upgrade:root$'").unwrap();
     c.ok("makemap -u hash /etc/mail/access | grep -qi '^connect:192.0.2.1'").unwrap();
     let modes = c.ok("stat -c '%U %G %a' /usr/libexec/sendmail/sendmail").unwrap();
     assert!(modes.contains("root smmsp 2555"), "{modes}");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -307,14 +303,18 @@ fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
     let deb = deb("switch-deb");
     let c = Chroot::new("switch").unwrap();
     c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
-    c.ok("apt-get install -y --no-install-recommends sendmail </dev/null && ls -l /etc/aliases /etc/mail/aliases")
-        .unwrap();
+    // Debian's maintainer scripts stop every process called sendmail they
+    // can see: in a PID namespace of their own, they see only their own.
+    c.ok_alone(
+        "apt-get install -y --no-install-recommends sendmail </dev/null && ls -l /etc/aliases /etc/mail/aliases",
+    )
+    .unwrap();
     c.ok("echo 'smtls-switch: root' >> /etc/aliases && newaliases \
          && printf 'Connect:192.0.2.7\\tREJECT\\n' >> /etc/mail/access \
          && makemap hash /etc/mail/access < /etc/mail/access")
         .unwrap();
     let inside = c.copy_in(&deb, "/tmp").unwrap();
-    let said = c.ok(&format!("apt-get install -y {inside} </dev/null")).unwrap();
+    let said = c.ok_alone(&format!("apt-get install -y {inside} </dev/null")).unwrap();
     assert!(said.contains("REMOVED") || said.contains("Removing sendmail"), "{said}");
     let v = c.ok(&format!("dpkg-query -W -f '${{Status}}' {PACKAGE}")).unwrap();
     assert!(v.contains("install ok installed"), "{v}");
@@ -328,4 +328,39 @@ fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
     assert!(c.path("/etc/mail/sendmail.mc.pre-smtls-sendmail").exists(), "Debian's .mc moved aside");
     // The installed configuration parses with the installed binary.
     c.ok("echo '$=w' | sendmail -bt -C /etc/mail/sendmail.cf").unwrap();
+}
+
+/// The shipped units as systemd itself reads them: `systemd-analyze
+/// verify` (bookworm's systemd, installed in the chroot beside sysvinit)
+/// loads each unit and its dependencies in a test manager, which needs no
+/// running systemd, and checks the directives, that ExecStart's program
+/// exists and that the Documentation= man page is installed. A broken copy shows the check can fail.
+#[test]
+fn systemd_analyze_verifies_the_units() {
+    if let Some(why) = chroot::unavailable() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let deb = deb("units-deb");
+    let c = Chroot::new("units").unwrap();
+    let inside = c.copy_in(&deb, "/tmp").unwrap();
+    // man-db: verify runs `man` on each Documentation= page, which must be
+    // one the package ships.
+    c.ok(&format!("apt-get install -y --no-install-recommends systemd man-db {inside} </dev/null")).unwrap();
+    let units = ["/lib/systemd/system/sendmail.service", "/lib/systemd/system/sm-msp-queue.service"];
+    let said =
+        c.ok(&format!("systemd-analyze --version | head -1; systemd-analyze verify {}", units.join(" "))).unwrap();
+    for u in ["sendmail.service", "sm-msp-queue.service"] {
+        assert!(!said.contains(u), "systemd-analyze has something to say about {u}:\n{said}");
+    }
+
+    // The check can fail: a unit whose program is missing and whose
+    // directive is misspelt.
+    let unit = c.read(units[0]).unwrap();
+    let broken = unit.replace("/usr/sbin/sendmail", "/usr/sbin/no-such-sendmail").replace("PIDFile=", "PIDFiel=");
+    c.write("/etc/systemd/system/smtls-broken.service", &broken, 0o644).unwrap();
+    let out = c.run("systemd-analyze verify /etc/systemd/system/smtls-broken.service").unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    eprintln!("broken unit:\n{said}");
+    assert!(said.contains("PIDFiel") && said.contains("no-such-sendmail"), "{said}");
 }

@@ -39,7 +39,7 @@ pub enum Command {
     /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
     Package(package::PackageArgs),
     /// Everything with defaults: fetch, configure, build, verify, package.
-    Dist(dist::DistArgs),
+    Dist(Box<dist::DistArgs>),
     /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
     Repro(repro::ReproArgs),
     /// Time cold builds, upstream's serial sh Build against the toolkit's, and a no-op dist; prints `ratio: X.XX`.

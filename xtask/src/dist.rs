@@ -101,14 +101,15 @@ impl<'a> Steps<'a> {
 }
 
 /// What can be checked before any step runs, `--explain` included: the
-/// build time (SOURCE_DATE_EPOCH), the user's site.config fragments, then
-/// configure's own precheck (defines, OpenSSL, SASL). (`--jobs` and
+/// build time (SOURCE_DATE_EPOCH), the user's site.config fragments, a
+/// `--revision` without a .deb, then configure's own precheck (defines, OpenSSL, SASL). (`--jobs` and
 /// `--version` are checked when the command line is read.)
 pub fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
     crate::epoch::check_environment()?;
     for f in &args.configure.site_configs {
         configure::site_config::user(f)?;
     }
+    package::precheck(&args.package)?;
     configure::precheck(plan, &args.configure)
 }
 

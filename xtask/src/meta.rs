@@ -17,7 +17,8 @@ pub const MAINTAINER_ENV: &str = "SMTLS_MAINTAINER";
 /// The FreeBSD port's origin (category/name): the overlay port in
 /// `ports/`, and the `origin` of the .pkg.
 pub const FREEBSD_ORIGIN: &str = "mail/sendmail-tls";
-/// The Debian revision appended to the upstream version.
+/// The Debian revision appended to the upstream version unless
+/// `package --revision` names another.
 pub const DEBIAN_REVISION: &str = "0smtls1";
 /// One line about the package.
 pub const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
@@ -55,19 +56,34 @@ pub fn maintainer_address() -> Result<String> {
     Ok(parse_maintainer(&maintainer()?)?.1)
 }
 
-/// The Debian package version for an upstream version.
-pub fn debian_version(upstream: &str) -> String {
-    format!("{upstream}-{DEBIAN_REVISION}")
+/// A Debian revision as Policy 5.6.12 allows it: not empty, only ASCII
+/// letters, digits and `+ . ~` (no hyphen: the version's last hyphen
+/// separates the revision). Returns it as given.
+pub fn parse_revision(r: &str) -> Result<String> {
+    let what = "a Debian revision (Policy 5.6.12) is not empty and has only letters, digits, `+`, `.` and `~`, \
+                e.g. 0smtls2";
+    if r.is_empty() {
+        bail!("the revision is empty: {what}");
+    }
+    if let Some(c) = r.chars().find(|c| !(c.is_ascii_alphanumeric() || "+.~".contains(*c))) {
+        bail!("{c:?} is not allowed in the revision {r:?}: {what}");
+    }
+    Ok(r.to_string())
+}
+
+/// The Debian package version for an upstream version and a revision.
+pub fn debian_version(upstream: &str, revision: &str) -> String {
+    format!("{upstream}-{revision}")
 }
 
 /// The Debian changelog of this build.
-pub fn debian_changelog(version: &str, secs: u64) -> Result<String> {
+pub fn debian_changelog(version: &str, revision: &str, secs: u64) -> Result<String> {
     let maintainer = maintainer()?;
     Ok(format!(
         "{PACKAGE_NAME} ({}) unstable; urgency=medium\n\n  * sendmail {version} built by smtls with STARTTLS, TLS_EC and\n    \
          _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE; certificates are never created\n    \
          automatically (see /etc/mail/sendmail.mc).\n\n -- {maintainer}  {}\n",
-        debian_version(version),
+        debian_version(version, revision),
         epoch::rfc2822(secs)
     ))
 }
@@ -95,11 +111,24 @@ mod tests {
 
     #[test]
     fn changelog_and_copyright() {
-        let c = debian_changelog("8.18.2", 1_766_793_600).unwrap();
+        let c = debian_changelog("8.18.2", DEBIAN_REVISION, 1_766_793_600).unwrap();
         assert!(c.starts_with("smtls-sendmail (8.18.2-0smtls1) unstable; urgency=medium\n"), "{c}");
+        let c = debian_changelog("8.18.2", "0smtls2", 1_766_793_600).unwrap();
+        assert!(c.starts_with("smtls-sendmail (8.18.2-0smtls2) unstable; urgency=medium\n"), "{c}");
         assert!(c.ends_with("  Sat, 27 Dec 2025 00:00:00 +0000\n"), "{c}");
         let cr = copyright("8.18.2", "\t\tSENDMAIL LICENSE\n\nterms\n").unwrap();
         assert!(cr.contains("License: Sendmail\n                 SENDMAIL LICENSE\n .\n terms\n"), "{cr}");
+    }
+
+    #[test]
+    fn revisions_follow_policy() {
+        for good in ["0smtls1", "0smtls2", "1", "0+deb12u1", "1~bpo12+1", "0.1"] {
+            assert_eq!(parse_revision(good).unwrap(), good);
+        }
+        for bad in ["", "0smtls-2", "0 smtls", "0smtls_1", "0:1", "0smtlsé"] {
+            let e = parse_revision(bad).unwrap_err().to_string();
+            assert!(e.contains("Policy 5.6.12"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! prints under `DEB_BUILD_MAINT_OPTIONS=hardening=+all` (fortify,
 //! stack-protector-strong, format-security, relro, bindnow; PIE is the
 //! compiler's default on Debian), or, without dpkg, the same flags each
-//! probed against the compiler. They reach the build as the
+//! probed against the compiler; plus what later dpkg versions add (stack
+//! clash and branch protection) when the compiler takes it. They reach the build as the
 //! `hardening.m4` fragment (confCCOPTS, confLDOPTS), so they are in the
 //! site.config.m4 that `bench` copies to its upstream side and in the
 //! configure stamp.
@@ -11,11 +12,15 @@ use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::Command;
 
-/// Branch protection, which dpkg-buildflags gives under hardening=+all
-/// from dpkg 1.22 (`-fcf-protection` on amd64, `-mbranch-protection=standard`
-/// on arm64) and hardening-check looks for: added when the compiler takes
-/// it and dpkg-buildflags did not give it (bookworm's dpkg 1.21).
-pub const BRANCH_FLAGS: &[&str] = &["-fcf-protection", "-mbranch-protection=standard"];
+/// What dpkg-buildflags gives under hardening=+all only from dpkg 1.22
+/// and hardening-check looks for: stack clash protection (the
+/// `stackclash` feature, `-fstack-clash-protection`) and branch protection
+/// (`branch`: `-fcf-protection` on amd64, `-mbranch-protection=standard` on
+/// arm64). Each is added when dpkg-buildflags did not give it (bookworm's
+/// dpkg 1.21 does not) and the compiler takes it without a word: gcc
+/// warns about stack clash protection on targets without it, and refuses
+/// the other architecture's branch flag.
+pub const DPKG_1_22_FLAGS: &[&str] = &["-fstack-clash-protection", "-fcf-protection", "-mbranch-protection=standard"];
 
 /// What the fallback asks the compiler for, as dpkg-buildflags would give it.
 pub const FALLBACK_CFLAGS: &[&str] =
@@ -100,7 +105,7 @@ pub fn detect(scratch: &Path) -> Result<Hardening> {
                 source: "probed against cc (no dpkg-buildflags)".into(),
             }
         };
-    for f in BRANCH_FLAGS {
+    for f in DPKG_1_22_FLAGS {
         let given = h.cflags.iter().any(|c| c.starts_with(f));
         if !given && accepts(&[f], &[]) {
             h.cflags.push(f.to_string());
@@ -140,6 +145,7 @@ mod tests {
         assert!(h.cflags.iter().any(|f| f == "-fstack-protector-strong"), "{h:?}");
         if std::env::consts::ARCH == "x86_64" {
             assert!(h.cflags.iter().any(|f| f.starts_with("-fcf-protection")), "{h:?}");
+            assert!(h.cflags.iter().any(|f| f == "-fstack-clash-protection"), "{h:?}");
         }
     }
 }

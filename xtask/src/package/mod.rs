@@ -45,6 +45,10 @@ pub struct PackageArgs {
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
     #[arg(long, value_enum, value_name = "TARGET")]
     pub tar_target: Option<Target>,
+    /// The Debian revision of the .deb (Policy 5.6.12: letters, digits, `+ . ~`); a later
+    /// revision of the same build upgrades an earlier one [default: 0smtls1].
+    #[arg(long, value_name = "R", value_parser = crate::meta::parse_revision)]
+    pub revision: Option<String>,
     /// With --openssl-prefix: carry that OpenSSL's libraries in the Debian
     /// layout (/usr/lib/<multiarch>/smtls-sendmail) with a run path to them.
     #[arg(long)]
@@ -53,6 +57,38 @@ pub struct PackageArgs {
     /// comparison must fail.
     #[arg(long, hide = true)]
     pub inject_difference: bool,
+}
+
+impl PackageArgs {
+    /// The Debian revision: `--revision`, else [`crate::meta::DEBIAN_REVISION`].
+    pub fn revision(&self) -> &str {
+        self.revision.as_deref().unwrap_or(crate::meta::DEBIAN_REVISION)
+    }
+
+    /// The formats to write: those asked for (sorted, once each), else
+    /// this host's defaults.
+    pub fn formats(&self) -> Vec<Format> {
+        if self.formats.is_empty() {
+            return default_formats(crate::tools::Os::detect());
+        }
+        let mut f = self.formats.clone();
+        f.sort();
+        f.dedup();
+        f
+    }
+}
+
+/// What can be refused before anything is built: a `--revision` only a
+/// .deb carries, when no .deb is written.
+pub fn precheck(args: &PackageArgs) -> Result<()> {
+    if let (Some(r), false) = (&args.revision, args.formats().contains(&Format::Deb)) {
+        bail!(
+            "--revision {r} sets the Debian revision of the .deb, but no .deb is written (formats: {}); \
+             add --format deb or drop --revision",
+            args.formats().iter().map(|f| format!("{f:?}").to_lowercase()).collect::<Vec<_>>().join(",")
+        );
+    }
+    Ok(())
 }
 
 /// The formats written when none are asked for.
@@ -71,6 +107,8 @@ pub struct Input<'a> {
     pub root: &'a Path,
     /// The upstream version, e.g. 8.18.2.
     pub version: String,
+    /// The Debian revision (`--revision`), e.g. 0smtls1.
+    pub revision: String,
     /// Seconds since the epoch, for every timestamp in the archive.
     pub time: u64,
 }
@@ -167,6 +205,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
     }
     i.add("SOURCE_DATE_EPOCH", std::env::var("SOURCE_DATE_EPOCH").unwrap_or_default());
     i.add("maintainer", crate::meta::maintainer()?);
+    i.add("Debian revision", args.revision().to_string());
     i.add("arguments", format!("{args:?}"));
     Ok(i)
 }
@@ -187,15 +226,9 @@ pub fn outputs(plan: &Plan, args: &PackageArgs) -> Vec<PathBuf> {
 /// Stages each layout the formats need and writes the packages, for the
 /// build `configure` described and the one build time.
 pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch::BuildTime) -> Result<Vec<Artifact>> {
+    precheck(args)?;
     crate::stamp::forget(&plan.work_dir, "package")?;
-    let formats = if args.formats.is_empty() {
-        default_formats(crate::tools::Os::detect())
-    } else {
-        let mut f = args.formats.clone();
-        f.sort();
-        f.dedup();
-        f
-    };
+    let formats = args.formats();
     let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
     let names: Vec<String> = formats.iter().map(|f| format!("{f:?}").to_lowercase()).collect();
     let t = progress::Timer::start(format!("package sendmail {} as {}", plan.version, names.join(", ")));
@@ -209,7 +242,7 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
     for p in &packagers {
         if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
-            let (root, mut contents) = stage::stage(plan, p.target(), config, time)?;
+            let (root, mut contents) = stage::stage(plan, p.target(), config, time, args.revision())?;
             if let (Some(prefix), true, Target::Debian) = (&config.openssl.prefix, args.bundle_openssl, p.target()) {
                 let multiarch =
                     crate::host::multiarch().context("--bundle-openssl: no multiarch triplet for this host")?;
@@ -245,7 +278,13 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     let mut artifacts = vec![];
     for p in &packagers {
         let (root, contents) = &staged[&p.target()];
-        let input = Input { contents, root, version: plan.version.to_string(), time: time.secs };
+        let input = Input {
+            contents,
+            root,
+            version: plan.version.to_string(),
+            revision: args.revision().to_string(),
+            time: time.secs,
+        };
         let name = p.file_name(&input)?;
         let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
         util::write_atomic(&fresh.join(&name), &bytes)?;

@@ -153,7 +153,7 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     let mut m = Map::new();
     m.insert("name".into(), json!(meta::PACKAGE_NAME));
     m.insert("origin".into(), json!(meta::FREEBSD_ORIGIN));
-    m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version)));
+    m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version, &input.revision)));
     m.insert("comment".into(), json!(meta::SUMMARY));
     m.insert("maintainer".into(), json!(meta::maintainer_address()?));
     m.insert("www".into(), json!(meta::HOMEPAGE));
@@ -223,7 +223,7 @@ impl Packager for Pkg {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}.pkg", meta::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version)))
+        Ok(format!("{}-{}.pkg", meta::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version, &input.revision)))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

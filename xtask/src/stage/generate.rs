@@ -33,7 +33,13 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
 /// Writes every generated file of `contents` into [`generated_dir`];
 /// returns that directory. Needs a built tree (the binaries, cf/cf, and the
 /// libraries of the options on).
-pub fn generate(plan: &Plan, contents: &Contents, time: &epoch::BuildTime) -> Result<std::path::PathBuf> {
+/// `revision` is the Debian revision the changelog names.
+pub fn generate(
+    plan: &Plan,
+    contents: &Contents,
+    time: &epoch::BuildTime,
+    revision: &str,
+) -> Result<std::path::PathBuf> {
     let gen = generated_dir(plan, contents.target);
     if let Some(parent) = gen.parent() {
         crate::plan::clean_leftovers(parent)?;
@@ -49,7 +55,7 @@ pub fn generate(plan: &Plan, contents: &Contents, time: &epoch::BuildTime) -> Re
         }
         let out = e.staged(&partial);
         std::fs::create_dir_all(out.parent().context("no parent")?)?;
-        if let Some(bytes) = make(plan, contents, e, time, &strip, &partial)? {
+        if let Some(bytes) = make(plan, contents, e, time, revision, &strip, &partial)? {
             std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
         } else if !out.is_file() {
             bail!("{}: generation wrote nothing", e.path.display());
@@ -69,6 +75,7 @@ fn make(
     contents: &Contents,
     e: &Entry,
     time: &epoch::BuildTime,
+    revision: &str,
     strip: &Path,
     partial: &Path,
 ) -> Result<Option<Vec<u8>>> {
@@ -123,7 +130,7 @@ fn make(
         Origin::Template { name } => template::render(name, &BTreeMap::new())?.into_bytes(),
         Origin::DocCopy { rel } => read(&rel.to_string_lossy())?,
         Origin::ReleaseNotes => archive::gzip(&read("RELEASE_NOTES")?)?,
-        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(&version, time.secs)?.as_bytes())?,
+        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(&version, revision, time.secs)?.as_bytes())?,
         Origin::MailerConf => mailer_conf(&target_prefix(target))?.into_bytes(),
         Origin::Copyright => {
             let license = String::from_utf8(read("LICENSE")?).context("sendmail's LICENSE is not UTF-8")?;

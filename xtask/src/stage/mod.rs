@@ -58,7 +58,7 @@ pub fn run(
 ) -> Result<(PathBuf, Contents)> {
     let target = args.target.unwrap_or_else(Target::host);
     let t = progress::Timer::start(format!("stage sendmail {} for {target}", plan.version));
-    let (root, contents) = stage(plan, target, config, time)?;
+    let (root, contents) = stage(plan, target, config, time, crate::meta::DEBIAN_REVISION)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&contents)?);
     } else {

@@ -122,10 +122,11 @@ impl Target {
         }
     }
 
-    /// The version string the package carries.
-    pub fn package_version(self, upstream: &str) -> String {
+    /// The version string the package carries (`revision`: the Debian
+    /// revision; FreeBSD packages have none).
+    pub fn package_version(self, upstream: &str, revision: &str) -> String {
         match self {
-            Target::Debian => meta::debian_version(upstream),
+            Target::Debian => meta::debian_version(upstream, revision),
             Target::FreeBsd => upstream.to_string(),
         }
     }

@@ -100,7 +100,7 @@ impl Packager for Deb {
         Ok(format!(
             "{}_{}_{}.deb",
             crate::meta::PACKAGE_NAME,
-            Target::Debian.package_version(&input.version),
+            Target::Debian.package_version(&input.version, &input.revision),
             self.arch
         ))
     }
@@ -111,7 +111,7 @@ impl Packager for Deb {
         }
         let t = input.time;
         let control = Control {
-            version: Target::Debian.package_version(&input.version),
+            version: Target::Debian.package_version(&input.version, &input.revision),
             arch: self.arch.clone(),
             installed_size: installed_size(input)?,
             maintainer: crate::meta::maintainer()?,
