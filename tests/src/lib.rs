@@ -155,7 +155,12 @@ pub fn artifact(dir: &Path, suffix: &str) -> PathBuf {
 
 /// Runs a system command and returns its stdout; panics with its output on failure.
 pub fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("running {cmd}: {e}"));
+    sh_in(Path::new("."), cmd, args)
+}
+
+/// [`sh`] in the directory `dir`.
+pub fn sh_in(dir: &Path, cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).current_dir(dir).output().unwrap_or_else(|e| panic!("running {cmd}: {e}"));
     assert!(
         out.status.success(),
         "{cmd} {} failed: {}{}",

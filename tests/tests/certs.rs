@@ -23,11 +23,17 @@ fn script(dir: &Path) -> PathBuf {
 /// Runs the script under dash (the shell of Debian's /bin/sh, and the
 /// strictest POSIX shell at hand), with its temporary files in `tmp`.
 fn run(script: &Path, tmp: &Path, args: &[&str]) -> Output {
+    run_env(script, tmp, args, &[])
+}
+
+/// [`run`] with more environment variables.
+fn run_env(script: &Path, tmp: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let out = Command::new("dash")
         .arg(script)
         .args(args)
         .env("TMPDIR", tmp)
         .env("OPENSSL", "openssl")
+        .envs(envs.iter().copied())
         .output()
         .expect("running dash");
     eprintln!(
@@ -45,15 +51,7 @@ fn code(out: &Output) -> i32 {
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("running openssl");
-    assert!(
-        out.status.success(),
-        "openssl {} failed: {}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    sh_in(dir, "openssl", args)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -214,6 +212,43 @@ impl Pki {
     fn s(p: &Path) -> &str {
         p.to_str().unwrap()
     }
+
+    /// An `install` of this PKI's leaf and key with its intermediates
+    /// (root-side first), trusting its root, for HOST.
+    fn install(&self) -> Install<'_> {
+        Install {
+            leaf: &self.leaf,
+            key: &self.key,
+            more: vec![],
+            chain: self.intermediates.iter().map(PathBuf::as_path).collect(),
+            ca: &self.root,
+            host: HOST,
+        }
+    }
+}
+
+/// The arguments of one `sendmail-certs install`.
+struct Install<'a> {
+    leaf: &'a Path,
+    key: &'a Path,
+    /// Right after the key (e.g. `--passin`).
+    more: Vec<&'a str>,
+    /// Each a `--chain FILE`, in this order.
+    chain: Vec<&'a Path>,
+    ca: &'a Path,
+    host: &'a str,
+}
+
+impl<'a> Install<'a> {
+    fn args(&self, dir: &'a Path) -> Vec<&'a str> {
+        let mut args = vec!["install", "--cert", Pki::s(self.leaf), "--key", Pki::s(self.key)];
+        args.extend(&self.more);
+        for c in &self.chain {
+            args.extend(["--chain", Pki::s(c)]);
+        }
+        args.extend(["--ca", Pki::s(self.ca), "--host", self.host, "--dir", Pki::s(dir)]);
+        args
+    }
 }
 
 /// Everything about a directory tree: each path with its mode and owner,
@@ -257,8 +292,15 @@ fn pem(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap()
 }
 
-fn public_key(dir: &Path, args: &[&str]) -> String {
-    openssl(dir, args)
+/// `key` is the private key of the certificate `cert`.
+fn assert_key_of(dir: &Path, key: &Path, cert: &Path) {
+    assert_eq!(
+        openssl(dir, &["pkey", "-pubout", "-in", Pki::s(key)]),
+        openssl(dir, &["x509", "-noout", "-pubkey", "-in", Pki::s(cert)]),
+        "{} is not the key of {}",
+        key.display(),
+        cert.display()
+    );
 }
 
 /// A private place for the set: `<base>/etc/certs`, parents 0755.
@@ -343,25 +385,7 @@ fn a_reversed_chain_is_reordered_and_reported() {
     // The intermediates in the wrong order (root-side first), in one file.
     let bundle = dir.join("pki/chain-reversed.pem");
     std::fs::write(&bundle, format!("{}{}", pem(&pki.intermediates[0]), pem(&pki.intermediates[1]))).unwrap();
-    let out = run(
-        &s,
-        &dir,
-        &[
-            "install",
-            "--cert",
-            Pki::s(&pki.leaf),
-            "--chain",
-            Pki::s(&bundle),
-            "--key",
-            Pki::s(&pki.key),
-            "--ca",
-            Pki::s(&pki.root),
-            "--host",
-            HOST,
-            "--dir",
-            Pki::s(&certs),
-        ],
-    );
+    let out = run(&s, &dir, &Install { chain: vec![&bundle], ..pki.install() }.args(&certs));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
@@ -374,27 +398,8 @@ fn a_reversed_chain_is_reordered_and_reported() {
     let served = certs_of(&certs.join("host.cert"));
     assert_eq!(served, [pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0])]);
     // In order already: nothing to report.
-    let out = run(
-        &s,
-        &dir,
-        &[
-            "install",
-            "--cert",
-            Pki::s(&pki.leaf),
-            "--chain",
-            Pki::s(&pki.intermediates[1]),
-            "--chain",
-            Pki::s(&pki.intermediates[0]),
-            "--key",
-            Pki::s(&pki.key),
-            "--ca",
-            Pki::s(&pki.root),
-            "--host",
-            HOST,
-            "--dir",
-            Pki::s(&certs),
-        ],
-    );
+    let reversed = vec![pki.intermediates[1].as_path(), &pki.intermediates[0]];
+    let out = run(&s, &dir, &Install { chain: reversed, ..pki.install() }.args(&certs));
     assert_eq!(code(&out), 0);
     assert!(!stdout(&out).contains("REORDERED"), "{}", stdout(&out));
     // A fullchain file with the root, plus one intermediate again: the root
@@ -428,12 +433,7 @@ fn a_reversed_chain_is_reordered_and_reported() {
 /// Installs `pki` into `certs` (chain given root-side first) and checks
 /// the files; returns the install output.
 fn install_and_inspect(s: &Path, tmp: &Path, pki: &Pki, certs: &Path) -> Output {
-    let mut args = vec!["install", "--cert", Pki::s(&pki.leaf), "--key", Pki::s(&pki.key)];
-    for i in &pki.intermediates {
-        args.extend(["--chain", Pki::s(i)]);
-    }
-    args.extend(["--ca", Pki::s(&pki.root), "--host", "smtp.example.test", "--dir", Pki::s(certs)]);
-    let out = run(s, tmp, &args);
+    let out = run(s, tmp, &Install { host: "smtp.example.test", ..pki.install() }.args(certs));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // host.cert: the leaf, then each certificate's issuer.
     let mut want = vec![pem(&pki.leaf)];
@@ -444,10 +444,7 @@ fn install_and_inspect(s: &Path, tmp: &Path, pki: &Pki, certs: &Path) -> Output 
     let meta = std::fs::metadata(&key).unwrap();
     assert_eq!((meta.mode() & 0o777, meta.uid()), (0o600, unsafe_euid()));
     assert!(pem(&key).starts_with("-----BEGIN PRIVATE KEY-----\n"), "unencrypted PKCS#8");
-    assert_eq!(
-        public_key(&pki.dir, &["pkey", "-pubout", "-in", Pki::s(&key)]),
-        public_key(&pki.dir, &["x509", "-noout", "-pubkey", "-in", Pki::s(&pki.leaf)])
-    );
+    assert_key_of(&pki.dir, &key, &pki.leaf);
     let dh = std::fs::read_to_string(xtask::stage::templates_dir().join("ffdhe2048.pem")).unwrap();
     assert_eq!(pem(&certs.join("dhparams.pem")), dh);
     let hash = openssl(&pki.dir, &["x509", "-noout", "-hash", "-in", Pki::s(&pki.root)]).trim().to_string();
@@ -458,6 +455,18 @@ fn install_and_inspect(s: &Path, tmp: &Path, pki: &Pki, certs: &Path) -> Output 
 
 fn unsafe_euid() -> u32 {
     std::fs::metadata("/proc/self").map(|m| m.uid()).unwrap_or(0)
+}
+
+/// A test's scratch directory `name`, the script in it, and a PKI (`alg`,
+/// `n` intermediates, a 90-day leaf) installed into `<dir>/etc/certs` and
+/// checked: (dir, script, pki, certs).
+fn installed_set(name: &str, alg: Alg, n: usize) -> (PathBuf, PathBuf, Pki, PathBuf) {
+    let dir = scratch(name);
+    let s = script(&dir);
+    let pki = Pki::new(&dir.join("pki"), alg, n, 90);
+    let certs = cert_dir(&dir);
+    install_and_inspect(&s, &dir, &pki, &certs);
+    (dir, s, pki, certs)
 }
 
 /// `cargo xtask smoke --cert-dir`: the built sendmail serving the set.
@@ -527,12 +536,8 @@ fn installed_sets_are_served_whole_by_the_daemon() {
 
 #[test]
 fn every_refusal_names_the_problem_and_leaves_the_set_untouched() {
-    let dir = scratch("certs-refusals");
-    let s = script(&dir);
-    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 2, 90);
+    let (dir, s, pki, certs) = installed_set("certs-refusals", Alg::Ec, 2);
     let other = Pki::new(&dir.join("other"), Alg::Ec, 1, 90);
-    let certs = cert_dir(&dir);
-    install_and_inspect(&s, &dir, &pki, &certs);
     let parent = certs.parent().unwrap().to_path_buf();
     let before = snapshot(&parent);
 
@@ -606,39 +611,11 @@ fn every_refusal_names_the_problem_and_leaves_the_set_untouched() {
         assert_eq!(snapshot(&parent), before, "{what}: the directory changed");
     }
     // With the passphrase, the encrypted key goes in decrypted.
-    let out = run(
-        &s,
-        &dir,
-        &[
-            "install",
-            "--cert",
-            Pki::s(&pki.leaf),
-            "--key",
-            Pki::s(&enc),
-            "--passin",
-            "env:KEYPASS",
-            "--chain",
-            i1,
-            "--chain",
-            i2,
-            "--ca",
-            root,
-            "--host",
-            HOST,
-            "--dir",
-            Pki::s(&dir.join("etc/certs2")),
-        ],
-    );
+    let certs2 = dir.join("etc/certs2");
+    let args = Install { key: &enc, more: vec!["--passin", "env:KEYPASS"], ..pki.install() }.args(&certs2);
+    let out = run(&s, &dir, &args);
     assert_ne!(code(&out), 0, "env:KEYPASS is unset: openssl cannot read it");
-    let ok = Command::new("dash")
-        .arg(&s)
-        .args(["install", "--cert", Pki::s(&pki.leaf), "--key", Pki::s(&enc), "--passin", "env:KEYPASS"])
-        .args(["--chain", i1, "--chain", i2, "--ca", root, "--host", HOST, "--dir"])
-        .arg(dir.join("etc/certs2"))
-        .env("KEYPASS", "s3cret")
-        .env("TMPDIR", &dir)
-        .output()
-        .unwrap();
+    let ok = run_env(&s, &dir, &args, &[("KEYPASS", "s3cret")]);
     assert!(ok.status.success(), "{}", text(&ok));
     assert!(pem(&dir.join("etc/certs2/host.key")).starts_with("-----BEGIN PRIVATE KEY-----"));
     std::fs::remove_dir_all(&dir).unwrap();
@@ -646,11 +623,7 @@ fn every_refusal_names_the_problem_and_leaves_the_set_untouched() {
 
 #[test]
 fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
-    let dir = scratch("certs-check");
-    let s = script(&dir);
-    let pki = Pki::new(&dir.join("pki"), Alg::Rsa, 1, 90);
-    let certs = cert_dir(&dir);
-    install_and_inspect(&s, &dir, &pki, &certs);
+    let (dir, s, _, certs) = installed_set("certs-check", Alg::Rsa, 1);
     let d = Pki::s(&certs);
     let check = |extra: &[&str]| run(&s, &dir, &[&["check", "--dir", d, "--cf", "none"], extra].concat());
 
@@ -702,25 +675,7 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
 
     // A leaf that expires in 5 days: a problem at the default 30, not at 3.
     let soon = Pki::new(&dir.join("soon"), Alg::Ec, 1, 5);
-    let out = run(
-        &s,
-        &dir,
-        &[
-            "install",
-            "--cert",
-            Pki::s(&soon.leaf),
-            "--chain",
-            Pki::s(&soon.intermediates[0]),
-            "--key",
-            Pki::s(&soon.key),
-            "--ca",
-            Pki::s(&soon.root),
-            "--host",
-            HOST,
-            "--dir",
-            d,
-        ],
-    );
+    let out = run(&s, &dir, &soon.install().args(&certs));
     assert_eq!(code(&out), 0);
     let out = check(&[]);
     assert_eq!(code(&out), 1);
@@ -733,25 +688,7 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
     assert_eq!(code(&check(&["--warn-days", "3"])), 0);
     // Dates after 2038 count right (awk's %d stops at 2^31 in mawk).
     let far = Pki::new(&dir.join("far"), Alg::Ec, 1, 20000);
-    let out = run(
-        &s,
-        &dir,
-        &[
-            "install",
-            "--cert",
-            Pki::s(&far.leaf),
-            "--chain",
-            Pki::s(&far.intermediates[0]),
-            "--key",
-            Pki::s(&far.key),
-            "--ca",
-            Pki::s(&far.root),
-            "--host",
-            HOST,
-            "--dir",
-            d,
-        ],
-    );
+    let out = run(&s, &dir, &far.install().args(&certs));
     // Issued for 20000 days: 19999 whole days left once a second has passed,
     // 20000 when the check runs within the second the leaf was signed.
     let days = |s: &str, pat: &str| ["19999", "20000"].iter().any(|n| s.contains(&pat.replace('N', n)));
@@ -770,11 +707,7 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
 
 #[test]
 fn export_for_xmail_is_the_chain_and_the_matching_key() {
-    let dir = scratch("certs-xmail");
-    let s = script(&dir);
-    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 2, 90);
-    let certs = cert_dir(&dir);
-    install_and_inspect(&s, &dir, &pki, &certs);
+    let (dir, s, pki, certs) = installed_set("certs-xmail", Alg::Ec, 2);
     let mailroot = dir.join("MailRoot");
     std::fs::create_dir(&mailroot).unwrap();
     let out = run(&s, &dir, &["export", "--dir", Pki::s(&certs), "--xmail", Pki::s(&mailroot)]);
@@ -783,23 +716,27 @@ fn export_for_xmail_is_the_chain_and_the_matching_key() {
     assert_eq!(certs_of(&cert), [pem(&pki.leaf), pem(&pki.intermediates[1]), pem(&pki.intermediates[0])]);
     let key = mailroot.join("server.key");
     assert_eq!(std::fs::metadata(&key).unwrap().mode() & 0o777, 0o600);
-    assert_eq!(
-        public_key(&pki.dir, &["pkey", "-pubout", "-in", Pki::s(&key)]),
-        public_key(&pki.dir, &["x509", "-noout", "-pubkey", "-in", Pki::s(&cert)])
-    );
+    assert_key_of(&pki.dir, &key, &cert);
     let leftovers: Vec<_> = std::fs::read_dir(&mailroot).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(leftovers.len(), 2, "{leftovers:?}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `name` under the shared cache, with its lock held (other tests wait)
+/// until the returned file is dropped.
+fn locked_cache(name: &str) -> (PathBuf, std::fs::File) {
+    let dir = shared_cache().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.join("lock")).unwrap();
+    lock.lock().unwrap();
+    (dir, lock)
 }
 
 /// A bundle of 106 self-signed EC certificates: 104 subjects, one subject
 /// twice with two keys (a hash collision: .0 and .1), one certificate
 /// twice (a duplicate, skipped). Made once and cached under target/.
 fn generated_bundle() -> PathBuf {
-    let dir = shared_cache().join("certs-bundle-v1");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::File::create(dir.join("lock")).unwrap();
-    lock.lock().unwrap();
+    let (dir, _lock) = locked_cache("certs-bundle-v1");
     let bundle = dir.join("bundle.pem");
     if bundle.is_file() {
         return bundle;
@@ -875,11 +812,7 @@ fn rehash_links(dir: &Path, copy: &Path) -> Vec<(String, String)> {
 
 #[test]
 fn ca_split_names_and_links_as_openssl_rehash_does() {
-    let dir = scratch("certs-split");
-    let s = script(&dir);
-    let pki = Pki::new(&dir.join("pki"), Alg::Ec, 1, 90);
-    let certs = cert_dir(&dir);
-    install_and_inspect(&s, &dir, &pki, &certs);
+    let (dir, s, _, certs) = installed_set("certs-split", Alg::Ec, 1);
     let bundle = generated_bundle();
 
     let out = run(&s, &dir, &["ca-split", Pki::s(&bundle), "--dir", Pki::s(&certs)]);
@@ -931,10 +864,7 @@ fn ca_split_names_and_links_as_openssl_rehash_does() {
 /// Debian's postfix package, unpacked (never installed) under the shared
 /// cache: `apt-get download` then `dpkg-deb -x`. Returns the tree's root.
 fn postfix_tree() -> PathBuf {
-    let dir = shared_cache().join("postfix");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::File::create(dir.join("lock")).unwrap();
-    lock.lock().unwrap();
+    let (dir, _lock) = locked_cache("postfix");
     let root = dir.join("root");
     if root.join("usr/sbin/postfix").is_file() {
         return root;
@@ -966,11 +896,7 @@ fn postfix_tree() -> PathBuf {
 
 #[test]
 fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
-    let dir = scratch("certs-postfix");
-    let s = script(&dir);
-    let pki = Pki::new(&dir.join("pki"), Alg::Rsa, 2, 90);
-    let certs = cert_dir(&dir);
-    install_and_inspect(&s, &dir, &pki, &certs);
+    let (dir, s, pki, certs) = installed_set("certs-postfix", Alg::Rsa, 2);
     let r = postfix_tree();
     let p = dir.join("postfix");
     for d in ["etc", "spool", "lib", "tls"] {

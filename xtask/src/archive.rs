@@ -14,12 +14,10 @@ pub enum TarData {
     Symlink(String),
 }
 
-/// One tar member, fully specified: nothing is read from the disk here.
+/// The header fields that matter for reproducibility, written and read
+/// back alike: mode, owner and group (numeric and by name), mtime.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TarMember {
-    /// The name as written, e.g. `./usr/sbin/` or `/usr/local/sbin/sendmail`.
-    pub name: String,
-    pub data: TarData,
+pub struct Meta {
     pub mode: u32,
     pub uid: u64,
     pub gid: u64,
@@ -28,18 +26,46 @@ pub struct TarMember {
     pub mtime: u64,
 }
 
+impl Meta {
+    /// Owned by root:root (0:0).
+    pub fn root(mode: u32, mtime: u64) -> Meta {
+        Meta { mode, uid: 0, gid: 0, uname: "root".into(), gname: "root".into(), mtime }
+    }
+
+    fn write(&self, h: &mut tar::Header) -> Result<()> {
+        h.set_mode(self.mode);
+        h.set_uid(self.uid);
+        h.set_gid(self.gid);
+        h.set_mtime(self.mtime);
+        h.set_username(&self.uname).with_context(|| format!("user name {:?}", self.uname))?;
+        h.set_groupname(&self.gname).with_context(|| format!("group name {:?}", self.gname))?;
+        Ok(())
+    }
+
+    fn read(h: &tar::Header) -> Result<Meta> {
+        Ok(Meta {
+            mode: h.mode()?,
+            uid: h.uid()?,
+            gid: h.gid()?,
+            uname: h.username().ok().flatten().unwrap_or("").to_string(),
+            gname: h.groupname().ok().flatten().unwrap_or("").to_string(),
+            mtime: h.mtime()?,
+        })
+    }
+}
+
+/// One tar member, fully specified: nothing is read from the disk here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TarMember {
+    /// The name as written, e.g. `./usr/sbin/` or `/usr/local/sbin/sendmail`.
+    pub name: String,
+    pub data: TarData,
+    pub meta: Meta,
+}
+
 impl TarMember {
     pub fn file(name: impl Into<String>, bytes: Vec<u8>, mode: u32, mtime: u64) -> TarMember {
-        TarMember {
-            name: name.into(),
-            data: TarData::File(bytes),
-            mode,
-            uid: 0,
-            gid: 0,
-            uname: "root".into(),
-            gname: "root".into(),
-            mtime,
-        }
+        TarMember { name: name.into(), data: TarData::File(bytes), meta: Meta::root(mode, mtime) }
     }
 }
 
@@ -75,12 +101,7 @@ pub fn tar(members: &[TarMember]) -> Result<Vec<u8>> {
         };
         h.set_entry_type(kind);
         h.set_size(size);
-        h.set_mode(m.mode);
-        h.set_uid(m.uid);
-        h.set_gid(m.gid);
-        h.set_mtime(m.mtime);
-        h.set_username(&m.uname).with_context(|| format!("user name {:?}", m.uname))?;
-        h.set_groupname(&m.gname).with_context(|| format!("group name {:?}", m.gname))?;
+        m.meta.write(&mut h)?;
         let mut pax: Vec<(&str, &[u8])> = vec![];
         if !set_ustar_name(&mut h, m.name.as_bytes()) {
             pax.push(("path", m.name.as_bytes()));
@@ -173,12 +194,7 @@ pub fn read_ar(bytes: &[u8]) -> Result<Vec<ArMember>> {
 pub struct ReadMember {
     pub name: String,
     pub kind: char,
-    pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
-    pub uname: String,
-    pub gname: String,
-    pub mtime: u64,
+    pub meta: Meta,
     pub link: Option<String>,
     pub data: Vec<u8>,
 }
@@ -201,18 +217,7 @@ pub fn read_tar(bytes: &[u8]) -> Result<Vec<ReadMember>> {
         let link = e.link_name_bytes().map(|l| String::from_utf8_lossy(&l).to_string());
         let mut data = vec![];
         e.read_to_end(&mut data)?;
-        out.push(ReadMember {
-            name,
-            kind: h.entry_type().as_byte() as char,
-            mode: h.mode()?,
-            uid: h.uid()?,
-            gid: h.gid()?,
-            uname: h.username().ok().flatten().unwrap_or("").to_string(),
-            gname: h.groupname().ok().flatten().unwrap_or("").to_string(),
-            mtime: h.mtime()?,
-            link,
-            data,
-        });
+        out.push(ReadMember { name, kind: h.entry_type().as_byte() as char, meta: Meta::read(&h)?, link, data });
     }
     Ok(out)
 }
@@ -227,10 +232,7 @@ mod tests {
         vec![
             TarMember { data: TarData::Dir, ..TarMember::file("./usr/", vec![], 0o755, 1_700_000_000) },
             TarMember {
-                uid: 25,
-                gid: 25,
-                uname: "root".into(),
-                gname: "smmsp".into(),
+                meta: Meta { uid: 25, gid: 25, gname: "smmsp".into(), ..Meta::root(0o2555, 1_700_000_000) },
                 ..TarMember::file("/usr/local/sbin/sendmail", b"ELF".to_vec(), 0o2555, 1_700_000_000)
             },
             TarMember {
@@ -251,12 +253,15 @@ mod tests {
         assert_eq!(back[0].name, "./usr/");
         assert_eq!(back[0].kind, '5');
         assert_eq!(back[1].name, "/usr/local/sbin/sendmail");
-        assert_eq!((back[1].mode, back[1].uid, back[1].gid, back[1].gname.as_str()), (0o2555, 25, 25, "smmsp"));
+        assert_eq!(
+            (back[1].meta.mode, back[1].meta.uid, back[1].meta.gid, back[1].meta.gname.as_str()),
+            (0o2555, 25, 25, "smmsp")
+        );
         assert_eq!(back[1].data, b"ELF");
         assert_eq!(back[2].link.as_deref(), Some("../sbin/sendmail"));
         assert!(back[3].name.ends_with("/file.m4") && back[3].name.starts_with("/usr/local/share"));
         assert_eq!(back[4].name.len(), 301);
-        assert!(back.iter().all(|m| m.mtime == 1_700_000_000));
+        assert!(back.iter().all(|m| m.meta.mtime == 1_700_000_000));
     }
 
     #[test]

@@ -281,11 +281,8 @@ fn copy_source(src: &Path, dest: &Path) -> Result<()> {
         .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("obj.")))
         .collect();
     entries.sort();
-    let status = Command::new("cp").arg("-pPR").args(&entries).arg(dest).status().context("running cp")?;
-    if !status.success() {
-        bail!("copying {} to {} failed ({status})", src.display(), dest.display());
-    }
-    Ok(())
+    crate::proc::run(Command::new("cp").arg("-pPR").args(&entries).arg(dest))
+        .with_context(|| format!("copying {} to {}", src.display(), dest.display()))
 }
 
 /// The object directory upstream's Build made in `tree` (obj.<os>.<rel>.<arch>).
@@ -326,12 +323,10 @@ pub fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
     let bin = dir.join("bin");
     std::fs::create_dir_all(&bin)?;
     std::fs::write(dir.join("cc-timer.c"), WRAPPER_C)?;
-    let out = Command::new(&real_cc)
-        .args(["-O2", "-o"])
-        .arg(bin.join("cc"))
-        .arg(dir.join("cc-timer.c"))
-        .output()
-        .context("compiling the cc timing wrapper")?;
+    let out = crate::proc::capture(
+        Command::new(&real_cc).args(["-O2", "-o"]).arg(bin.join("cc")).arg(dir.join("cc-timer.c")),
+    )
+    .context("compiling the cc timing wrapper")?;
     if !out.status.success() {
         bail!("compiling the cc timing wrapper failed: {}", String::from_utf8_lossy(&out.stderr));
     }

@@ -3,7 +3,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Runs `m4 -D_NO_MAKEINFO_ ../m4/cf.m4 MC` inside `CFDIR/cf`, as
 /// `cf/cf/Build` does (`_NO_MAKEINFO_`: no user, host or date stamp), with
@@ -14,16 +14,10 @@ pub fn run_m4(m4: &Path, cf_dir: &Path, mc: &Path) -> Result<(String, String)> {
     if !cf_dir.join("m4/cf.m4").is_file() {
         bail!("{} is missing: the release's cf/ tree is needed to generate a .cf", cf_dir.join("m4/cf.m4").display());
     }
-    let out = Command::new(m4)
-        .arg("-D_NO_MAKEINFO_")
-        .arg("../m4/cf.m4")
-        .arg(mc)
-        .current_dir(&cf_cf)
-        .env("LC_ALL", "C")
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {} in {}", m4.display(), cf_cf.display()))?;
+    let mut cmd = Command::new(m4);
+    let cmd =
+        cmd.arg("-D_NO_MAKEINFO_").arg("../m4/cf.m4").arg(mc).current_dir(&cf_cf).env("LC_ALL", "C").env("TZ", "UTC");
+    let out = crate::proc::capture(cmd).with_context(|| format!("in {}", cf_cf.display()))?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     if !out.status.success() || stderr.contains("ERROR") {
         bail!(

@@ -292,22 +292,54 @@ pub fn describe(cmd: &Command) -> String {
         .join(" ")
 }
 
+/// Runs `cmd` with no input and captures stdout and stderr, whatever its
+/// exit status (for a caller that judges the output itself); fails only
+/// when it cannot be started, naming the command line.
+pub fn capture(cmd: &mut Command) -> Result<std::process::Output> {
+    let line = describe(cmd);
+    cmd.stdin(Stdio::null()).output().with_context(|| format!("running {line}"))
+}
+
+/// Fails unless `out` is a success, naming the command line `line`, its
+/// exit status and the last lines of its stderr.
+pub fn check(line: &str, out: &std::process::Output) -> Result<()> {
+    if !out.status.success() {
+        bail!("{line} failed ({}){}", out.status, stderr_tail(&out.stderr));
+    }
+    Ok(())
+}
+
+/// `: ` and the last five lines of `stderr`, or nothing when it is empty.
+pub fn stderr_tail(stderr: &[u8]) -> String {
+    let err = String::from_utf8_lossy(stderr);
+    let tail: Vec<&str> = err.trim_end().lines().rev().take(5).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", tail.join("\n"))
+    }
+}
+
 /// Runs `cmd` with no input, captures stdout and stderr, and fails unless it
 /// exits 0.
 pub fn output(cmd: &mut Command) -> Result<std::process::Output> {
     let line = describe(cmd);
-    let out = cmd.stdin(Stdio::null()).output().with_context(|| format!("running {line}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = err.trim_end().lines().rev().take(5).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        bail!(
-            "{line} failed ({}){}",
-            out.status,
-            if tail.is_empty() { String::new() } else { format!(": {}", tail.join("\n")) }
-        );
-    }
+    let out = capture(cmd)?;
+    check(&line, &out)?;
     Ok(out)
+}
+
+/// Runs `cmd` with no input and its output on the terminal (a long command
+/// the user watches, like apt-get install); fails unless it exits 0, naming
+/// the command line and its status.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    let line = describe(cmd);
+    let status = cmd.stdin(Stdio::null()).status().with_context(|| format!("running {line}"))?;
+    if !status.success() {
+        bail!("{line} failed ({status}); its messages are above");
+    }
+    Ok(())
 }
 
 /// [`output`]'s stdout as text, surrounding whitespace trimmed.
@@ -378,5 +410,13 @@ mod tests {
         assert!(err.contains("sh -c echo oops >&2; exit 3 failed") && err.contains("oops"), "{err}");
         assert_eq!(probe(&mut Command::new("/nonexistent/smtls-no-such-tool")), None);
         assert_eq!(probe(Command::new("sh").args(["-c", "true"])), None);
+        let out = capture(Command::new("sh").args(["-c", "echo out; echo err >&2; exit 4"])).unwrap();
+        assert_eq!((out.status.code(), &out.stdout[..], &out.stderr[..]), (Some(4), &b"out\n"[..], &b"err\n"[..]));
+        let err = check("sh x", &out).unwrap_err().to_string();
+        assert!(err.starts_with("sh x failed (exit status: 4): err"), "{err}");
+        let err = capture(&mut Command::new("/nonexistent/smtls-no-such-tool")).unwrap_err().to_string();
+        assert!(err.contains("running /nonexistent/smtls-no-such-tool"), "{err}");
+        let err = run(Command::new("sh").args(["-c", "exit 2"])).unwrap_err().to_string();
+        assert!(err.contains("sh -c exit 2 failed (exit status: 2)"), "{err}");
     }
 }

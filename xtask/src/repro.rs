@@ -241,7 +241,7 @@ fn diffoscope(a: &Path, b: &Path) {
         return;
     };
     progress::info(&format!("diffoscope {} {}", a.display(), b.display()));
-    let child = Command::new("timeout").arg("300").arg(exe).arg(a).arg(b).stdin(Stdio::null()).output();
+    let child = crate::proc::capture(Command::new("timeout").arg("300").arg(exe).arg(a).arg(b));
     if let Ok(out) = child {
         let text = String::from_utf8_lossy(&out.stdout);
         let lines: Vec<&str> = text.lines().take(200).collect();

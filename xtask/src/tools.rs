@@ -4,7 +4,7 @@
 pub use crate::host::Os;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
-use xshell::{cmd, Shell};
+use std::process::Command;
 
 /// Something the toolkit needs from the system, and who provides it.
 #[derive(Clone, Copy, Debug)]
@@ -145,17 +145,18 @@ pub fn is_root() -> bool {
 
 /// `apt-get install` the given packages (after one `apt-get update`).
 pub fn install(packages: &[&str]) -> Result<()> {
-    let sh = Shell::new()?;
     crate::progress::step(&format!("installing {} with apt-get (running as root)", packages.join(" ")));
     static UPDATED: std::sync::Once = std::sync::Once::new();
     let mut update = Ok(());
-    UPDATED.call_once(|| update = cmd!(sh, "apt-get update -q").quiet().run());
+    UPDATED.call_once(|| update = crate::proc::run(Command::new("apt-get").args(["update", "-q"])));
     update.context("apt-get update failed")?;
-    cmd!(sh, "apt-get install -y -q --no-install-recommends {packages...}")
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .run()
-        .with_context(|| format!("apt-get install {} failed", packages.join(" ")))?;
-    Ok(())
+    crate::proc::run(
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
+    .with_context(|| format!("apt-get install {} failed", packages.join(" ")))
 }
 
 #[cfg(test)]

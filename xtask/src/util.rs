@@ -22,20 +22,40 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 fn write_in_dir(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    replace_via_temp(dir, path, "out", 0o644, |f, tmp| {
+        f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))
+    })
+}
+
+/// Creates `path` new, never through a link planted at its name.
+pub fn create_new_no_follow(path: &Path, mode: u32) -> Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(mode)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))
+}
+
+/// The one way a file is replaced: a temporary name beside `dest` in `dir`
+/// is created new (no-follow), filled by `fill`, synced and renamed onto
+/// `dest`; on any failure the temporary file is removed.
+fn replace_via_temp(
+    dir: &Path,
+    dest: &Path,
+    fallback_name: &str,
+    mode: u32,
+    fill: impl FnOnce(&mut std::fs::File, &Path) -> Result<()>,
+) -> Result<()> {
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or(fallback_name);
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
     let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .mode(0o644)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
+        let mut f = create_new_no_follow(&tmp, mode)?;
+        fill(&mut f, &tmp)?;
         f.sync_all().with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+        std::fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -55,19 +75,9 @@ pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
         bail!("{} is not a regular file", real.display());
     }
     let dir = real.parent().with_context(|| format!("{} has no directory", real.display()))?;
-    let name = real.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .mode(0o600)
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
+    replace_via_temp(dir, &real, "file", 0o600, |f, tmp| {
         f.write_all(bytes).with_context(|| format!("writing {}", tmp.display()))?;
-        std::os::unix::fs::fchown(&f, Some(meta.uid()), Some(meta.gid())).with_context(|| {
+        std::os::unix::fs::fchown(&*f, Some(meta.uid()), Some(meta.gid())).with_context(|| {
             format!(
                 "giving {} the owner {}:{} of the file it replaces (run as that user or as root)",
                 tmp.display(),
@@ -76,13 +86,8 @@ pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
             )
         })?;
         f.set_permissions(std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, &real).with_context(|| format!("renaming {} to {}", tmp.display(), real.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        Ok(())
+    })
 }
 
 /// Like `write_atomic`, for a file inside a tree the toolkit does not fully
@@ -263,6 +268,13 @@ pub fn make_writable_and_remove(dir: &Path) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// An empty directory of this test process's own under the temporary directory.
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("smtls-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
     #[test]
     fn leftover_names() {
         assert_eq!(leftover_pid("src.partial-1234"), Some(1234));
@@ -274,8 +286,7 @@ mod tests {
 
     #[test]
     fn writes_never_follow_a_planted_link() {
-        let dir = std::env::temp_dir().join(format!("smtls-util-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("util");
         std::fs::create_dir_all(dir.join("tree/sub")).unwrap();
         std::fs::create_dir_all(dir.join("outside")).unwrap();
         std::fs::write(dir.join("outside/victim"), "keep").unwrap();
@@ -298,8 +309,7 @@ mod tests {
     #[test]
     fn an_edit_in_place_keeps_link_mode_and_owner() {
         use std::os::unix::fs::{MetadataExt, PermissionsExt};
-        let dir = std::env::temp_dir().join(format!("smtls-edit-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("edit");
         std::fs::create_dir_all(dir.join("real")).unwrap();
         let file = dir.join("real/Makefile");
         std::fs::write(&file, "old\n").unwrap();
@@ -320,8 +330,7 @@ mod tests {
 
     #[test]
     fn a_directory_is_replaced_whole() {
-        let dir = std::env::temp_dir().join(format!("smtls-replace-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("replace");
         std::fs::create_dir_all(dir.join("out")).unwrap();
         std::fs::write(dir.join("out/old"), "").unwrap();
         std::fs::create_dir_all(dir.join("new")).unwrap();
@@ -339,8 +348,7 @@ mod tests {
 
     #[test]
     fn stale_leftovers_of_dead_processes_are_removed() {
-        let dir = std::env::temp_dir().join(format!("smtls-stale-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = fresh_dir("stale");
         std::fs::create_dir_all(dir.join("src.partial-999999999/x")).unwrap();
         std::fs::write(dir.join(".a.deb.tmp-999999999"), "").unwrap();
         let mine = format!("src.partial-{}", std::process::id());

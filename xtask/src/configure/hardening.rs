@@ -55,12 +55,10 @@ pub fn from_buildflags(cppflags: &str, cflags: &str, ldflags: &str) -> Hardening
 }
 
 fn buildflags(which: &str) -> Option<String> {
-    let out = Command::new("dpkg-buildflags")
-        .args(["--get", which])
-        .env("DEB_BUILD_MAINT_OPTIONS", "hardening=+all")
-        .output()
-        .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    crate::proc::stdout(
+        Command::new("dpkg-buildflags").args(["--get", which]).env("DEB_BUILD_MAINT_OPTIONS", "hardening=+all"),
+    )
+    .ok()
 }
 
 /// The flags as sendmail's m4 build can carry them: a comma would split
@@ -92,15 +90,10 @@ pub fn detect(scratch: &Path) -> Result<Hardening> {
         "#include <stdio.h>\nint main(void) { char b[8]; snprintf(b, sizeof b, \"%d\", 1); puts(b); return 0; }\n",
     )?;
     let accepts = |cflags: &[&str], ldflags: &[&str]| {
-        Command::new("cc")
-            .args(["-O2"])
-            .args(cflags)
-            .arg(&src)
-            .arg("-o")
-            .arg(scratch.join("harden"))
-            .args(ldflags)
-            .output()
-            .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
+        crate::proc::capture(
+            Command::new("cc").args(["-O2"]).args(cflags).arg(&src).arg("-o").arg(scratch.join("harden")).args(ldflags),
+        )
+        .is_ok_and(|o| o.status.success() && o.stderr.is_empty())
     };
     let mut h =
         if let (Some(cpp), Some(c), Some(ld)) = (buildflags("CPPFLAGS"), buildflags("CFLAGS"), buildflags("LDFLAGS")) {

@@ -128,14 +128,15 @@ fn compile_and_run(
         .context("finding a C compiler (the cc crate looks at CC, then cc)")?;
     let mut cmd = compiler.to_command();
     cmd.arg(&c).arg("-o").arg(&exe).arg("-MD").arg("-MF").arg(&deps).arg("-Wl,--trace").args(args);
-    let out = cmd.output().with_context(|| format!("running the C compiler {}", compiler.path().display()))?;
+    let out = crate::proc::capture(&mut cmd)
+        .with_context(|| format!("running the C compiler {}", compiler.path().display()))?;
     if !out.status.success() {
         bail!("{}", String::from_utf8_lossy(&out.stderr).trim());
     }
     let headers = std::fs::read_to_string(&deps).unwrap_or_default();
     let used = parse_depfile(&headers).into_iter().chain(parse_trace(&String::from_utf8_lossy(&out.stdout)));
     files.extend(used.filter(|p| !p.starts_with(scratch) && p.is_file()));
-    let run = std::process::Command::new(&exe).output().with_context(|| format!("running {}", exe.display()))?;
+    let run = crate::proc::capture(&mut std::process::Command::new(&exe))?;
     if !run.status.success() {
         bail!("{} exited with {}: {}", exe.display(), run.status, String::from_utf8_lossy(&run.stderr).trim());
     }

@@ -5,7 +5,7 @@ use crate::{digest::sha256_file, plan::workspace_root, releases::Release, tools}
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use std::path::Path;
-use xshell::{cmd, Shell};
+use std::process::Command;
 
 /// Fails unless `path` has the release's size (when pinned) and SHA-256.
 pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
@@ -47,8 +47,9 @@ pub fn check_signature(file: &Path, sig: Option<&Path>, release: &Release, scrat
     let keyring = scratch.join("sendmail-keys.gpg");
     std::fs::write(&keyring, dearmor(&std::fs::read_to_string(keys_file())?)?)
         .with_context(|| format!("writing {}", keyring.display()))?;
-    let sh = Shell::new()?;
-    let out = cmd!(sh, "{gpgv} --status-fd 1 --keyring {keyring} {sig} {file}").ignore_status().quiet().output()?;
+    let out = crate::proc::capture(
+        Command::new(gpgv).args(["--status-fd", "1", "--keyring"]).arg(&keyring).arg(sig).arg(file),
+    )?;
     let _ = std::fs::remove_file(&keyring);
     let status = String::from_utf8_lossy(&out.stdout);
     let Some(fpr) = valid_signer(&status) else {

@@ -5,10 +5,10 @@
 //! the system's apt configuration is left alone.
 
 use super::Candidate;
-use crate::{plan::Plan, tools};
+use crate::{plan::Plan, proc, tools};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
-use xshell::{cmd, Shell};
+use std::process::{Command, Stdio};
 
 /// An archive of the host's apt sources: the main archive (serving plain
 /// codenames such as `bookworm`, and `-updates`), or the security archive
@@ -268,18 +268,24 @@ pub fn download(plan: &Plan, into: &Path, given_suites: &[String]) -> Result<Can
         "APT::Sandbox::User=root".into(),
     ];
     let opts = if tools::is_root() { &opts[..] } else { &opts[..opts.len() - 2] };
-    let sh = Shell::new()?;
+    let apt = |tool: &str| {
+        let mut c = Command::new(tool);
+        c.args(opts);
+        c
+    };
     crate::progress::info(&format!(
         "apt-get update (deb-src {} from the host's archive, private state in {})",
         suites.join(" "),
         state.display()
     ));
-    let out = cmd!(sh, "apt-get {opts...} update").ignore_status().quiet().output()?;
+    let out = proc::capture(apt("apt-get").arg("update"))?;
     // Searching, a suite the archive does not serve only costs its lists.
     if !out.status.success() && !searching {
         bail!("apt-get update failed: {}", last_line(&out.stderr));
     }
-    let showsrc = cmd!(sh, "apt-cache {opts...} showsrc sendmail").ignore_status().quiet().read().unwrap_or_default();
+    // apt-cache's warnings go to the terminal, as apt-get's would.
+    let showsrc =
+        proc::stdout(apt("apt-cache").args(["showsrc", "sendmail"]).stderr(Stdio::inherit())).unwrap_or_default();
     let versions = carrying_versions(&showsrc, release.debian_upstream_version(), &release.debian_version);
     if versions.is_empty() {
         bail!(
@@ -290,10 +296,9 @@ pub fn download(plan: &Plan, into: &Path, given_suites: &[String]) -> Result<Can
         );
     }
     std::fs::create_dir_all(into)?;
-    sh.change_dir(into);
     let spec = format!("sendmail={}", versions[0]);
     crate::progress::info(&format!("apt-get source --download-only {spec}"));
-    let out = cmd!(sh, "apt-get {opts...} source --download-only {spec}").ignore_status().quiet().output()?;
+    let out = proc::capture(apt("apt-get").args(["source", "--download-only", &spec]).current_dir(into))?;
     if !out.status.success() {
         bail!("apt-get source {spec} failed: {}", last_line(&out.stderr));
     }

@@ -11,12 +11,12 @@
 //! directories only, with no-follow semantics. On any failure the partial
 //! destination is removed.
 
-use crate::util::{make_writable_and_remove, real_dirs};
+use crate::util::{create_new_no_follow, make_writable_and_remove, real_dirs};
 use anyhow::{bail, Context, Result};
 use flate2::read::GzDecoder;
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use tar::EntryType;
 
@@ -284,13 +284,7 @@ fn write(tarball: &Path, dest: &Path, actions: &[(Action, u32, u64)]) -> Result<
             Action::File(rel) => {
                 let parent = real_dirs(dest, rel.parent().unwrap_or(Path::new("")))?;
                 let p = parent.join(rel.file_name().context("file name")?);
-                let mut out = std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .mode(0o600)
-                    .open(&p)
-                    .with_context(|| format!("creating {}", p.display()))?;
+                let mut out = create_new_no_follow(&p, 0o600)?;
                 let size = entry.header().size().unwrap_or(0);
                 let copied = std::io::copy(&mut (&mut entry).take(size), &mut out)
                     .with_context(|| format!("writing {}", p.display()))?;

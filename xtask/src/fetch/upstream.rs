@@ -4,7 +4,7 @@ use super::Candidate;
 use crate::{plan::Plan, tools};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
-use xshell::{cmd, Shell};
+use std::process::Command;
 
 pub const DEFAULT_URL: &str = "https://ftp.sendmail.org/";
 
@@ -32,17 +32,16 @@ pub fn join_url(base: &str, file: &str) -> String {
 
 /// Fetches one URL to `dest` with curl, or fetch(1) on FreeBSD.
 pub fn download_url(url: &str, dest: &Path) -> Result<()> {
-    let sh = Shell::new()?;
     let out = if let Ok(curl) = which::which("curl") {
-        cmd!(
-            sh,
-            "{curl} --fail --location --silent --show-error --connect-timeout 15 --max-time 600 --output {dest} {url}"
-        )
-        .ignore_status()
-        .quiet()
-        .output()?
+        crate::proc::capture(
+            Command::new(curl)
+                .args(["--fail", "--location", "--silent", "--show-error"])
+                .args(["--connect-timeout", "15", "--max-time", "600", "--output"])
+                .arg(dest)
+                .arg(url),
+        )?
     } else if let Ok(fetch) = which::which("fetch") {
-        cmd!(sh, "{fetch} -q -T 60 -o {dest} {url}").ignore_status().quiet().output()?
+        crate::proc::capture(Command::new(fetch).args(["-q", "-T", "60", "-o"]).arg(dest).arg(url))?
     } else {
         bail!("{}", tools::missing_message(&tools::CURL, tools::Os::detect()));
     };

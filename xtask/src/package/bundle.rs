@@ -118,14 +118,7 @@ pub fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Pa
     }
     contents.entries.sort_by(|a, b| a.path.cmp(&b.path));
     let run = |args: &[&std::ffi::OsStr], file: &Path| -> Result<()> {
-        let out = Command::new(&patchelf)
-            .args(args)
-            .arg(file)
-            .output()
-            .with_context(|| format!("running {}", patchelf.display()))?;
-        if !out.status.success() {
-            bail!("patchelf on {} failed: {}", file.display(), String::from_utf8_lossy(&out.stderr).trim());
-        }
+        crate::proc::output(Command::new(&patchelf).args(args).arg(file))?;
         Ok(())
     };
     for file in &users {

@@ -380,12 +380,14 @@ pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archi
     Ok(archive::TarMember {
         name,
         data,
-        mode: e.mode,
-        uid: numeric_id(&e.owner)?,
-        gid: numeric_id(&e.group)?,
-        uname: e.owner.clone(),
-        gname: e.group.clone(),
-        mtime: input.time,
+        meta: archive::Meta {
+            mode: e.mode,
+            uid: numeric_id(&e.owner)?,
+            gid: numeric_id(&e.group)?,
+            uname: e.owner.clone(),
+            gname: e.group.clone(),
+            mtime: input.time,
+        },
     })
 }
 

@@ -199,7 +199,9 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
 pub fn members(input: &Input, abi: &str, shlibs: &[String]) -> Result<Vec<TarMember>> {
     let t = input.time;
     let manifest_member = |name: &str, v: &Value| -> Result<TarMember> {
-        Ok(TarMember { gname: "wheel".into(), ..TarMember::file(name, serde_json::to_vec(v)?, 0o644, t) })
+        let mut m = TarMember::file(name, serde_json::to_vec(v)?, 0o644, t);
+        m.meta.gname = "wheel".into();
+        Ok(m)
     };
     let mut out = vec![
         manifest_member("+COMPACT_MANIFEST", &manifest(input, abi, shlibs, true)?)?,

@@ -205,19 +205,7 @@ pub fn subject_hash(openssl: &Path, cert: &Path) -> Result<String> {
 }
 
 fn run(openssl: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new(openssl)
-        .args(args)
-        .output()
-        .with_context(|| format!("running {} {}", openssl.display(), args.join(" ")))?;
-    if !out.status.success() {
-        bail!(
-            "{} {} failed ({}): {}",
-            openssl.display(),
-            args.join(" "),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
+    let out = crate::proc::output(Command::new(openssl).args(args))?;
     String::from_utf8(out.stdout).context("openssl printed non-UTF-8 text")
 }
 

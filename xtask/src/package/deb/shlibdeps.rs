@@ -6,7 +6,7 @@
 //! documented commands run.
 
 use super::super::Input;
-use crate::stage::Kind;
+use crate::{proc, stage::Kind};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -65,8 +65,7 @@ pub fn from_ldconfig(text: &str, soname: &str) -> Option<PathBuf> {
 }
 
 fn run_text(cmd: &str, args: &[&str]) -> Option<String> {
-    let out = Command::new(cmd).args(args).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    proc::probe(Command::new(cmd).args(args))
 }
 
 /// The package that owns a library file; tries the /usr-merged aliases too.
@@ -155,8 +154,7 @@ pub fn from_dpkg_shlibdeps(input: &Input, scratch: &Path) -> Result<Vec<String>>
         std::fs::write(&dest, bytes)?;
         args.push(format!("-edebian/{}/{}", crate::meta::PACKAGE_NAME, rel.display()));
     }
-    let out =
-        Command::new("dpkg-shlibdeps").args(&args).current_dir(scratch).output().context("running dpkg-shlibdeps")?;
+    let out = proc::capture(Command::new("dpkg-shlibdeps").args(&args).current_dir(scratch))?;
     let _ = std::fs::remove_dir_all(scratch);
     let stdout = String::from_utf8_lossy(&out.stdout);
     match parse_shlibdeps(&stdout) {
