@@ -474,7 +474,7 @@ fn pkg_manifest_installs_under_prefix_only_as_staged_and_labelled_by_its_program
         manifest["arch"].as_str().unwrap(),
         manifest["shlibs_required"]
     );
-    let (_, arch) = elf_abi::check_abi_form(abi).unwrap();
+    let (_, arch) = xtask::host::parse_abi(abi).unwrap();
     assert!(elf.iter().all(|(_, a)| a.arch == arch), "{abi} vs {elf:?}");
     assert_eq!(manifest["arch"], xtask::host::arch_from_abi(abi).unwrap());
     // shlibs_required: the libraries the programs need (NEEDED).

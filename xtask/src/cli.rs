@@ -87,6 +87,12 @@ pub fn run(cli: Cli) -> Result<()> {
     if matches!(cli.command, Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_)) {
         crate::epoch::check_environment()?;
     }
+    if matches!(
+        cli.command,
+        Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_) | Command::Port(_)
+    ) {
+        crate::meta::maintainer()?;
+    }
     let _lock = plan.lock_work()?;
     // What a killed or failed run left (`src.partial-PID` and the like), now
     // that no other run can be using this work directory.

@@ -2,7 +2,7 @@
 //! multiarch tuple, and the FreeBSD pkg ABI. A leaf: every step may ask.
 
 use crate::proc;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use std::process::Command;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,16 +103,24 @@ pub fn freebsd_abi() -> Result<String> {
     Ok(format!("FreeBSD:14:{arch}"))
 }
 
+/// `FreeBSD:<major>:<arch>` split into its major version and architecture.
+pub fn parse_abi(abi: &str) -> Result<(u32, &str)> {
+    let parts: Vec<&str> = abi.split(':').collect();
+    let bad = || format!("--abi {abi:?} is not of the form FreeBSD:<major>:<arch>, e.g. FreeBSD:14:amd64");
+    let [os, major, arch] = parts[..] else { bail!("{}", bad()) };
+    let major: u32 = major.parse().ok().filter(|_| os == "FreeBSD" && !arch.is_empty()).with_context(bad)?;
+    Ok((major, arch))
+}
+
+/// A clap value parser for `--abi`: refused when the command line is read.
+pub fn abi_arg(abi: &str) -> Result<String> {
+    parse_abi(abi).map(|_| abi.to_string())
+}
+
 /// The old-style `arch` key pkg still wants: FreeBSD:14:amd64 ->
 /// freebsd:14:x86:64.
 pub fn arch_from_abi(abi: &str) -> Result<String> {
-    let parts: Vec<&str> = abi.split(':').collect();
-    let [os, major, arch] = parts[..] else {
-        bail!("--abi {abi:?} is not of the form FreeBSD:<major>:<arch>, e.g. FreeBSD:14:amd64");
-    };
-    if os != "FreeBSD" || major.is_empty() || !major.bytes().all(|b| b.is_ascii_digit()) || arch.is_empty() {
-        bail!("--abi {abi:?} is not of the form FreeBSD:<major>:<arch>, e.g. FreeBSD:14:amd64");
-    }
+    let (major, arch) = parse_abi(abi)?;
     let old = match arch {
         "amd64" => "x86:64".to_string(),
         "i386" => "x86:32".to_string(),

@@ -21,7 +21,7 @@ pub struct ReproArgs {
     #[arg(long = "format", value_enum, value_delimiter = ',', value_name = "deb,pkg,tar")]
     pub formats: Vec<Format>,
     /// Passed to `package --abi`: a .pkg of this host's programs, for testing the format.
-    #[arg(long, value_name = "ABI")]
+    #[arg(long, value_name = "ABI", value_parser = crate::host::abi_arg)]
     pub abi: Option<String>,
     /// Only package again the builds a previous `repro` left in DIR (skip fetch, configure, build).
     #[arg(long)]

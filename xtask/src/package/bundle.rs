@@ -13,7 +13,7 @@ use std::process::Command;
 
 /// The private library directory of the Debian package.
 pub fn private_dir(multiarch: &str) -> PathBuf {
-    Path::new("/usr/lib").join(multiarch).join("smtls-sendmail")
+    Path::new("/usr/lib").join(multiarch).join(crate::meta::PACKAGE_NAME)
 }
 
 /// Refuses a .deb of a build against a private OpenSSL unless bundling was

@@ -7,7 +7,7 @@
 //! pkg(8) does not look inside the files, so a wrong label installs
 //! programs that cannot run.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -184,15 +184,6 @@ pub fn in_freebsd_base(soname: &str) -> bool {
     std::env::consts::OS == "freebsd" && ["/lib", "/usr/lib"].iter().any(|d| Path::new(d).join(soname).exists())
 }
 
-/// Fails unless `abi` is `FreeBSD:<major>:<arch>`.
-pub fn check_abi_form(abi: &str) -> Result<(u32, &str)> {
-    let parts: Vec<&str> = abi.split(':').collect();
-    let bad = || format!("--abi {abi:?} is not of the form FreeBSD:<major>:<arch>, e.g. FreeBSD:14:amd64");
-    let [os, major, arch] = parts[..] else { bail!("{}", bad()) };
-    let major: u32 = major.parse().ok().filter(|_| os == "FreeBSD" && !arch.is_empty()).with_context(bad)?;
-    Ok((major, arch))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,9 +318,9 @@ mod tests {
 
     #[test]
     fn abi_form() {
-        assert_eq!(check_abi_form("FreeBSD:14:amd64").unwrap(), (14, "amd64"));
+        assert_eq!(crate::host::parse_abi("FreeBSD:14:amd64").unwrap(), (14, "amd64"));
         for bad in ["FreeBSD:14", "Linux:6:amd64", "FreeBSD:x:amd64", "FreeBSD:14:amd64:extra", "", "FreeBSD:14:"] {
-            assert!(check_abi_form(bad).is_err(), "{bad}");
+            assert!(crate::host::parse_abi(bad).is_err(), "{bad}");
         }
     }
 }

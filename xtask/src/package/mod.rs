@@ -40,7 +40,7 @@ pub struct PackageArgs {
     pub out: Option<PathBuf>,
     /// Label the .pkg with this ABI (e.g. FreeBSD:14:amd64) although its programs are not FreeBSD
     /// programs: for testing the package format only [default: what the programs' ELF notes say].
-    #[arg(long, value_name = "ABI")]
+    #[arg(long, value_name = "ABI", value_parser = crate::host::abi_arg)]
     pub abi: Option<String>,
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
     #[arg(long, value_enum, value_name = "TARGET")]

@@ -28,7 +28,7 @@ pub struct Pkg {
 impl Pkg {
     pub fn new(abi_override: Option<String>) -> Result<Pkg> {
         if let Some(abi) = &abi_override {
-            elf_abi::check_abi_form(abi)?;
+            crate::host::parse_abi(abi)?;
         }
         Ok(Pkg { abi_override })
     }
