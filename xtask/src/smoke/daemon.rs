@@ -2,6 +2,7 @@
 //! process group of its own, waited for until its ports accept, and stopped
 //! by process group id whatever happens (Drop, Ctrl-C), bounded in time.
 
+use crate::proc::{group_alive, kill_group};
 use anyhow::{bail, Context, Result};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::process::CommandExt;
@@ -91,11 +92,6 @@ fn unregister_group(pgid: i32) {
     }
 }
 
-fn group_alive(pgid: i32) -> bool {
-    // SAFETY: kill with signal 0 only checks; a negative pid names the group.
-    unsafe { libc::kill(-pgid, 0) == 0 }
-}
-
 /// SIGTERM to the group, SIGKILL after `grace`; waits (bounded) until no
 /// process of the group is left, reaping the leader on the way when we
 /// have it (an unreaped leader still counts as a member of its group).
@@ -115,11 +111,10 @@ fn kill_group_and_wait(pgid: i32, mut leader: Option<&mut Child>, grace: Duratio
             std::thread::sleep(Duration::from_millis(20));
         }
     };
-    // SAFETY: signals only the process group this module created.
-    unsafe { libc::kill(-pgid, libc::SIGTERM) };
+    kill_group(pgid, libc::SIGTERM);
     wait(grace);
     if group_alive(pgid) {
-        unsafe { libc::kill(-pgid, libc::SIGKILL) };
+        kill_group(pgid, libc::SIGKILL);
         wait(Duration::from_secs(5));
     }
     !group_alive(pgid)
