@@ -22,8 +22,38 @@ pub const FREEBSD_ORIGIN: &str = "mail/sendmail-tls";
 pub const DEBIAN_REVISION: &str = "0smtls1";
 /// One line about the package.
 pub const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
-/// Where sendmail comes from (upstream's distribution site).
-pub const HOMEPAGE: &str = "https://ftp.sendmail.org/";
+/// sendmail's home page (the releases come from ftp.sendmail.org).
+pub const HOMEPAGE: &str = "https://www.sendmail.org/";
+/// The FreeBSD port's PORTNAME and PKGNAMESUFFIX: a variant of sendmail,
+/// named with a suffix as the Porter's Handbook names variants, so the
+/// package is called like the port's directory ([`FREEBSD_ORIGIN`]).
+pub const FREEBSD_PORTNAME: &str = "sendmail";
+pub const FREEBSD_PKGNAMESUFFIX: &str = "-tls";
+/// The FreeBSD MAINTAINER unless [`MAINTAINER_ENV`] says: the Porter's
+/// Handbook's address for a port nobody has taken (problem reports reach
+/// the ports team, not an unread mailbox).
+pub const FREEBSD_DEFAULT_MAINTAINER: &str = "ports@FreeBSD.org";
+
+/// The FreeBSD package's name: PORTNAME and PKGNAMESUFFIX, the port's and the .pkg's.
+pub fn freebsd_package_name() -> String {
+    format!("{FREEBSD_PORTNAME}{FREEBSD_PKGNAMESUFFIX}")
+}
+
+/// MAINTAINER of the port and the .pkg: [`MAINTAINER_ENV`]'s address when
+/// set, else [`FREEBSD_DEFAULT_MAINTAINER`].
+pub fn freebsd_maintainer_address() -> Result<String> {
+    match std::env::var(MAINTAINER_ENV) {
+        Ok(m) if !m.trim().is_empty() => maintainer_address(),
+        _ => Ok(FREEBSD_DEFAULT_MAINTAINER.to_string()),
+    }
+}
+
+/// COMMENT of the port and the .pkg: [`SUMMARY`] starting with a capital,
+/// as the ports tree's COMMENT does.
+pub fn freebsd_comment() -> String {
+    let mut c = SUMMARY.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
 
 /// The maintainer, "Name <address>": [`MAINTAINER_ENV`] when set, else
 /// [`MAINTAINER`].
@@ -129,6 +159,17 @@ mod tests {
             let e = parse_revision(bad).unwrap_err().to_string();
             assert!(e.contains("Policy 5.6.12"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn freebsd_names_follow_the_ports_tree() {
+        assert_eq!(
+            Some(freebsd_package_name().as_str()),
+            FREEBSD_ORIGIN.rsplit('/').next(),
+            "named like its directory"
+        );
+        assert!(freebsd_comment().starts_with("Sendmail MTA "), "{}", freebsd_comment());
+        assert_eq!(freebsd_comment().to_lowercase(), SUMMARY.to_lowercase());
     }
 
     #[test]

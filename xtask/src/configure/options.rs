@@ -178,7 +178,7 @@ pub const OPTIONS: &[Spec] = &[
         debian: NO_RELATIONS,
         // FreeBSD's libc has Berkeley DB 1.85, which base sendmail, makemap
         // and newaliases use: no dependency, and maps stay readable by both.
-        port: port("BDB"),
+        port: port("BDB1"),
     },
     Spec {
         name: "cdb",

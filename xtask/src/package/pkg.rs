@@ -100,7 +100,7 @@ pub fn sample_calls(c: &Contents) -> String {
 
 /// A maintainer script from `xtask/templates/pkg-<name>`, filled.
 pub fn script(name: &str, c: &Contents) -> Result<String> {
-    let vars = BTreeMap::from([("PACKAGE", meta::PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
+    let vars = BTreeMap::from([("PACKAGE", meta::freebsd_package_name()), ("SAMPLES", sample_calls(c))]);
     crate::template::render(&format!("pkg-{name}"), &vars)
 }
 
@@ -112,7 +112,7 @@ pub fn message(version: &str, prefix: &str) -> Result<String> {
         format!("{prefix}/{}", rel.display())
     };
     let vars = BTreeMap::from([
-        ("PACKAGE", meta::PACKAGE_NAME.to_string()),
+        ("PACKAGE", meta::freebsd_package_name()),
         ("VERSION", version.to_string()),
         ("PREFIX", prefix.to_string()),
         ("CF_DIR", under(t.cf_dir())),
@@ -151,11 +151,11 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
         }
     }
     let mut m = Map::new();
-    m.insert("name".into(), json!(meta::PACKAGE_NAME));
+    m.insert("name".into(), json!(meta::freebsd_package_name()));
     m.insert("origin".into(), json!(meta::FREEBSD_ORIGIN));
     m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version, &input.revision)));
-    m.insert("comment".into(), json!(meta::SUMMARY));
-    m.insert("maintainer".into(), json!(meta::maintainer_address()?));
+    m.insert("comment".into(), json!(meta::freebsd_comment()));
+    m.insert("maintainer".into(), json!(meta::freebsd_maintainer_address()?));
     m.insert("www".into(), json!(meta::HOMEPAGE));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
@@ -223,7 +223,11 @@ impl Packager for Pkg {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}.pkg", meta::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version, &input.revision)))
+        Ok(format!(
+            "{}-{}.pkg",
+            meta::freebsd_package_name(),
+            Target::FreeBsd.package_version(&input.version, &input.revision)
+        ))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

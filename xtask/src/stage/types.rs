@@ -61,6 +61,15 @@ impl Target {
         }
     }
 
+    /// Mode of data files and manual pages: 0644 on Debian; on FreeBSD the
+    /// ports framework's SHAREMODE and MANMODE, 0444.
+    pub fn data_mode(self) -> u32 {
+        match self {
+            Target::Debian => 0o644,
+            Target::FreeBsd => 0o444,
+        }
+    }
+
     /// Helper programs not meant for PATH (sendmail itself on Debian,
     /// mail.local, smrsh).
     pub fn libexec(self) -> &'static str {
@@ -97,8 +106,15 @@ impl Target {
         Path::new(self.prefix()).join("include")
     }
 
+    /// The package's documentation: Debian's `/usr/share/doc/<package>`;
+    /// on FreeBSD the port's DOCSDIR as the framework sets it,
+    /// `PREFIX/share/doc/<PORTNAME>`.
     pub fn doc_dir(self) -> PathBuf {
-        Path::new(self.prefix()).join("share/doc").join(meta::PACKAGE_NAME)
+        let name = match self {
+            Target::Debian => meta::PACKAGE_NAME,
+            Target::FreeBsd => meta::FREEBSD_PORTNAME,
+        };
+        Path::new(self.prefix()).join("share/doc").join(name)
     }
 
     /// Where a sendmail configuration file (`sendmail.mc` ...) is
