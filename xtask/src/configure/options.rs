@@ -284,7 +284,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "mta-sts",
-        summary: "MTA-STS (experimental; needs a resolver behind a socket map)",
+        summary: "MTA-STS policies (experimental)",
         fragment: "mta-sts.m4",
         off_fragment: None,
         since: Some("8.17.1"),
@@ -304,7 +304,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "picky-helo-check",
-        summary: "warn in a header when a client's HELO name is not its host name",
+        summary: "warn in a header on a HELO name mismatch",
         fragment: "picky-helo-check.m4",
         off_fragment: None,
         since: None,
@@ -318,7 +318,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "smtputf8",
-        summary: "SMTPUTF8: UTF-8 addresses (experimental; ICU)",
+        summary: "SMTPUTF8: UTF-8 addresses (experimental)",
         fragment: "smtputf8.m4",
         off_fragment: None,
         since: Some("8.17.1"),

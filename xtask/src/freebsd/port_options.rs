@@ -34,7 +34,7 @@ pub struct PortOnly {
 pub const PORT_ONLY: &[PortOnly] = &[
     PortOnly {
         name: "SASLAUTHD",
-        desc: Some("SASL authentication through saslauthd (run dependency)"),
+        desc: Some("SASL authentication via saslauthd"),
         knobs: &[("RUN_DEPENDS", "saslauthd:security/cyrus-sasl2-saslauthd")],
         default: true,
     },
@@ -262,6 +262,17 @@ mod tests {
             let mut sorted = g.clone();
             sorted.sort_unstable();
             assert_eq!(g, &sorted);
+        }
+    }
+
+    #[test]
+    fn descriptions_fit_the_options_dialog() {
+        // Mk/bsd.options.desc.mk: "OPTION description text must be 43
+        // characters or less" or the dialog wraps or cuts it.
+        let b = render_block(&offered(&v("8.18.2")));
+        for l in b.lines().filter(|l| l.contains("_DESC=")) {
+            let desc = l.split_once('\t').unwrap().1;
+            assert!(desc.chars().count() <= 43, "{l}");
         }
     }
 
