@@ -793,7 +793,9 @@ pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
         stale.push(rel.clone());
         // A local edit is shown, not silently replaced: the diff turns the
         // directory's file into the generated one.
-        print!("{}", super::unified_diff(current.as_deref().unwrap_or(""), text, rel));
+        if let Some(current) = &current {
+            print!("{}", super::unified_diff(current, text, rel));
+        }
         if !args.check {
             util::write_atomic(&path, text.as_bytes())?;
             progress::info(&format!("wrote {}", path.display()));
