@@ -264,6 +264,9 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
     assert!(!var(&mk, "WWW").contains("ftp."), "WWW is the home page, not the download server");
     assert!(!mk.contains("SHAREMODE") && !mk.contains("MANMODE") && !mk.contains("NO_OPTIONS_SORT"));
     assert!(!mk.contains("Do not edit"), "a maintainer may edit; port --check shows the diff");
+    // What the overlay does better than mail/sendmail, kept: option helpers
+    // rather than PORT_OPTIONS conditionals, no shell assignments (!=).
+    assert!(!mk.contains("PORT_OPTIONS") && !mk.contains("!="), "{mk}");
     assert_eq!(var(&mk, "SUB_FILES"), "mailer.conf.sendmail pkg-message");
     assert!(!dir.join("pkg-message").exists(), "pkg-message comes from files/pkg-message.in (SUB_FILES)");
     let message = std::fs::read_to_string(dir.join("files/pkg-message.in")).unwrap();
