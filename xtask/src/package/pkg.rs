@@ -100,7 +100,7 @@ pub fn sample_calls(c: &Contents) -> String {
 
 /// A maintainer script from `xtask/templates/pkg-<name>`, filled.
 pub fn script(name: &str, c: &Contents) -> Result<String> {
-    let vars = BTreeMap::from([("PACKAGE", meta::freebsd_package_name()), ("SAMPLES", sample_calls(c))]);
+    let vars = BTreeMap::from([("PACKAGE", meta::FREEBSD_PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
     crate::template::render(&format!("pkg-{name}"), &vars)
 }
 
@@ -112,7 +112,7 @@ pub fn message(version: &str, prefix: &str) -> Result<String> {
         format!("{prefix}/{}", rel.display())
     };
     let vars = BTreeMap::from([
-        ("PACKAGE", meta::freebsd_package_name()),
+        ("PACKAGE", meta::FREEBSD_PACKAGE_NAME.to_string()),
         ("VERSION", version.to_string()),
         ("PREFIX", prefix.to_string()),
         ("CF_DIR", under(t.cf_dir())),
@@ -150,13 +150,14 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
             }
         }
     }
+    let info = input.info;
     let mut m = Map::new();
-    m.insert("name".into(), json!(meta::freebsd_package_name()));
-    m.insert("origin".into(), json!(meta::FREEBSD_ORIGIN));
-    m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version, &input.revision)));
-    m.insert("comment".into(), json!(meta::freebsd_comment()));
-    m.insert("maintainer".into(), json!(meta::freebsd_maintainer_address()?));
-    m.insert("www".into(), json!(meta::HOMEPAGE));
+    m.insert("name".into(), json!(info.freebsd_name));
+    m.insert("origin".into(), json!(info.freebsd_origin));
+    m.insert("version".into(), json!(Target::FreeBsd.package_version(&info.version, &info.revision)));
+    m.insert("comment".into(), json!(info.freebsd_comment()));
+    m.insert("maintainer".into(), json!(info.freebsd_maintainer));
+    m.insert("www".into(), json!(info.homepage));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
     m.insert("prefix".into(), json!(Target::FreeBsd.prefix()));
@@ -164,15 +165,7 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     m.insert("licenselogic".into(), json!("single"));
     m.insert("licenses".into(), json!(["Sendmail"]));
     m.insert("categories".into(), json!(["mail"]));
-    m.insert(
-        "desc".into(),
-        json!(format!(
-            "sendmail {} built with STARTTLS, TLS_EC and _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE:\n\
-             the server certificate file holds the full chain. SSLv3, TLS 1.0 and TLS 1.1\n\
-             are off. No certificate is created automatically.",
-            input.version
-        )),
-    );
+    m.insert("desc".into(), json!(info.description));
     m.insert("shlibs_required".into(), json!(shlibs));
     if !compact {
         m.insert("files".into(), Value::Object(files));
@@ -189,7 +182,7 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
         );
         m.insert(
             "messages".into(),
-            json!([{"message": message(&input.version, Target::FreeBsd.prefix())?, "type": "install"}]),
+            json!([{"message": message(&info.version, Target::FreeBsd.prefix())?, "type": "install"}]),
         );
     }
     Ok(Value::Object(m))
@@ -223,11 +216,8 @@ impl Packager for Pkg {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!(
-            "{}-{}.pkg",
-            meta::freebsd_package_name(),
-            Target::FreeBsd.package_version(&input.version, &input.revision)
-        ))
+        let info = input.info;
+        Ok(format!("{}-{}.pkg", info.freebsd_name, Target::FreeBsd.package_version(&info.version, &info.revision)))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
