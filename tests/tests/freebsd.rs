@@ -266,7 +266,11 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
     assert!(!mk.contains("Do not edit"), "a maintainer may edit; port --check shows the diff");
     // What the overlay does better than mail/sendmail, kept: option helpers
     // rather than PORT_OPTIONS conditionals, no shell assignments (!=).
-    assert!(!mk.contains("PORT_OPTIONS") && !mk.contains("!="), "{mk}");
+    let shell_assignment = |l: &str| {
+        l.split_once("!=").is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+    };
+    assert!(!mk.contains("PORT_OPTIONS") && !mk.lines().any(shell_assignment), "{mk}");
+    assert!(shell_assignment("IPCCHECK!=\tipcrm -q 0") && !shell_assignment(".if ${SSL_DEFAULT} != base"));
     assert_eq!(var(&mk, "SUB_FILES"), "mailer.conf.sendmail pkg-message");
     assert!(!dir.join("pkg-message").exists(), "pkg-message comes from files/pkg-message.in (SUB_FILES)");
     let message = std::fs::read_to_string(dir.join("files/pkg-message.in")).unwrap();
