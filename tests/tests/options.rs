@@ -19,7 +19,21 @@ fn options_lists_every_option_with_its_state() {
     // says whether it is in it, and a default is never silently dropped.
     let defaults: Vec<&str> =
         v.as_array().unwrap().iter().filter(|d| d["default"] == true).map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(defaults, ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane"]);
+    assert_eq!(
+        defaults,
+        [
+            "sasl",
+            "ipv6",
+            "bdb",
+            "regex",
+            "socketmap",
+            "milter",
+            "dane",
+            "reject-nul",
+            "tls-altnames",
+            "badrcpt-shutdown"
+        ]
+    );
     for d in v.as_array().unwrap().iter().filter(|d| d["default"] == true) {
         assert!(["enabled", "missing"].contains(&d["state"].as_str().unwrap()), "{d}");
     }

@@ -279,6 +279,9 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
 pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -> Result<()> {
     let compat = crate::releases::table().compat(&plan.version);
     compat.check(&plan.version, openssl.compiled, &openssl.text, sasl)?;
+    for w in compat.warning_lines(&plan.version) {
+        progress::info(&format!("warning: {w}"));
+    }
     if let Some(v) = sasl {
         progress::info(&format!("Cyrus SASL {v}: fits sendmail {}", plan.version));
     }
@@ -300,7 +303,7 @@ pub fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
         }
     }
     let compat = crate::releases::table().compat(&plan.version);
-    if compat == Default::default() {
+    if compat.openssl_before.is_none() && compat.cyrus_sasl_before.is_none() {
         return Ok(());
     }
     let scratch = plan.work_dir.join(format!("precheck-{}", std::process::id()));
