@@ -49,6 +49,12 @@ pub const NOT_OFFERED: &[(&str, &str)] = &[(
      (files/patch-blocklist.c and friends, from the base system's contrib/sendmail), which this port does not carry",
 )];
 
+/// The build options the port has on by default for `version` (the .mc
+/// files it ships follow them, as a .deb's follow its build's).
+pub fn default_names(version: &Version) -> Vec<String> {
+    offered(version).iter().filter(|s| s.default).map(|s| s.name.to_string()).collect()
+}
+
 /// The options the port offers for `version`: every option of the table
 /// that the release has, in table order.
 pub fn offered(version: &Version) -> Vec<&'static Spec> {
