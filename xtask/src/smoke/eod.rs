@@ -114,7 +114,20 @@ fn smuggle(t: &Target, e: &Ending) -> Result<String> {
             answered.join(" | ")
         );
     }
-    Ok(format!("{}: {}; no queue file names <{smuggled}>", shown(e.bytes), answered.join(" | ")))
+    let carriers = queued_from(&t.queue_dir, &sender)?;
+    let carried = match carriers.first() {
+        Some(qf) if df_of(&t.queue_dir, qf).windows(smuggled.len()).any(|w| w == smuggled.as_bytes()) => format!(
+            " (the carrier, queued as {qf}, holds the second transaction in its body: relayed on to a server that \
+             takes this ending for the end of DATA, it would become a message)"
+        ),
+        _ => String::new(),
+    };
+    Ok(format!("{}: {}; no queue file names <{smuggled}>{carried}", shown(e.bytes), answered.join(" | ")))
+}
+
+/// The body (`df…`) of the queue file `qf`; empty when unreadable.
+fn df_of(queue_dir: &Path, qf: &str) -> Vec<u8> {
+    std::fs::read(queue_dir.join(format!("d{}", &qf[1..]))).unwrap_or_default()
 }
 
 /// A message with a NUL byte in its body: refused with a 5xx and not
@@ -143,10 +156,8 @@ fn nul_check(t: &Target, nul: &Nul) -> Result<String> {
             held
         ),
         _ if r.code == 250 && !held.is_empty() => {
-            let df = t.queue_dir.join(format!("d{}", &held[0][1..]));
-            let kept = std::fs::read(&df).with_context(|| format!("reading {}", df.display()))?.contains(&0);
-            if !kept {
-                bail!("{} but {} lost the NUL byte", r.text(), df.display());
+            if !df_of(&t.queue_dir, &held[0]).contains(&0) {
+                bail!("{} but the body of {} lost the NUL byte", r.text(), held[0]);
             }
             Ok(format!("{} (RejectNUL=False, the opt-out): queued as {} with the NUL byte", r.text(), held[0]))
         }
