@@ -142,3 +142,21 @@ fn options_switched_off_are_gone_from_the_binary() {
     assert!(!text(&out).contains("SASL_CONF_PATH"), "no SASL setup without SASL: {}", text(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_release_without_reject_nul_is_refused_before_fetching() {
+    // releases.toml: _FFR_REJECT_NUL_BYTE was not found before 8.14.7, so a
+    // default build of 8.14.6 is refused before anything is fetched.
+    let dir = scratch("reject-nul-too-old");
+    let (w, c) = (dir.join("work"), dir.join("cache"));
+    let zero = "0".repeat(64);
+    let base = ["--version", "8.14.6", "--sha256", &zero, "--work-dir", w.to_str().unwrap()];
+    let base = [&base[..], &["--cache-dir", c.to_str().unwrap(), "dist", "--no-ec", "--no-cert-chain"]].concat();
+    let out = xtask(&base, &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("sendmail 8.14.6 has no _FFR_REJECT_NUL_BYTE (option `reject-nul`)"), "{t}");
+    assert!(t.contains("--without reject-nul") && t.contains("CVE-2023-51765"), "{t}");
+    assert!(!c.join("distfiles").exists(), "nothing is fetched: {t}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
