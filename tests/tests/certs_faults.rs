@@ -269,11 +269,32 @@ fn two_concurrent_installs_wait_for_each_other_and_leave_one_whole_set() {
     let f = fixture();
     let w = World::new("certs-faults-concurrent");
     let certs = w.certs();
-    for round in 0..3 {
+    // A `mv` that, at each run's first rename, waits (up to 3 s) until the
+    // other run is at its first rename too: the two swaps meet.
+    let bin = w.dir.join("barrier");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = sh("sh", &["-c", "command -v mv"]).trim().to_string();
+    let meet = w.dir.join("meet");
+    std::fs::write(
+        bin.join("mv"),
+        format!(
+            "#!/bin/sh\nif [ ! -e '{m}/at.'$PPID ]; then\n\t: >'{m}/at.'$PPID\n\ti=0\n\twhile [ \"$(ls '{m}' | wc -l)\" \
+             -lt 2 ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done\nfi\nexec {real} \"$@\"\n",
+            m = meet.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("mv"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for round in 0..2 {
+        let _ = std::fs::remove_dir_all(&meet);
+        std::fs::create_dir_all(&meet).unwrap();
         let a = install_args(f, "a.pem", "a.key", &certs, &[]);
         let b = install_args(f, "b.pem", "b.key", &certs, &[]);
-        let ca = w.cmd(&strs(&a)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let cb = w.cmd(&strs(&b)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let spawn = |args: &[String]| {
+            w.cmd(&strs(args)).env("PATH", &path).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (ca, cb) = (spawn(&a), spawn(&b));
         let (oa, ob) = (ca.wait_with_output().unwrap(), cb.wait_with_output().unwrap());
         assert!(oa.status.success() && ob.status.success(), "round {round}: {}{}", stderr(&oa), stderr(&ob));
         // Whichever ran last is served, whole; no set inside the set.
@@ -513,8 +534,8 @@ fn names_orders_and_spellings_are_read_as_openssl_reads_them() {
     let w = World::new("certs-faults-names");
     let certs = w.certs();
     // A wildcard leaf, with a file in the working directory that the
-    // pattern would match if it were globbed.
-    std::fs::write(w.dir.join("www.example.test"), "").unwrap();
+    // pattern would match if it were globbed (making the leaf "for" it).
+    std::fs::write(w.dir.join("mx.example.test"), "").unwrap();
     let mut args = install_args(f, "a-wild.pem", "a.key", &certs, &[]);
     args[10] = "www.example.test".into();
     let out = w.run(&strs(&args));
@@ -703,6 +724,11 @@ fn check_follows_a_linked_directory_and_catches_a_misdirected_hash_link() {
     let out = w.run(&["check", "--dir", s(&certs), "--cf", "none"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(!stdout(&out).contains("writable"), "{}", stdout(&out));
+    // Nor through a linked component of the path.
+    std::os::unix::fs::symlink(&w.etc, w.dir.join("etc-link")).unwrap();
+    let out = w.run(&["check", "--dir", s(&w.dir.join("etc-link/certs")), "--cf", "none"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(!stdout(&out).contains("writable"), "{}", stdout(&out));
     // A writable directory the link leads into is found.
     let set = std::fs::canonicalize(&certs).unwrap();
     std::fs::set_permissions(&set, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -783,5 +809,65 @@ fn monitoring_mode_exits_as_a_nagios_plugin_with_a_summary_first() {
         "{}",
         stdout(&as_nobody)
     );
+    std::fs::remove_dir_all(&w.dir).unwrap();
+}
+
+#[test]
+fn check_served_compares_the_running_daemons_chain_with_the_installed_one() {
+    let root = shared_build("8.18.2").unwrap();
+    let f = fixture();
+    let w = World::new("certs-faults-served");
+    let certs = w.certs();
+    assert_eq!(code(&w.run(&strs(&install_args(f, "a.pem", "a.key", &certs, &[])))), 0);
+    // The smoke machinery makes the .cf for this set (and proves the daemon
+    // serves it); the test then runs that daemon itself, on 127.0.0.1.
+    let smoke = xtask(
+        &["--version", "8.18.2", "--work-dir", s(&root), "smoke", "--cert-dir", s(&certs), "--host", HOST, "--keep"],
+        &[],
+    );
+    assert!(smoke.status.success(), "{}", text(&smoke));
+    let kept = stderr(&smoke)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("kept ").and_then(|r| r.strip_suffix(" (--keep)")).map(PathBuf::from))
+        .unwrap_or_else(|| panic!("{}", text(&smoke)));
+    let cf = kept.join("sendmail.cf");
+    let port: u16 = pem_of(&cf)
+        .lines()
+        .find_map(|l| l.strip_prefix("O DaemonPortOptions=Port=").filter(|r| r.contains("Name=MTA")))
+        .and_then(|r| r.split(',').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no MTA port in {}", cf.display()));
+    let binary = root.join("8.18.2/src/sendmail-8.18.2/obj./sendmail/sendmail");
+    let mut daemon = xtask::smoke::daemon::Daemon::start(&binary, &cf, &kept.join("served.log"), HOST).unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    daemon.wait_ready(&[addr], Duration::from_secs(60)).unwrap();
+    let at = addr.to_string();
+    let check =
+        |extra: &[&str]| w.run(&[&["check", "--dir", s(&certs), "--cf", "none", "--served", &at], extra].concat());
+    let out = check(&[]);
+    let served_ok = code(&out) == 0
+        && stdout(&out)
+            .contains(&format!("ok: the daemon at {at} serves host.cert: 2 certificate(s), the leaf CN={HOST}"));
+    // A new set the daemon has not read yet: a problem, CRITICAL for a monitor.
+    let b = w.run(&strs(&install_args(f, "b.pem", "b.key", &certs, &[])));
+    let stale = check(&[]);
+    let nagios = check(&["--expires-within", "14"]);
+    daemon.stop();
+    std::fs::remove_dir_all(&kept).unwrap();
+    assert!(served_ok, "{}", stdout(&out));
+    assert_eq!(code(&b), 0);
+    assert_eq!(code(&stale), 1, "{}", stdout(&stale));
+    assert!(
+        stdout(&stale).contains(&format!("PROBLEM: the daemon at {at} serves 2 certificate(s), the leaf CN={HOST}")),
+        "{}",
+        stdout(&stale)
+    );
+    assert!(stdout(&stale).contains(", not the 2 of "), "{}", stdout(&stale));
+    assert_eq!(code(&nagios), 2, "{}", stdout(&nagios));
+    assert!(stdout(&nagios).starts_with("SENDMAIL-CERTS CRITICAL: the daemon at "), "{}", stdout(&nagios));
+    // Nothing listening: a problem naming the address.
+    let out = w.run(&["check", "--dir", s(&certs), "--cf", "none", "--served", &at]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains(&format!("PROBLEM: no TLS certificate from the daemon at {at}")), "{}", stdout(&out));
     std::fs::remove_dir_all(&w.dir).unwrap();
 }
