@@ -1,6 +1,8 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{bench, build, configure, dist, epoch, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
+use crate::{
+    bench, build, configure, dist, epoch, fetch, freebsd, package, plan, repro, smoke, source, stage, tools, verify,
+};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -40,6 +42,8 @@ pub enum Command {
     Package(package::PackageArgs),
     /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(Box<dist::DistArgs>),
+    /// Write source packages that build farms rebuild: the RPM spec and source RPM (--format rpm).
+    SourcePackage(source::SourceArgs),
     /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
     Repro(repro::ReproArgs),
     /// Time cold builds, upstream's serial sh Build against the toolkit's, and a no-op dist; prints `ratio: X.XX`.
@@ -83,13 +87,25 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
+    // Unknown build options are refused before anything is fetched or written.
+    if let Command::SourcePackage(a) = &cli.command {
+        source::chosen_options(&plan, a)?;
+    }
     // Everything a later step would refuse is refused now, before any work.
-    if matches!(cli.command, Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_)) {
+    if matches!(
+        cli.command,
+        Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_) | Command::SourcePackage(_)
+    ) {
         crate::epoch::check_environment()?;
     }
     if matches!(
         cli.command,
-        Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_) | Command::Port(_)
+        Command::Dist(_)
+            | Command::Package(_)
+            | Command::Stage(_)
+            | Command::Repro(_)
+            | Command::Port(_)
+            | Command::SourcePackage(_)
     ) {
         crate::meta::maintainer()?;
     }
@@ -114,6 +130,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stage(a) => stage::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Package(a) => package::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Port(a) => freebsd::port::run(&plan, &a),
+        Command::SourcePackage(a) => source::run(&plan, &a).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Smoke(a) => smoke::run(&plan, &a).map(drop),

@@ -23,6 +23,7 @@ pub(crate) mod progress;
 pub mod releases;
 pub(crate) mod repro;
 pub mod smoke;
+pub mod source;
 pub mod stage;
 pub(crate) mod stamp;
 pub(crate) mod template;

@@ -188,7 +188,7 @@ fn checked_signature(
     Ok(s)
 }
 
-fn cached_signature(cached: &Path) -> Option<PathBuf> {
+pub fn cached_signature(cached: &Path) -> Option<PathBuf> {
     ["sig", "asc"].iter().map(|e| PathBuf::from(format!("{}.{e}", cached.display()))).find(|p| p.is_file())
 }
 

@@ -157,7 +157,9 @@ pub fn access_db_line(options: &[String]) -> &'static str {
 /// access map is left out (a comment says why).
 pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
     let (file, stanza) = match (which, target) {
-        ("sendmail", Target::Debian) => ("sendmail-debian.mc.in", "tls-server.mc"),
+        // The same Linux configuration: /etc/aliases, /run/sendmail.pid,
+        // mail.local and smrsh in /usr/libexec/sendmail.
+        ("sendmail", Target::Debian | Target::Rpm) => ("sendmail-debian.mc.in", "tls-server.mc"),
         ("sendmail", Target::FreeBsd) => ("sendmail-freebsd.mc.in", "tls-server.mc"),
         ("submit", _) => ("submit.mc.in", "tls-submit.mc"),
         _ => bail!("no template for {which}.mc"),

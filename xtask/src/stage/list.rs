@@ -18,6 +18,7 @@ struct Program {
     name: &'static str,
     debian: Option<&'static str>,
     freebsd: &'static str,
+    rpm: Option<&'static str>,
 }
 
 impl Program {
@@ -25,6 +26,7 @@ impl Program {
         match target {
             Target::Debian => self.debian,
             Target::FreeBsd => Some(self.freebsd),
+            Target::Rpm => self.rpm,
         }
     }
 }
@@ -33,19 +35,55 @@ impl Program {
 /// installed on FreeBSD as the mail/sendmail port does; Debian ships it in
 /// a package of its own (rmail), so the Debian layout leaves it out.
 const PROGRAMS: &[Program] = &[
-    Program { name: "sendmail", debian: Some("/usr/libexec/sendmail/sendmail"), freebsd: "/usr/local/sbin/sendmail" },
+    Program {
+        name: "sendmail",
+        debian: Some("/usr/libexec/sendmail/sendmail"),
+        freebsd: "/usr/local/sbin/sendmail",
+        rpm: Some("/usr/sbin/sendmail"),
+    },
     Program {
         name: "mail.local",
         debian: Some("/usr/libexec/sendmail/mail.local"),
         freebsd: "/usr/local/libexec/mail.local",
+        rpm: Some("/usr/libexec/sendmail/mail.local"),
     },
-    Program { name: "smrsh", debian: Some("/usr/libexec/sendmail/smrsh"), freebsd: "/usr/local/libexec/smrsh" },
-    Program { name: "makemap", debian: Some("/usr/sbin/makemap"), freebsd: "/usr/local/sbin/makemap" },
-    Program { name: "editmap", debian: Some("/usr/sbin/editmap"), freebsd: "/usr/local/sbin/editmap" },
-    Program { name: "praliases", debian: Some("/usr/sbin/praliases"), freebsd: "/usr/local/sbin/praliases" },
-    Program { name: "mailstats", debian: Some("/usr/sbin/mailstats"), freebsd: "/usr/local/sbin/mailstats" },
-    Program { name: "vacation", debian: Some("/usr/bin/vacation"), freebsd: "/usr/local/bin/vacation" },
-    Program { name: "rmail", debian: None, freebsd: "/usr/local/bin/rmail" },
+    Program {
+        name: "smrsh",
+        debian: Some("/usr/libexec/sendmail/smrsh"),
+        freebsd: "/usr/local/libexec/smrsh",
+        rpm: Some("/usr/libexec/sendmail/smrsh"),
+    },
+    Program {
+        name: "makemap",
+        debian: Some("/usr/sbin/makemap"),
+        freebsd: "/usr/local/sbin/makemap",
+        rpm: Some("/usr/sbin/makemap"),
+    },
+    Program {
+        name: "editmap",
+        debian: Some("/usr/sbin/editmap"),
+        freebsd: "/usr/local/sbin/editmap",
+        rpm: Some("/usr/sbin/editmap"),
+    },
+    Program {
+        name: "praliases",
+        debian: Some("/usr/sbin/praliases"),
+        freebsd: "/usr/local/sbin/praliases",
+        rpm: Some("/usr/sbin/praliases"),
+    },
+    Program {
+        name: "mailstats",
+        debian: Some("/usr/sbin/mailstats"),
+        freebsd: "/usr/local/sbin/mailstats",
+        rpm: Some("/usr/sbin/mailstats"),
+    },
+    Program {
+        name: "vacation",
+        debian: Some("/usr/bin/vacation"),
+        freebsd: "/usr/local/bin/vacation",
+        rpm: Some("/usr/bin/vacation"),
+    },
+    Program { name: "rmail", debian: None, freebsd: "/usr/local/bin/rmail", rpm: None },
 ];
 
 /// Names under which sendmail runs in another mode (it looks at argv[0]).
@@ -61,6 +99,10 @@ fn sendmail_links(target: Target) -> &'static [&'static str] {
             "/usr/sbin/hoststat",
             "/usr/sbin/purgestat",
         ],
+        // sendmail itself is /usr/sbin/sendmail, as Fedora's sendmail.
+        Target::Rpm => {
+            &["/usr/lib/sendmail", "/usr/bin/mailq", "/usr/bin/newaliases", "/usr/sbin/hoststat", "/usr/sbin/purgestat"]
+        }
         // As the mail/sendmail port installs them.
         Target::FreeBsd => &[
             "/usr/local/bin/mailq",
@@ -102,6 +144,14 @@ const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 /// Debian's service files, each from its template: (install path,
 /// template, mode, is a conffile). The maintainer scripts find the units
 /// and the init script in the contents list.
+/// The RPM layout's service files: the units where %{_unitdir} is, and
+/// the smmsp user as a sysusers.d file (install path, template).
+pub const RPM_SERVICES: &[(&str, &str)] = &[
+    ("/usr/lib/systemd/system/sendmail.service", "sendmail.service"),
+    ("/usr/lib/systemd/system/sm-msp-queue.service", "sm-msp-queue.service"),
+    ("/usr/lib/sysusers.d/smtls-sendmail.conf", "smtls-sendmail.sysusers"),
+];
+
 pub const DEBIAN_SERVICES: &[(&str, &str, u32, bool)] = &[
     ("/etc/init.d/sendmail", "sendmail.init", 0o755, true),
     ("/lib/systemd/system/sendmail.service", "sendmail.service", 0o644, false),
@@ -118,10 +168,13 @@ pub const MAILER_CONF: &str = "/usr/local/etc/mail/mailer.conf.sendmail";
 /// (the base system's /etc/mail/helpfile is not the package's).
 pub const FREEBSD_HELPFILE: &str = "/usr/local/share/sendmail/helpfile";
 
+/// Where RPM packages put their licence files (%license).
+pub const RPM_LICENSE_DIR: &str = "/usr/share/licenses";
+
 /// Where the helpfile is installed, and what the `.mc` names.
 pub fn helpfile_path(target: Target) -> PathBuf {
     match target {
-        Target::Debian => target.mail_config("helpfile"),
+        Target::Debian | Target::Rpm => target.mail_config("helpfile"),
         Target::FreeBsd => PathBuf::from(FREEBSD_HELPFILE),
     }
 }
@@ -179,7 +232,7 @@ pub fn option_built_files(option: &str) -> Vec<&'static str> {
 /// re-modes or removes them.
 fn special_dirs(target: Target) -> Vec<(&'static str, &'static str, &'static str, u32)> {
     match target {
-        Target::Debian => vec![
+        Target::Debian | Target::Rpm => vec![
             ("/etc/mail/certs", "root", "root", 0o755),
             ("/var/spool/clientmqueue", "smmsp", "smmsp", 0o770),
             ("/var/spool/mqueue", "root", "root", 0o700),
@@ -362,7 +415,7 @@ fn cf_tree(l: &mut Listing, cf: &[(PathBuf, bool)]) -> Result<()> {
 fn configuration(l: &mut Listing) -> Result<()> {
     let target = l.target;
     let conf = |l: &Listing, path: PathBuf, origin: Origin| match target {
-        Target::Debian => l.config(path, origin),
+        Target::Debian | Target::Rpm => l.config(path, origin),
         Target::FreeBsd => l.file(path, origin),
     };
     for name in MAIL_CONFIGS {
@@ -379,6 +432,11 @@ fn configuration(l: &mut Listing) -> Result<()> {
     }
     if let Some(rc) = target.rc_conf_d() {
         l.add(l.config(super::sample_of(&rc), Origin::Template { name: "rc.conf.d-sendmail".into() }))?;
+    }
+    if l.target == Target::Rpm {
+        for (path, name) in RPM_SERVICES {
+            l.add(l.file(path.into(), Origin::Template { name: name.to_string() }))?;
+        }
     }
     if l.target == Target::Debian {
         for (path, name, mode, config) in DEBIAN_SERVICES {
@@ -403,10 +461,16 @@ fn docs(l: &mut Listing) -> Result<()> {
             ("LICENSE", Origin::DocCopy { rel: "LICENSE".into() }),
             ("RELEASE_NOTES", Origin::DocCopy { rel: "RELEASE_NOTES".into() }),
         ],
+        // The licence where %license puts it.
+        Target::Rpm => vec![("RELEASE_NOTES", Origin::DocCopy { rel: "RELEASE_NOTES".into() })],
     };
     let doc = l.target.doc_dir();
     for (name, origin) in docs {
         l.add(l.file(doc.join(name), origin))?;
+    }
+    if l.target == Target::Rpm {
+        let license = Path::new(RPM_LICENSE_DIR).join(crate::meta::PACKAGE_NAME).join("LICENSE");
+        l.add(l.file(license, Origin::DocCopy { rel: "LICENSE".into() }))?;
     }
     Ok(())
 }
@@ -450,6 +514,16 @@ fn parents(l: &mut Listing, option_dirs: &[PathBuf]) {
     let (cf_dir, doc) = (target.cf_dir(), target.doc_dir());
     let owned = |d: &Path| match target {
         Target::Debian => true,
+        // Only the package's own directories: never /usr/sbin, %{_unitdir}
+        // or %{_libdir}, which the filesystem and systemd packages own.
+        Target::Rpm => {
+            d.starts_with(cf_dir.parent().unwrap_or(&cf_dir))
+                || d.starts_with(&doc)
+                || d.starts_with(Path::new(RPM_LICENSE_DIR).join(crate::meta::PACKAGE_NAME))
+                || d.starts_with("/etc/mail")
+                || d.starts_with(target.libexec())
+                || option_dirs.iter().any(|o| d.starts_with(o))
+        }
         Target::FreeBsd => {
             d.starts_with(cf_dir.parent().unwrap_or(&cf_dir))
                 || d.starts_with(&doc)

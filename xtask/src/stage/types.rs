@@ -17,12 +17,16 @@ pub enum Target {
     #[value(name = "freebsd")]
     #[serde(rename = "freebsd")]
     FreeBsd,
+    /// RPM distributions (Fedora, RHEL/EPEL rebuilds, openSUSE): PREFIX
+    /// /usr, sendmail in /usr/sbin, units in /usr/lib/systemd/system, only
+    /// the package's own directories listed.
+    Rpm,
 }
 
 impl Target {
     pub fn prefix(self) -> &'static str {
         match self {
-            Target::Debian => "/usr",
+            Target::Debian | Target::Rpm => "/usr",
             Target::FreeBsd => "/usr/local",
         }
     }
@@ -31,6 +35,7 @@ impl Target {
         match self {
             Target::Debian => "debian",
             Target::FreeBsd => "freebsd",
+            Target::Rpm => "rpm",
         }
     }
 
@@ -47,7 +52,7 @@ impl Target {
     /// (both gid 0).
     pub fn root_group(self) -> &'static str {
         match self {
-            Target::Debian => "root",
+            Target::Debian | Target::Rpm => "root",
             Target::FreeBsd => "wheel",
         }
     }
@@ -56,7 +61,7 @@ impl Target {
     /// ports framework installs BINMODE 0555.
     pub fn program_mode(self) -> u32 {
         match self {
-            Target::Debian => 0o755,
+            Target::Debian | Target::Rpm => 0o755,
             Target::FreeBsd => 0o555,
         }
     }
@@ -65,7 +70,7 @@ impl Target {
     /// mail.local, smrsh).
     pub fn libexec(self) -> &'static str {
         match self {
-            Target::Debian => "/usr/libexec/sendmail",
+            Target::Debian | Target::Rpm => "/usr/libexec/sendmail",
             Target::FreeBsd => "/usr/local/libexec",
         }
     }
@@ -89,6 +94,9 @@ impl Target {
                 bail!("no Debian multiarch tuple is known for this host, so the library directory is unknown")
             }
             (Target::FreeBsd, _) => Ok(PathBuf::from("/usr/local/lib")),
+            // %{_libdir} of Fedora and openSUSE on 64-bit systems.
+            (Target::Rpm, _) if cfg!(target_pointer_width = "64") => Ok(PathBuf::from("/usr/lib64")),
+            (Target::Rpm, _) => Ok(PathBuf::from("/usr/lib")),
         }
     }
 
@@ -107,7 +115,7 @@ impl Target {
     /// the administrator to build /etc/mail from, as mail/sendmail does.
     pub fn mail_config(self, name: &str) -> PathBuf {
         match self {
-            Target::Debian => Path::new("/etc/mail").join(name),
+            Target::Debian | Target::Rpm => Path::new("/etc/mail").join(name),
             Target::FreeBsd => Path::new(self.prefix()).join("etc/mail").join(format!("{name}.sample")),
         }
     }
@@ -117,7 +125,7 @@ impl Target {
     /// to this name unless it exists (what the port's `@sample` does).
     pub fn rc_conf_d(self) -> Option<PathBuf> {
         match self {
-            Target::Debian => None,
+            Target::Debian | Target::Rpm => None,
             Target::FreeBsd => Some(PathBuf::from("/usr/local/etc/rc.conf.d/sendmail")),
         }
     }
@@ -126,7 +134,7 @@ impl Target {
     /// revision; FreeBSD packages have none).
     pub fn package_version(self, upstream: &str, revision: &str) -> String {
         match self {
-            Target::Debian => meta::debian_version(upstream, revision),
+            Target::Debian | Target::Rpm => meta::debian_version(upstream, revision),
             Target::FreeBsd => upstream.to_string(),
         }
     }
