@@ -147,6 +147,8 @@ const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 /// The RPM layout's service files: the units where %{_unitdir} is, and
 /// the smmsp user as a sysusers.d file (install path, template).
 pub const RPM_SERVICES: &[(&str, &str)] = &[
+    // The access map ships as configuration (the .deb's postinst writes it).
+    ("/etc/mail/access", "access"),
     ("/usr/lib/systemd/system/sendmail.service", "sendmail.service"),
     ("/usr/lib/systemd/system/sm-msp-queue.service", "sm-msp-queue.service"),
     ("/usr/lib/sysusers.d/smtls-sendmail.conf", "smtls-sendmail.sysusers"),
@@ -435,7 +437,8 @@ fn configuration(l: &mut Listing) -> Result<()> {
     }
     if l.target == Target::Rpm {
         for (path, name) in RPM_SERVICES {
-            l.add(l.file(path.into(), Origin::Template { name: name.to_string() }))?;
+            let (path, origin) = (PathBuf::from(path), Origin::Template { name: name.to_string() });
+            l.add(if path.starts_with("/etc") { l.config(path, origin) } else { l.file(path, origin) })?;
         }
     }
     if l.target == Target::Debian {
