@@ -54,6 +54,7 @@ pub const STRIP: Need = tool("strip", "binutils", "binutils", "(base system)");
 pub const OPENSSL: Need = tool("openssl", "openssl", "openssl", "security/openssl");
 /// The source RPM is written by RPM's own rpmbuild.
 pub const RPMBUILD: Need = tool("rpmbuild", "rpm", "rpm-build", "archivers/rpm4");
+pub const UNSHARE: Need = tool("unshare", "util-linux", "util-linux", "(none)");
 pub const OPENSSL_HEADERS: Need = Need {
     command: "",
     what: "OpenSSL headers (<openssl/ssl.h>)",

@@ -732,7 +732,16 @@ pub fn write(plan: &Plan, enabled: &[String], revision: &str, time: &BuildTime) 
         let dir = if *name == spec_name { topdir.join("SPECS") } else { sources.clone() };
         place(&dir.join(name), text.as_bytes())?;
     }
-    let mut cmd = std::process::Command::new(rpmbuild);
+    // rpmbuild records the owner of each source by name: as root it is
+    // root; anyone else runs it as root of a user namespace, so neither the
+    // user's name nor the bytes depend on who generates.
+    let mut cmd = if crate::tools::is_root() {
+        std::process::Command::new(rpmbuild)
+    } else {
+        let mut c = std::process::Command::new(crate::tools::find(&crate::tools::UNSHARE)?);
+        c.arg("--map-root-user").arg(rpmbuild);
+        c
+    };
     cmd.args(rpmbuild_args(&spec_name, &meta::maintainer()?))
         .current_dir(&topdir)
         .env("SOURCE_DATE_EPOCH", time.secs.to_string())

@@ -167,6 +167,9 @@ pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -
     let stanza = template::render(stanza, &BTreeMap::new())?;
     let vars = BTreeMap::from([
         ("VERSION", version.to_string()),
+        // The Linux template serves the Debian and the RPM layouts.
+        ("LAYOUT", if target == Target::Rpm { "RPM".to_string() } else { "Debian".to_string() }),
+        ("LAYOUT_NAME", target.name().to_string()),
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
