@@ -32,23 +32,24 @@ fn lock(name: &str) -> std::fs::File {
     f
 }
 
-fn generate_into(work: &Path, envs: &[(&str, &str)]) -> PathBuf {
+/// `xtask --version V --work-dir WORK --cache-dir (shared) ARGS`.
+fn xtask_in(work: &Path, args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
     let (w, c) = (work.to_str().unwrap(), smtls_tests::shared_cache());
-    let out = xtask(
-        &[
-            "--version",
-            VERSION,
-            "--work-dir",
-            w,
-            "--cache-dir",
-            c.to_str().unwrap(),
-            "source-package",
-            "--format",
-            "rpm",
-        ],
-        envs,
-    );
-    ok(out);
+    let mut all = vec!["--version", VERSION, "--work-dir", w, "--cache-dir", c.to_str().unwrap()];
+    all.extend(args);
+    xtask(&all, envs)
+}
+
+/// fetch and configure (the options the source package builds with) in
+/// `work`; no build is needed.
+fn configure_in(work: &Path) {
+    ok(xtask_in(work, &["fetch"], &[]));
+    ok(xtask_in(work, &["configure"], &[]));
+}
+
+fn generate_into(work: &Path, envs: &[(&str, &str)]) -> PathBuf {
+    configure_in(work);
+    ok(xtask_in(work, &["source-package", "--format", "rpm"], envs));
     work.join(VERSION).join("source")
 }
 
@@ -268,14 +269,8 @@ fn the_rebuilt_rpm_is_the_contents_list_of_the_rpm_layout() {
         ..Default::default()
     })
     .unwrap();
-    let args = xtask::source::SourceArgs {
-        format: vec![xtask::source::Format::Rpm],
-        with: vec![],
-        without: vec![],
-        revision: "0smtls1".into(),
-    };
-    let enabled = xtask::source::chosen_options(&plan, &args).unwrap();
-    let contents = xtask::source::rpm::contents(&plan, &enabled).unwrap();
+    let config = xtask::configure::Configuration::load(&plan).unwrap();
+    let contents = xtask::stage::contents(&plan, Target::Rpm, &config).unwrap();
     assert_eq!(contents.target, Target::Rpm);
     let want: BTreeMap<String, (u32, String, String, String)> = contents
         .entries
@@ -401,22 +396,21 @@ fn text_of(out: &std::process::Output) -> String {
 fn an_unknown_option_is_refused_before_anything_is_written() {
     let work = tests_root().join("rpm").join(format!("refused-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let out = xtask(
-        &[
-            "--version",
-            VERSION,
-            "--work-dir",
-            work.to_str().unwrap(),
-            "source-package",
-            "--format",
-            "rpm",
-            "--with",
-            "sasl,nope",
-        ],
-        &[],
-    );
+    configure_in(&work);
+    // A configuration naming an option the option table does not have.
+    let path = work.join(VERSION).join("configuration.json");
+    let mut config: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["options"].as_array_mut().unwrap().push("nope".into());
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    let out = xtask_in(&work, &["source-package", "--format", "rpm"], &[]);
     assert!(!out.status.success());
     let t = text(&out);
-    assert!(t.contains("unknown option `nope`") && t.contains("known options:"), "{t}");
+    assert!(t.contains("unknown build option `nope`"), "{t}");
     assert!(!work.join(VERSION).join("source").exists(), "nothing written: {}", work.display());
+    let listing: Vec<String> = std::fs::read_dir(work.join(VERSION))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(listing.iter().all(|n| !n.contains("partial") && !n.contains("rpmbuild")), "leftovers: {listing:?}");
+    let _ = std::fs::remove_dir_all(&work);
 }

@@ -40,10 +40,10 @@ pub enum Command {
     Stage(stage::StageArgs),
     /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
     Package(package::PackageArgs),
+    /// Write a source package a build farm rebuilds with its own tools (Debian: .dsc for buildd, sbuild, OBS; RPM: spec and .src.rpm for mock, Koji, Copr, OBS).
+    SourcePackage(source::SourceArgs),
     /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(Box<dist::DistArgs>),
-    /// Write source packages that build farms rebuild: the RPM spec and source RPM (--format rpm).
-    SourcePackage(source::SourceArgs),
     /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
     Repro(repro::ReproArgs),
     /// Time cold builds, upstream's serial sh Build against the toolkit's, and a no-op dist; prints `ratio: X.XX`.
@@ -87,10 +87,6 @@ pub fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
-    // Unknown build options are refused before anything is fetched or written.
-    if let Command::SourcePackage(a) = &cli.command {
-        source::chosen_options(&plan, a)?;
-    }
     // Everything a later step would refuse is refused now, before any work.
     if matches!(
         cli.command,
@@ -130,7 +126,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stage(a) => stage::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Package(a) => package::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Port(a) => freebsd::port::run(&plan, &a),
-        Command::SourcePackage(a) => source::run(&plan, &a).map(drop),
+        Command::SourcePackage(a) => source::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Smoke(a) => smoke::run(&plan, &a).map(drop),

@@ -15,7 +15,7 @@ pub mod fetch;
 pub mod freebsd;
 pub mod host;
 mod layers;
-pub(crate) mod meta;
+pub mod meta;
 pub mod package;
 pub mod plan;
 pub(crate) mod proc;

@@ -12,9 +12,7 @@
 //! written: compiler flags come from `%set_build_flags` on the farm.
 
 use crate::configure::{flags, options, site_config};
-use crate::epoch::BuildTime;
-use crate::plan::Plan;
-use crate::stage::{self, Contents, Entry, Features, Kind, Origin, Target};
+use crate::stage::{self, Entry, Kind, Origin, Target};
 use crate::{build, meta, progress, template, verify};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
@@ -477,34 +475,20 @@ pub fn render_post(enabled: &[String]) -> String {
 }
 
 /// RPM summaries start with a capital letter.
-pub fn summary() -> String {
-    let mut c = meta::SUMMARY.chars();
+pub fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
-}
-
-/// Words wrapped at 79 columns (rpmlint's description limit).
-pub fn wrap(text: &str) -> String {
-    let mut out = String::new();
-    let mut line = String::new();
-    for w in text.split_whitespace() {
-        if !line.is_empty() && line.len() + 1 + w.len() > 79 {
-            out.push_str(&line);
-            out.push('\n');
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(w);
-    }
-    out.push_str(&line);
-    out
 }
 
 /// Everything the spec says beyond the rendered parts.
 #[derive(Clone, Debug)]
 pub struct SpecData {
     pub version: crate::releases::Version,
+    /// One line (capitalised here: RPM summaries start with a capital).
+    pub summary: String,
+    /// `meta::Info::description`: paragraphs of lines of at most 72.
+    pub description: String,
+    pub url: String,
     pub release: String,
     pub maintainer: String,
     pub secs: u64,
@@ -544,8 +528,8 @@ pub fn render_spec(d: &SpecData, planned: &[(Entry, How)]) -> Result<String> {
         ("NAME", meta::PACKAGE_NAME.to_string()),
         ("VERSION", version.clone()),
         ("RELEASE", d.release.clone()),
-        ("SUMMARY", summary()),
-        ("URL", meta::HOMEPAGE.to_string()),
+        ("SUMMARY", capitalised(&d.summary)),
+        ("URL", d.url.clone()),
         ("TARBALL", d.tarball.clone()),
         ("SIGNATURE", d.signature.clone()),
         ("FINGERPRINT", d.fingerprint.clone()),
@@ -553,7 +537,7 @@ pub fn render_spec(d: &SpecData, planned: &[(Entry, How)]) -> Result<String> {
         ("SOURCES", format!("{sources}{patches}").trim_end().to_string()),
         ("BUILD_REQUIRES", render_build_requires(&d.options)?),
         ("CONFLICTS", conflicts.trim_end().to_string()),
-        ("DESCRIPTION", description(&d.options)),
+        ("DESCRIPTION", d.description.clone()),
         ("APPLY_PATCHES", apply.trim_end().to_string()),
         ("SITE_CONFIG", n(SITE_CONFIG)?),
         ("BUILD_MK", n(BUILD_MK)?),
@@ -572,42 +556,49 @@ pub fn render_spec(d: &SpecData, planned: &[(Entry, How)]) -> Result<String> {
     template::render(SPEC_TEMPLATE, &vars)
 }
 
-/// %description: what the package is, and the options it was built with.
-pub fn description(enabled: &[String]) -> String {
-    let mut s = String::from(
-        "sendmail built with everything its TLS needs: STARTTLS, elliptic-curve key\n\
-         exchange (TLS_EC) and _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE, so ServerCertFile\n\
-         and ClientCertFile hold a full chain (the leaf, then its intermediates), the\n\
-         way public certificate authorities issue them. No certificate is created at\n\
-         install: sendmail-certs installs and checks the ones your CA issued.\n",
-    );
-    let opts: Vec<String> = options::OPTIONS
-        .iter()
-        .filter(|o| enabled.iter().any(|e| e == o.name))
-        .map(|o| format!("{} ({})", o.name, o.summary))
-        .collect();
-    if !opts.is_empty() {
-        s.push('\n');
-        s.push_str(&wrap(&format!("Build options: {}.", opts.join("; "))));
+/// The RPM format of `source-package`: the spec, its rpmlintrc and the
+/// source RPM.
+pub struct Rpm;
+
+impl super::Generator for Rpm {
+    fn target(&self) -> Target {
+        Target::Rpm
     }
-    s
+
+    fn files(&self, input: &super::Input) -> Result<Vec<(String, Vec<u8>)>> {
+        let sig = input.upstream.signature.as_ref().with_context(|| {
+            format!(
+                "no verified upstream signature ({}): the spec's %prep checks it, so the source RPM cannot be made \
+                 without one; fetch a signed release (cargo xtask fetch --require-signature)",
+                input.upstream.unsigned_because.as_deref().unwrap_or("none was checked")
+            )
+        })?;
+        let sig_name = format!(
+            "{}.{}",
+            input.plan.release.upstream_file,
+            sig.extension().and_then(|e| e.to_str()).context("the signature has no extension")?
+        );
+        let texts = render(input, &sig_name)?;
+        let srpm = build_srpm(input, &texts, sig, &sig_name)?;
+        let spec = texts.iter().find(|(n, _)| *n == SPEC_FILE).context("the spec is rendered")?;
+        Ok(vec![
+            (SPEC_FILE.to_string(), spec.1.clone().into_bytes()),
+            // Beside the spec, where rpmlint and OBS look for it.
+            (RPMLINTRC.to_string(), render_rpmlintrc().into_bytes()),
+            (srpm_name(&input.info.version, &input.info.revision), srpm),
+        ])
+    }
 }
 
-/// The contents list of the RPM layout for the chosen options.
-pub fn contents(plan: &Plan, enabled: &[String]) -> Result<Contents> {
-    stage::contents_with(plan, Target::Rpm, &Features { options: enabled.to_vec(), multiarch: None })
-}
+/// The spec's file name.
+pub const SPEC_FILE: &str = "smtls-sendmail.spec";
 
 /// Every file of the source RPM but the tarball and its signature:
-/// (name, text), the spec first.
-pub fn render(
-    plan: &Plan,
-    enabled: &[String],
-    revision: &str,
-    secs: u64,
-    signature: &str,
-) -> Result<Vec<(String, String)>> {
+/// (name, text), the spec among them.
+pub fn render(input: &super::Input, signature: &str) -> Result<Vec<(String, String)>> {
+    let plan = input.plan;
     let version = plan.version.to_string();
+    let enabled = &input.contents.options;
     let fingerprint = plan.release.signing_key.clone();
     if fingerprint.is_empty() {
         bail!(
@@ -617,25 +608,28 @@ pub fn render(
     }
     let keys = std::fs::read_to_string(crate::fetch::checksum::keys_file()).context("reading the pinned keys")?;
     let key = super::key::pinned_key(&keys, &fingerprint)?;
-    let planned = plan_entries(&contents(plan, enabled)?.entries)?;
+    let planned = plan_entries(&input.contents.entries)?;
     let src = plan.source_dir();
     let read = |rel: &str| {
         let p = src.join(rel);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
     };
-    let patches = crate::freebsd::port::render_man_patches(&read)?;
+    let patches = stage::man_page_patches(&read)?;
     let data = SpecData {
         version: plan.version.clone(),
-        release: revision.to_string(),
-        maintainer: meta::maintainer()?,
-        secs,
+        summary: input.info.summary.clone(),
+        description: input.info.description.clone(),
+        url: input.info.homepage.clone(),
+        release: input.info.revision.clone(),
+        maintainer: input.info.maintainer.clone(),
+        secs: input.time,
         tarball: plan.release.upstream_file.clone(),
         signature: signature.to_string(),
         fingerprint,
-        options: enabled.to_vec(),
+        options: enabled.clone(),
         patches: patches.iter().map(|(n, _)| n.clone()).collect(),
     };
-    let mut files = vec![(format!("{}.spec", meta::PACKAGE_NAME), render_spec(&data, &planned)?)];
+    let mut files = vec![(SPEC_FILE.to_string(), render_spec(&data, &planned)?)];
     files.push((KEY_FILE.to_string(), key));
     files.extend(patches);
     for name in shipped_sources(&planned) {
@@ -694,42 +688,34 @@ pub fn rpmbuild_args(spec_name: &str, packager: &str) -> Vec<String> {
     a
 }
 
-/// `cargo xtask source-package --format rpm`: the spec and the source RPM
-/// in `<work>/source/`, both replaced in one step each; a failed run leaves
-/// the previous ones whole.
-pub fn write(plan: &Plan, enabled: &[String], revision: &str, time: &BuildTime) -> Result<Vec<PathBuf>> {
-    let fetched = crate::fetch::run(plan, &crate::fetch::FetchArgs { require_signature: true, ..Default::default() })
-        .context("the source RPM ships upstream's signature and %prep checks it: it needs a verified one")?;
-    let sig = crate::fetch::cached_signature(&fetched.tarball)
-        .with_context(|| format!("no signature beside {}", fetched.tarball.display()))?;
-    let sig_name = format!(
-        "{}.{}",
-        plan.release.upstream_file,
-        sig.extension().and_then(|e| e.to_str()).context("the signature has no extension")?
-    );
-    let files = render(plan, enabled, revision, time.secs, &sig_name)?;
+/// The source RPM's bytes: `rpmbuild -bs` (the format is RPM's own) in a
+/// private top directory under the work directory, removed afterwards.
+fn build_srpm(input: &super::Input, texts: &[(String, String)], sig: &Path, sig_name: &str) -> Result<Vec<u8>> {
+    let plan = input.plan;
     let rpmbuild = crate::tools::find(&crate::tools::RPMBUILD)?;
-
-    let out = super::out_dir(plan);
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-    crate::plan::clean_leftovers(&out)?;
-    let topdir = out.join(format!("rpmbuild.partial-{}", std::process::id()));
+    crate::plan::clean_leftovers(&plan.work_dir)?;
+    let topdir = plan.work_dir.join(format!("rpmbuild.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&topdir);
     let _cleanup = crate::util::RemoveOnDrop(topdir.clone());
     let sources = topdir.join("SOURCES");
     for d in ["SOURCES", "SPECS", "SRPMS", "BUILD"] {
-        std::fs::create_dir_all(topdir.join(d))?;
+        std::fs::create_dir_all(topdir.join(d)).with_context(|| format!("creating {}", topdir.join(d).display()))?;
     }
-    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(time.secs);
+    let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(input.time);
     let place = |path: &Path, bytes: &[u8]| -> Result<()> {
         std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
         std::fs::File::options().write(true).open(path)?.set_modified(when)?;
         Ok(())
     };
-    place(&sources.join(&plan.release.upstream_file), &std::fs::read(&fetched.tarball)?)?;
-    place(&sources.join(&sig_name), &std::fs::read(&sig)?)?;
-    let spec_name = format!("{}.spec", meta::PACKAGE_NAME);
-    for (name, text) in &files {
-        let dir = if *name == spec_name { topdir.join("SPECS") } else { sources.clone() };
+    let tarball = std::fs::read(&input.upstream.tarball)
+        .with_context(|| format!("reading {}", input.upstream.tarball.display()))?;
+    if crate::digest::sha256_hex(&tarball) != plan.release.sha256 {
+        bail!("{} changed since it was verified: run `cargo xtask fetch` again", input.upstream.tarball.display());
+    }
+    place(&sources.join(&plan.release.upstream_file), &tarball)?;
+    place(&sources.join(sig_name), &std::fs::read(sig)?)?;
+    for (name, text) in texts {
+        let dir = if name == SPEC_FILE { topdir.join("SPECS") } else { sources.clone() };
         place(&dir.join(name), text.as_bytes())?;
     }
     // rpmbuild records the owner of each source by name: as root it is
@@ -742,26 +728,18 @@ pub fn write(plan: &Plan, enabled: &[String], revision: &str, time: &BuildTime) 
         c.arg("--map-root-user").arg(rpmbuild);
         c
     };
-    cmd.args(rpmbuild_args(&spec_name, &meta::maintainer()?))
+    cmd.args(rpmbuild_args(SPEC_FILE, &input.info.maintainer))
         .current_dir(&topdir)
-        .env("SOURCE_DATE_EPOCH", time.secs.to_string())
+        .env("SOURCE_DATE_EPOCH", input.time.to_string())
         // No ~/.rpmmacros of this user: nothing of the host gets in.
         .env("HOME", &topdir)
         .env("TZ", "UTC")
         .env("LC_ALL", "C");
     crate::proc::output(&mut cmd)?;
-    let name = srpm_name(&plan.version.to_string(), revision);
-    let built = topdir.join("SRPMS").join(&name);
-    if !built.is_file() {
-        bail!("rpmbuild -bs wrote no {}", built.display());
-    }
-    let (spec_out, srpm_out) = (out.join(&spec_name), out.join(&name));
-    crate::util::write_atomic(&spec_out, files[0].1.as_bytes())?;
-    // Beside the spec, where rpmlint and OBS look for it.
-    crate::util::write_atomic(&out.join(RPMLINTRC), render_rpmlintrc().as_bytes())?;
-    std::fs::rename(&built, &srpm_out).with_context(|| format!("moving {} into place", srpm_out.display()))?;
-    progress::info(&format!("wrote {} and {}", spec_out.display(), srpm_out.display()));
-    Ok(vec![spec_out, srpm_out])
+    let built = topdir.join("SRPMS").join(srpm_name(&input.info.version, &input.info.revision));
+    let bytes = std::fs::read(&built).with_context(|| format!("rpmbuild -bs wrote no {}", built.display()))?;
+    progress::info(&format!("rpmbuild -bs: {} bytes", bytes.len()));
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -1010,6 +988,9 @@ mod tests {
     fn the_spec_renders_with_every_placeholder_filled() {
         let d = SpecData {
             version: "8.18.2".parse().unwrap(),
+            summary: meta::SUMMARY.into(),
+            description: meta::description("8.18.2", &["sasl".into(), "bdb".into()]),
+            url: meta::HOMEPAGE.into(),
             release: "0smtls1".into(),
             maintainer: meta::MAINTAINER.into(),
             secs: 1_766_793_600,

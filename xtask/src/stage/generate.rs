@@ -30,15 +30,37 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// The man page fixes as patches for a build from the unpacked tarball
+/// (the FreeBSD port, the RPM spec): (file name, unified diff applied with
+/// -p0 from the top of the tree, in the ports' `make makepatch` form).
+/// `read` gives a page's text from the source tree.
+pub fn man_page_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for (page, _) in super::MAN_PAGES {
+        let old = read(page)?;
+        let new = String::from_utf8(fix_man_page(page, old.clone().into_bytes()))
+            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
+        if new != old {
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{page}.orig"), page)
+                .to_string();
+            out.push((format!("patch-{}", page.replace('_', "__").replace('/', "_")), diff));
+        }
+    }
+    Ok(out)
+}
+
 /// Writes every generated file of `contents` into [`generated_dir`];
 /// returns that directory. Needs a built tree (the binaries, cf/cf, and the
 /// libraries of the options on).
-/// `revision` is the Debian revision the changelog names.
+/// `info` is the package's metadata (the changelog's version and maintainer).
 pub fn generate(
     plan: &Plan,
     contents: &Contents,
     time: &epoch::BuildTime,
-    revision: &str,
+    info: &meta::Info,
 ) -> Result<std::path::PathBuf> {
     let gen = generated_dir(plan, contents.target);
     if let Some(parent) = gen.parent() {
@@ -55,7 +77,7 @@ pub fn generate(
         }
         let out = e.staged(&partial);
         std::fs::create_dir_all(out.parent().context("no parent")?)?;
-        if let Some(bytes) = make(plan, contents, e, time, revision, &strip, &partial)? {
+        if let Some(bytes) = make(plan, contents, e, time, info, &strip, &partial)? {
             std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
         } else if !out.is_file() {
             bail!("{}: generation wrote nothing", e.path.display());
@@ -75,7 +97,7 @@ fn make(
     contents: &Contents,
     e: &Entry,
     time: &epoch::BuildTime,
-    revision: &str,
+    info: &meta::Info,
     strip: &Path,
     partial: &Path,
 ) -> Result<Option<Vec<u8>>> {
@@ -130,7 +152,7 @@ fn make(
         Origin::Template { name } => template::render(name, &BTreeMap::new())?.into_bytes(),
         Origin::DocCopy { rel } => read(&rel.to_string_lossy())?,
         Origin::ReleaseNotes => archive::gzip(&read("RELEASE_NOTES")?)?,
-        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(&version, revision, time.secs)?.as_bytes())?,
+        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(info, time.secs)?.as_bytes())?,
         Origin::MailerConf => mailer_conf(&target_prefix(target))?.into_bytes(),
         Origin::Copyright => {
             let license = String::from_utf8(read("LICENSE")?).context("sendmail's LICENSE is not UTF-8")?;
@@ -157,10 +179,7 @@ pub fn access_db_line(options: &[String]) -> &'static str {
 /// access map is left out (a comment says why).
 pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
     let (file, stanza) = match (which, target) {
-        // The same Linux configuration: /etc/aliases, /run/sendmail.pid,
-        // mail.local and smrsh in /usr/libexec/sendmail.
-        ("sendmail", Target::Debian | Target::Rpm) => ("sendmail-debian.mc.in", "tls-server.mc"),
-        ("sendmail", Target::FreeBsd) => ("sendmail-freebsd.mc.in", "tls-server.mc"),
+        ("sendmail", _) => (target.layout().sendmail_mc, "tls-server.mc"),
         ("submit", _) => ("submit.mc.in", "tls-submit.mc"),
         _ => bail!("no template for {which}.mc"),
     };
@@ -168,8 +187,7 @@ pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -
     let vars = BTreeMap::from([
         ("VERSION", version.to_string()),
         // The Linux template serves the Debian and the RPM layouts.
-        ("LAYOUT", if target == Target::Rpm { "RPM".to_string() } else { "Debian".to_string() }),
-        ("LAYOUT_NAME", target.name().to_string()),
+        ("LAYOUT", target.name().to_string()),
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
