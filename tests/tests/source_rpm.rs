@@ -405,7 +405,7 @@ fn an_unknown_option_is_refused_before_anything_is_written() {
     let out = xtask_in(&work, &["source-package", "--format", "rpm"], &[]);
     assert!(!out.status.success());
     let t = text(&out);
-    assert!(t.contains("unknown build option `nope`"), "{t}");
+    assert!(t.contains("option `nope`"), "{t}");
     assert!(!work.join(VERSION).join("source").exists(), "nothing written: {}", work.display());
     let listing: Vec<String> = std::fs::read_dir(work.join(VERSION))
         .unwrap()
