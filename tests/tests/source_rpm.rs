@@ -116,6 +116,27 @@ fn the_spec_parses_and_rpm_reads_the_source_rpm() {
     assert!(parsed.contains("\nName:           smtls-sendmail\n"), "{parsed}");
     // Here (no redhat-rpm-config) the gpgv fallback is what %prep runs.
     assert!(parsed.contains("gpgv --homedir"), "{parsed}");
+    // Where the distribution defines the macros (Fedora's redhat-rpm-config
+    // and systemd-rpm-macros; stand-ins here), the spec uses them instead.
+    let fedora = sh(
+        "rpmspec",
+        &[
+            "-P",
+            "--define",
+            "gpgverify /usr/lib/rpm/redhat/gpgverify",
+            "--define",
+            "systemd_post() SYSTEMD-POST %*",
+            "--define",
+            "systemd_requires Requires(post): systemd",
+            "--define",
+            "sysusers_create_compat() SYSUSERS-COMPAT %1",
+            g.spec.to_str().unwrap(),
+        ],
+    );
+    assert!(fedora.contains("\n/usr/lib/rpm/redhat/gpgverify --keyring='"), "{fedora}");
+    assert!(!fedora.contains("gpgv --homedir"), "{fedora}");
+    assert!(fedora.contains("\nSYSTEMD-POST sendmail.service sm-msp-queue.service\n"), "{fedora}");
+    assert!(fedora.contains("\nSYSUSERS-COMPAT ") && fedora.contains("\nRequires(post): systemd\n"), "{fedora}");
     let info = sh("rpm", &["-qip", g.srpm.to_str().unwrap()]);
     for want in
         ["Name        : smtls-sendmail", "Version     : 8.18.2", "Build Host  : reproducible", "License     : Sendmail"]
