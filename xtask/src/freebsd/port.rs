@@ -559,7 +559,7 @@ pub fn render(
     }
     for name in from_files {
         let text = if let Some(stem) = name.strip_suffix(".mc") {
-            stage::mc_text(Target::FreeBsd, stem, &version, &[])?
+            stage::mc_text(Target::FreeBsd, stem, &version, &port_options::default_names(&plan.version))?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
         } else if name == format!("{}.8", stage::CERTS_SCRIPT) {

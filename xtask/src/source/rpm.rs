@@ -13,7 +13,7 @@
 
 use crate::configure::{flags, options, site_config};
 use crate::stage::{self, Entry, Kind, Origin, Target};
-use crate::{build, meta, progress, template, verify};
+use crate::{build, meta, progress, template};
 use anyhow::{bail, Context, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -391,17 +391,13 @@ pub fn render_build_cf(planned: &[(Entry, How)], sources: &BTreeMap<String, usiz
 }
 
 /// The tokens %check requires in `-d0.14`: the TLS defines of this version
-/// (names without values) and each enabled option's token.
+/// (names without values) and each enabled option's token (as `verify`
+/// requires them: an option's define, such as reject-nul's, only when on).
 pub fn check_tokens(version: &crate::releases::Version, enabled: &[String]) -> Result<Vec<String>> {
     let mut out: Vec<String> = flags::tls_defines(version, &flags::TlsRequest::default(), RPM_OPENSSL)?
         .iter()
         .map(|d| d.split('=').next().unwrap_or(d).to_string())
         .collect();
-    for r in verify::REQUIRED {
-        if !out.iter().any(|o| o == r) && *r != "TLS_EC" {
-            out.push(r.to_string());
-        }
-    }
     for name in enabled {
         let spec = options::find(name).with_context(|| format!("unknown build option `{name}`"))?;
         out.push(spec.token.to_string());
