@@ -75,28 +75,44 @@ const fn port(name: &'static str) -> PortOption {
 
 const NO_RELATIONS: DebianRelations = DebianRelations { recommends: &[], suggests: &[], replaces: &[] };
 
-const fn dev(what: &'static str, debian: &'static str, fedora: &'static str, freebsd: &'static str) -> Need {
-    Need { command: "", what, debian, fedora, freebsd }
+/// A library's development package on Debian, Fedora, openSUSE (empty:
+/// Fedora's name) and FreeBSD: the packages `configure` installs, the
+/// Debian Build-Depends and the RPM spec's BuildRequires.
+const fn dev(
+    what: &'static str,
+    debian: &'static str,
+    fedora: &'static str,
+    suse: &'static str,
+    freebsd: &'static str,
+) -> Need {
+    Need { command: "", what, debian, fedora, suse, freebsd }
 }
 
 pub const SASL_DEV: Need = dev(
     "Cyrus SASL v2 headers and library (<sasl/sasl.h>, -lsasl2)",
     "libsasl2-dev",
     "cyrus-sasl-devel",
+    "",
     "security/cyrus-sasl2",
 );
 pub const LDAP_DEV: Need = dev(
     "OpenLDAP client headers and library (<ldap.h>, -lldap)",
     "libldap-dev",
     "openldap-devel",
+    "openldap2-devel",
     "net/openldap26-client",
 );
 pub const CDB_DEV: Need =
-    dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "databases/tinycdb");
+    dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "", "databases/tinycdb");
 pub const ICU_DEV: Need =
-    dev("ICU headers and library (<unicode/ucasemap.h>, -licuuc)", "libicu-dev", "libicu-devel", "devel/icu");
-pub const WRAP_DEV: Need =
-    dev("TCP wrappers headers and library (<tcpd.h>, -lwrap)", "libwrap0-dev", "tcp_wrappers-devel", "(base system)");
+    dev("ICU headers and library (<unicode/ucasemap.h>, -licuuc)", "libicu-dev", "libicu-devel", "", "devel/icu");
+pub const WRAP_DEV: Need = dev(
+    "TCP wrappers headers and library (<tcpd.h>, -lwrap)",
+    "libwrap0-dev",
+    "tcp_wrappers-devel",
+    "tcpd-devel",
+    "(base system)",
+);
 
 /// The option table: the one place these facts live.
 pub const OPTIONS: &[Spec] = &[

@@ -30,6 +30,28 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// The man page fixes as patches for a build from the unpacked tarball
+/// (the FreeBSD port, the RPM spec): (file name, unified diff applied with
+/// -p0 from the top of the tree, in the ports' `make makepatch` form).
+/// `read` gives a page's text from the source tree.
+pub fn man_page_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for (page, _) in super::MAN_PAGES {
+        let old = read(page)?;
+        let new = String::from_utf8(fix_man_page(page, old.clone().into_bytes()))
+            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
+        if new != old {
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{page}.orig"), page)
+                .to_string();
+            out.push((format!("patch-{}", page.replace('_', "__").replace('/', "_")), diff));
+        }
+    }
+    Ok(out)
+}
+
 /// Writes every generated file of `contents` into [`generated_dir`];
 /// returns that directory. Needs a built tree (the binaries, cf/cf, and the
 /// libraries of the options on).
@@ -183,6 +205,8 @@ pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -
     let stanza = template::render(stanza, &BTreeMap::new())?;
     let vars = BTreeMap::from([
         ("VERSION", version.to_string()),
+        // The Linux template serves the Debian and the RPM layouts.
+        ("LAYOUT", target.name().to_string()),
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
