@@ -123,7 +123,6 @@ pub fn debian_dir(input: &Input) -> Result<Vec<DebianFile>> {
         put("debian/patches/series", b"man-page-fixes.patch\n".to_vec(), 0o644);
         put("debian/patches/man-page-fixes.patch", patch.into_bytes(), 0o644);
     }
-    put("debian/source/lintian-overrides", source_overrides(info).into_bytes(), 0o644);
     put("debian/tests/control", tests_control().into_bytes(), 0o644);
     put("debian/tests/starttls", template::render("debian-tests-starttls", &BTreeMap::new())?.into_bytes(), 0o755);
     Ok(out.into_iter().map(|(p, (b, m))| (p, b, m)).collect())
@@ -174,10 +173,12 @@ pub fn watch() -> String {
 
 /// `#DEBHELPER#` before the script's final `exit 0`, where debhelper
 /// puts what it adds.
+/// In the empty line before it, so that the script debhelper writes when
+/// it adds nothing is dist's byte for byte.
 pub fn with_debhelper_token(script: &str) -> String {
-    match script.trim_end().strip_suffix("exit 0") {
-        Some(head) => format!("{head}#DEBHELPER#\n\nexit 0\n"),
-        None => format!("{}\n\n#DEBHELPER#\n", script.trim_end()),
+    match script.strip_suffix("\n\nexit 0\n") {
+        Some(head) => format!("{head}\n#DEBHELPER#\nexit 0\n"),
+        None => format!("{}\n#DEBHELPER#\n", script.trim_end()),
     }
 }
 
@@ -311,10 +312,18 @@ pub fn build_mk(input: &Input, install: &Install) -> Result<String> {
     let links: Vec<String> = subs.iter().map(|s| format!("smtls-link-{s}")).collect();
     writeln!(s, ".PHONY: smtls-build smtls-install smtls-test {}\n", links.join(" "))?;
     writeln!(s, "smtls-build: {}\n", links.join(" "))?;
+    // APPENDDEF expands its argument unquoted, so a comma would split it:
+    // -Wl,-z,relro goes in as -Xlinker -z -Xlinker relro.
+    writeln!(s, "comma := ,")?;
+    writeln!(
+        s,
+        "SMTLS_LDFLAGS := $(foreach f,$(LDFLAGS),$(if $(filter -Wl$(comma)%,$(f)),\
+         $(patsubst %,-Xlinker %,$(subst $(comma), ,$(patsubst -Wl$(comma)%,%,$(f)))),$(f)))"
+    )?;
     writeln!(s, "devtools/Site/site.config.m4: {SMTLS}/site.config.m4")?;
     writeln!(
         s,
-        "\tsed -e 's|@CFLAGS@|$(CFLAGS) $(CPPFLAGS)|' -e 's|@LDFLAGS@|$(LDFLAGS)|' {SMTLS}/site.config.m4 >$@\n"
+        "\tsed -e 's|@CFLAGS@|$(CFLAGS) $(CPPFLAGS)|' -e 's|@LDFLAGS@|$(SMTLS_LDFLAGS)|' {SMTLS}/site.config.m4 >$@\n"
     )?;
     for sub in subs {
         let libs = input.links.get(sub).with_context(|| {
@@ -381,15 +390,6 @@ pub fn man_patch(input: &Input) -> Result<Option<String>> {
          Author: {}\nForwarded: no\n---\n{body}",
         input.info.maintainer
     )))
-}
-
-/// What lintian says of any new source package that the generator cannot
-/// change, each with the reason.
-pub fn source_overrides(info: &Info) -> String {
-    let _ = info;
-    "# A package outside Debian's archive closes no ITP bug.\n\
-     initial-upload-closes-no-bugs\n"
-        .to_string()
 }
 
 /// `debian/tests/control`: the installed daemon on 127.0.0.1 serves a
@@ -734,10 +734,13 @@ mod tests {
         assert!(text(&d, "debian/upstream/signing-key.asc").starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
         for s in ["preinst", "postinst", "prerm", "postrm"] {
             let t = text(&d, &format!("debian/smtls-sendmail.{s}"));
-            assert!(t.starts_with("#!/bin/sh\n") && t.ends_with("#DEBHELPER#\n\nexit 0\n"), "{s}: {t}");
+            assert!(t.starts_with("#!/bin/sh\n") && t.ends_with("\n#DEBHELPER#\nexit 0\n"), "{s}: {t}");
             assert!(!t.contains("DEB_HOST_MULTIARCH"), "{s}");
         }
-        assert_eq!(with_debhelper_token("#!/bin/sh\nset -e\n"), "#!/bin/sh\nset -e\n\n#DEBHELPER#\n");
+        assert_eq!(with_debhelper_token("#!/bin/sh\nset -e\n"), "#!/bin/sh\nset -e\n#DEBHELPER#\n");
+        // debhelper with nothing to add writes dist's script again.
+        let dist = "#!/bin/sh\nset -e\nfi\n\nexit 0\n";
+        assert_eq!(with_debhelper_token(dist).replace("#DEBHELPER#", ""), dist);
         let patch = text(&d, "debian/patches/man-page-fixes.patch");
         assert!(patch.contains("--- a/vacation/vacation.1\n+++ b/vacation/vacation.1\n"), "{patch}");
         assert!(patch.contains("\n-.i vacation\n+.I vacation\n"), "{patch}");
