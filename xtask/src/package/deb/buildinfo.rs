@@ -57,7 +57,6 @@ pub fn text(
     time: u64,
 ) -> Result<String> {
     use md5::Digest as _;
-    use sha1::Digest as _;
     let mut s = String::new();
     writeln!(s, "Format: 1.0\nSource: {}\nBinary: {}", info.name, info.name)?;
     writeln!(s, "Architecture: {arch}\nVersion: {}", info.debian_version())?;
