@@ -560,6 +560,11 @@ pub fn render_spec(d: &SpecData, planned: &[(Entry, How)]) -> Result<String> {
 pub struct Rpm;
 
 impl super::Generator for Rpm {
+    /// The RPM layout's libraries go to a fixed directory, not a multiarch one.
+    fn multiarch(&self) -> Option<String> {
+        None
+    }
+
     fn target(&self) -> Target {
         Target::Rpm
     }
@@ -605,8 +610,7 @@ pub fn render(input: &super::Input, signature: &str) -> Result<Vec<(String, Stri
              signature against it, so pin one (signing_key) first"
         );
     }
-    let keys = std::fs::read_to_string(crate::fetch::checksum::keys_file()).context("reading the pinned keys")?;
-    let key = super::key::pinned_key(&keys, &fingerprint)?;
+    let key = super::openpgp::pinned_key(&fingerprint)?;
     let planned = plan_entries(&input.contents.entries)?;
     let src = plan.source_dir();
     let read = |rel: &str| {
