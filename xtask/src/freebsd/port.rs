@@ -104,7 +104,7 @@ pub fn how(e: &Entry) -> Result<How> {
         (Origin::Source { rel } | Origin::DocCopy { rel }, _) => keep_or_rename(wrksrc(rel))?,
         (Origin::Program { name }, _) => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
         // A script written from its template: shipped filled in files/.
-        (Origin::CertsScript, _) => How::Data(format!("${{FILESDIR}}/{}", name()?)),
+        (Origin::CertsScript | Origin::CertsHook, _) => How::Data(format!("${{FILESDIR}}/{}", name()?)),
         // Its manual page, filled in files/; the framework compresses it.
         (Origin::CertsManPage, _) => {
             How::Man(format!("${{FILESDIR}}/{}", name()?.strip_suffix(".gz").unwrap_or_default()))
@@ -562,6 +562,8 @@ pub fn render(
             stage::mc_text(Target::FreeBsd, stem, &version, &[])?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
+        } else if name == stage::CERTS_HOOK {
+            stage::certs_hook(Target::FreeBsd)?
         } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
             stage::certs_man_page(Target::FreeBsd)?
         } else if name == RC_CONF_D || template::dir().join(&name).is_file() {

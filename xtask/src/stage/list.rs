@@ -244,6 +244,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], feat
     let script = super::certs_script_path(target);
     l.add(Entry { mode: target.program_mode(), ..l.file(script, Origin::CertsScript) })?;
     l.add(Entry { mode: 0o644, ..l.file(super::certs_man_path(target), Origin::CertsManPage) })?;
+    l.add(Entry { mode: target.program_mode(), ..l.file(super::certs_hook_path(target), Origin::CertsHook) })?;
     docs(&mut l)?;
     let option_dirs = option_files(&mut l, features)?;
     for (path, owner, group, mode) in special_dirs(target) {

@@ -23,7 +23,10 @@ mod list;
 mod tree;
 mod types;
 
-pub use certs::{certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
+pub use certs::{
+    certs_hook, certs_hook_path, certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles,
+    CERTS_HOOK, CERTS_SCRIPT,
+};
 pub use generate::{fix_man_page, generate, mailer_conf, mc_text};
 pub use list::{
     contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir,
