@@ -101,6 +101,11 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "bmake",
     // HTTPS for curl (ftp.sendmail.org) and apt.
     "ca-certificates",
+    // tests/acme: Let's Encrypt's test ACME server and two real clients
+    // renewing through `sendmail-certs acme-hook`.
+    "pebble",
+    "certbot",
+    "dehydrated",
 ];
 
 /// The path of a command, or an error naming the package that provides it.
