@@ -110,6 +110,7 @@ fn certs_vars(target: Target) -> Result<BTreeMap<&'static str, String>> {
         ("CA_FILE", files.ca),
         ("DH_FILE", files.dh),
         ("SENDMAIL_CF", Path::new("/etc/mail").join("sendmail.cf").display().to_string()),
+        ("CERTS_HOOK", certs_hook_path(target).display().to_string()),
         ("FFDHE2048", ffdhe.trim_end().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
     ]);

@@ -399,6 +399,8 @@ fn docs(l: &mut Listing) -> Result<()> {
             ("copyright", Origin::Copyright),
             ("changelog.gz", Origin::ReleaseNotes),
             ("changelog.Debian.gz", Origin::DebianChangelog),
+            // Where the certificate helper and ACME renewals are described.
+            ("README.Debian", Origin::Template { name: "README.Debian".into() }),
         ],
         Target::FreeBsd => vec![
             ("LICENSE", Origin::DocCopy { rel: "LICENSE".into() }),
