@@ -361,6 +361,7 @@ fn certbot_renewals_are_served_and_the_tlsa_records_verify() {
     let out = dane(&other);
     assert!(!out.status.success() && !text_of(&out).contains("Verification: OK"), "{}", text_of(&out));
 
+    let live = cb.join(format!("etc/live/{HOST}"));
     // A renewal with a new key whose record is not published (DANE-EE
     // only, the usual choice): refused with the rollover, the set
     // untouched, the daemon still serving it.
@@ -378,9 +379,22 @@ fn certbot_renewals_are_served_and_the_tlsa_records_verify() {
     assert_eq!(leaf_fingerprint(&certs.join("host.cert")), second);
     mta.serves_installed_set(&pebble.root);
 
+    // A refusal by name: the key of the first issuance with the current
+    // leaf. Nothing changes.
+    let archive = cb.join(format!("etc/archive/{HOST}"));
+    let out = run(
+        Command::new("dash")
+            .arg(&script)
+            .args(["acme-hook", "--cert", s(&live.join("cert.pem")), "--key", s(&archive.join("privkey1.pem"))])
+            .args(["--dir", s(&certs), "--host", HOST, "--ca", s(&pebble.root), "--cf", s(&mta.cf), "--reload"]),
+        "sendmail-certs acme-hook --cert cert.pem --key privkey1.pem (another key)",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text_of(&out));
+    assert!(text_of(&out).contains("does not belong to the certificate"), "{}", text_of(&out));
+    assert_eq!(listing(&certs), before);
+
     // The same files by name (acme.sh's way), the new record published:
     // installed and served.
-    let live = cb.join(format!("etc/live/{HOST}"));
     let new_key = sh_in(&dir, "sh", &["-c", &format!(
         "openssl x509 -noout -pubkey -in {} | openssl pkey -pubin -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1",
         s(&live.join("cert.pem"))
@@ -507,5 +521,37 @@ fn dehydrated_renewals_are_served_and_an_unservable_one_is_rolled_back() {
     assert!(t.contains("ROLLED BACK, BUT NOT SERVED"), "{t}");
     assert_eq!(listing(&certs), before);
     drop(pebble);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_hook_script_is_clean_and_the_new_commands_have_help_under_dash() {
+    let dir = scratch("acme-lint");
+    let (_, script) = layout(&dir);
+    for t in [Target::Debian, Target::FreeBsd] {
+        let hook = dir.join(format!("hook-{}", t.name()));
+        write_exec(&hook, &xtask::stage::certs_hook(t).unwrap());
+        let out = Command::new("shellcheck").args(["-s", "sh"]).arg(&hook).output().expect("running shellcheck");
+        assert!(out.status.success(), "shellcheck: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(Command::new("dash").arg("-n").arg(&hook).status().unwrap().success());
+    }
+    for (cmd, words) in [
+        ("acme-hook", &["RENEWED_LINEAGE", "deploy_cert", "SENDMAIL_CERTS_RELOAD", "--tlsa-published"][..]),
+        ("tlsa", &["3 1 1", "2 1 1", "--port"][..]),
+        ("install", &["--reload-command", "--tlsa-published", "--force"][..]),
+    ] {
+        let out = run(Command::new("dash").arg(&script).args([cmd, "--help"]), &format!("sendmail-certs {cmd} --help"));
+        assert!(out.status.success());
+        for w in words {
+            assert!(String::from_utf8_lossy(&out.stdout).contains(w), "{cmd} --help lacks {w}");
+        }
+    }
+    // Without a certificate from anywhere: bad usage, status 2.
+    let out = run(
+        Command::new("dash").arg(&script).arg("acme-hook").env_remove("RENEWED_LINEAGE"),
+        "sendmail-certs acme-hook (nothing given)",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text_of(&out).contains("found no certificate"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
