@@ -269,11 +269,32 @@ fn two_concurrent_installs_wait_for_each_other_and_leave_one_whole_set() {
     let f = fixture();
     let w = World::new("certs-faults-concurrent");
     let certs = w.certs();
-    for round in 0..4 {
+    // A `mv` that, at each run's first rename, waits (up to 3 s) until the
+    // other run is at its first rename too: the two swaps meet.
+    let bin = w.dir.join("barrier");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = sh("sh", &["-c", "command -v mv"]).trim().to_string();
+    let meet = w.dir.join("meet");
+    std::fs::write(
+        bin.join("mv"),
+        format!(
+            "#!/bin/sh\nif [ ! -e '{m}/at.'$PPID ]; then\n\t: >'{m}/at.'$PPID\n\ti=0\n\twhile [ \"$(ls '{m}' | wc -l)\" \
+             -lt 2 ] && [ $i -lt 30 ]; do sleep 0.1; i=$((i + 1)); done\nfi\nexec {real} \"$@\"\n",
+            m = meet.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(bin.join("mv"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    for round in 0..2 {
+        let _ = std::fs::remove_dir_all(&meet);
+        std::fs::create_dir_all(&meet).unwrap();
         let a = install_args(f, "a.pem", "a.key", &certs, &[]);
         let b = install_args(f, "b.pem", "b.key", &certs, &[]);
-        let ca = w.cmd(&strs(&a)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-        let cb = w.cmd(&strs(&b)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        let spawn = |args: &[String]| {
+            w.cmd(&strs(args)).env("PATH", &path).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        };
+        let (ca, cb) = (spawn(&a), spawn(&b));
         let (oa, ob) = (ca.wait_with_output().unwrap(), cb.wait_with_output().unwrap());
         assert!(oa.status.success() && ob.status.success(), "round {round}: {}{}", stderr(&oa), stderr(&ob));
         // Whichever ran last is served, whole; no set inside the set.
@@ -318,7 +339,7 @@ fn a_reader_never_sees_a_missing_or_partial_set_while_sets_are_replaced() {
             seen
         })
     };
-    for i in 0..12 {
+    for i in 0..8 {
         let l = if i % 2 == 0 { "b" } else { "a" };
         let out = w.run(&strs(&install_args(f, &format!("{l}.pem"), &format!("{l}.key"), &certs, &[])));
         assert_eq!(code(&out), 0, "{}", stderr(&out));
@@ -326,7 +347,7 @@ fn a_reader_never_sees_a_missing_or_partial_set_while_sets_are_replaced() {
     stop.store(true, Ordering::Relaxed);
     let seen = reader.join().unwrap();
     let (r, m) = (reads.load(Ordering::Relaxed), misses.load(Ordering::Relaxed));
-    eprintln!("reader: {r} reads of host.cert and host.key during 12 installs, {m} missing or partial");
+    eprintln!("reader: {r} reads of host.cert and host.key during 8 installs, {m} missing or partial");
     assert!(r > 1000, "the reader ran ({r} reads)");
     assert_eq!(m, 0, "the reader saw no set {m} times in {r} reads, e.g. {seen:?}");
     assert!(std::fs::symlink_metadata(&certs).unwrap().file_type().is_symlink(), "the set is served through a link");
@@ -340,6 +361,7 @@ fn mv_shim(dir: &Path, at: usize, sig: &str) -> PathBuf {
     std::fs::create_dir_all(&bin).unwrap();
     let real = sh("sh", &["-c", "command -v mv"]).trim().to_string();
     let count = bin.join("count");
+    let _ = std::fs::remove_file(&count);
     std::fs::write(
         bin.join("mv"),
         format!(
@@ -359,43 +381,55 @@ fn a_signal_or_a_kill_at_any_step_of_a_swap_leaves_one_whole_set() {
     let w = World::new("certs-faults-signals");
     let certs = w.certs();
     let path = std::env::var("PATH").unwrap();
-    // From a plain directory (an older version's layout, the FreeBSD rc
-    // script's) and from the link this version makes.
-    for start in ["plain", "link"] {
-        for sig in ["TERM", "INT", "HUP", "KILL"] {
-            for at in 1..=4 {
-                let _ = std::fs::remove_dir_all(&w.etc);
-                std::fs::create_dir_all(&w.etc).unwrap();
-                let out = w.run(&strs(&install_args(f, "a.pem", "a.key", &certs, &[])));
-                assert_eq!(code(&out), 0);
-                if start == "plain" {
-                    let set = std::fs::canonicalize(&certs).unwrap();
-                    std::fs::remove_file(&certs).unwrap();
-                    std::fs::rename(&set, &certs).unwrap();
-                }
-                let bin = mv_shim(&w.dir, at, sig);
-                let args = install_args(f, "b.pem", "b.key", &certs, &[]);
-                let out = w.cmd(&strs(&args)).env("PATH", format!("{}:{path}", bin.display())).output().unwrap();
-                let what = format!("{start} dir, SIG{sig} at mv #{at}: exit {}, {}", code(&out), stderr(&out));
-                eprintln!("{what}");
-                // Right after: a whole set is served (the old or the new).
-                std::thread::sleep(Duration::from_millis(50));
-                let served = std::fs::read_to_string(certs.join("host.cert")).unwrap_or_default();
-                let leaf = if served.starts_with(&std::fs::read_to_string(f.p("b.pem")).unwrap()) { "b" } else { "a" };
-                if sig != "KILL" {
-                    assert_whole(f, &certs, &format!("{leaf}.pem"), &format!("{leaf}.key"));
-                    assert_no_scratch(&w);
-                    if code(&out) != 0 {
-                        assert!(stderr(&out).contains(&format!("interrupted by SIG{sig}")), "{what}");
-                    }
-                }
-                // After a kill the next run finishes or drops what was left.
-                let out = w.run(&strs(&install_args(f, "a.pem", "a.key", &certs, &[])));
-                assert_eq!(code(&out), 0, "{what}");
-                assert_whole(f, &certs, "a.pem", "a.key");
-                assert_no_scratch(&w);
-            }
+    let out = w.run(&strs(&install_args(f, "a.pem", "a.key", &certs, &[])));
+    assert_eq!(code(&out), 0);
+    let b_pem = std::fs::read_to_string(f.p("b.pem")).unwrap();
+    let served = || if pem_of(&certs.join("host.cert")).starts_with(&b_pem) { "b" } else { "a" };
+    // From a plain directory (an older version's layout, FreeBSD's rc
+    // script's): the new set renamed, the old directory moved aside, the
+    // link renamed in. From the link: the new set renamed, the link in.
+    // TERM and KILL at each of these renames, INT and HUP at the one that
+    // leaves no DIR for a moment.
+    let mut cases = vec![];
+    for (start, steps) in [("plain", 3), ("link", 2)] {
+        for at in 1..=steps {
+            cases.extend([(start, "TERM", at), (start, "KILL", at)]);
         }
+    }
+    cases.extend([("plain", "INT", 2), ("plain", "HUP", 2)]);
+    for (start, sig, at) in cases {
+        let is_link = std::fs::symlink_metadata(&certs).unwrap().file_type().is_symlink();
+        if start == "plain" && is_link {
+            let set = std::fs::canonicalize(&certs).unwrap();
+            std::fs::remove_file(&certs).unwrap();
+            std::fs::rename(&set, &certs).unwrap();
+        }
+        if start == "link" && !is_link {
+            // One install from the plain directory makes the link.
+            let (o, n) = if served() == "a" { ("a", "b") } else { ("b", "a") };
+            let _ = o;
+            assert_eq!(code(&w.run(&strs(&install_args(f, &format!("{n}.pem"), &format!("{n}.key"), &certs, &[])))), 0);
+        }
+        let (old, new) = if served() == "a" { ("a", "b") } else { ("b", "a") };
+        let bin = mv_shim(&w.dir, at, sig);
+        let args = install_args(f, &format!("{new}.pem"), &format!("{new}.key"), &certs, &[]);
+        let out = w.cmd(&strs(&args)).env("PATH", format!("{}:{path}", bin.display())).output().unwrap();
+        let what = format!("{start} dir, {old} served, SIG{sig} at mv #{at}: exit {:?}, {}", out.status, stderr(&out));
+        eprintln!("{what}");
+        if sig == "KILL" {
+            // The next run finishes or drops what the killed one left.
+            assert_eq!(out.status.code(), None, "{what}");
+            let out = w.run(&strs(&install_args(f, &format!("{old}.pem"), &format!("{old}.key"), &certs, &[])));
+            assert_eq!(code(&out), 0, "{what}");
+            assert_whole(f, &certs, &format!("{old}.pem"), &format!("{old}.key"));
+        } else {
+            // Right after: one whole set is served, the old or the new.
+            assert_ne!(code(&out), 0, "{what}");
+            assert!(stderr(&out).contains(&format!("interrupted by SIG{sig}; {} serves ", s(&certs))), "{what}");
+            let now = served();
+            assert_whole(f, &certs, &format!("{now}.pem"), &format!("{now}.key"));
+        }
+        assert_no_scratch(&w);
     }
     std::fs::remove_dir_all(&w.dir).unwrap();
 }
@@ -425,8 +459,7 @@ fn a_closed_pipe_or_a_kill_leaves_no_key_outside_a_private_directory() {
     // SIGKILL once the key is decrypted (at the first rename): the scratch
     // directory is beside the set, mode 0700, and the next run removes it.
     let bin = mv_shim(&w.dir, 1, "KILL");
-    let mut b = install_args(f, "b.pem", "b.key", &certs, &[]);
-    b[2] = s(&f.p("b.pem")).to_string();
+    let b = install_args(f, "b.pem", "b.key", &certs, &[]);
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
     let out = w.cmd(&strs(&b)).env("PATH", path).output().unwrap();
     assert_eq!(out.status.code(), None, "killed");
@@ -501,8 +534,8 @@ fn names_orders_and_spellings_are_read_as_openssl_reads_them() {
     let w = World::new("certs-faults-names");
     let certs = w.certs();
     // A wildcard leaf, with a file in the working directory that the
-    // pattern would match if it were globbed.
-    std::fs::write(w.dir.join("www.example.test"), "").unwrap();
+    // pattern would match if it were globbed (making the leaf "for" it).
+    std::fs::write(w.dir.join("mx.example.test"), "").unwrap();
     let mut args = install_args(f, "a-wild.pem", "a.key", &certs, &[]);
     args[10] = "www.example.test".into();
     let out = w.run(&strs(&args));
@@ -515,7 +548,8 @@ fn names_orders_and_spellings_are_read_as_openssl_reads_them() {
     let p7b = w.dir.join("int-first.p7b");
     ossl(&w.dir, &["crl2pkcs7", "-nocrl", "-certfile", "int-first.pem", "-outform", "DER", "-out", s(&p7b)]);
     for file in [&reversed, &p7b] {
-        let args = ["install", "--cert", s(file), "--key", s(&f.p("b.key")), "--ca", s(&f.p("new-root.pem"))];
+        let (key, root) = (f.p("b.key"), f.p("new-root.pem"));
+        let args = ["install", "--cert", s(file), "--key", s(&key), "--ca", s(&root)];
         let out = w.run(&[&args[..], &["--host", HOST, "--dir", s(&certs)]].concat());
         assert_eq!(code(&out), 0, "{}: {}", file.display(), stderr(&out));
         assert_whole(f, &certs, "b.pem", "b.key");
@@ -577,7 +611,8 @@ fn a_cross_signed_chain_verifies_and_cacert_is_the_root_it_reaches() {
         .unwrap();
     assert!(verify.status.success(), "openssl verify accepts the chain with the new root alone");
     for ca in [f.p("new-root.pem"), both] {
-        let args = ["install", "--cert", s(&full), "--key", s(&f.p("a.key")), "--ca", s(&ca), "--host", HOST];
+        let key = f.p("a.key");
+        let args = ["install", "--cert", s(&full), "--key", s(&key), "--ca", s(&ca), "--host", HOST];
         let out = w.run(&[&args[..], &["--dir", s(&certs)]].concat());
         assert_eq!(code(&out), 0, "--ca {}: {}", ca.display(), stderr(&out));
         assert_eq!(
@@ -689,6 +724,11 @@ fn check_follows_a_linked_directory_and_catches_a_misdirected_hash_link() {
     let out = w.run(&["check", "--dir", s(&certs), "--cf", "none"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert!(!stdout(&out).contains("writable"), "{}", stdout(&out));
+    // Nor through a linked component of the path.
+    std::os::unix::fs::symlink(&w.etc, w.dir.join("etc-link")).unwrap();
+    let out = w.run(&["check", "--dir", s(&w.dir.join("etc-link/certs")), "--cf", "none"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(!stdout(&out).contains("writable"), "{}", stdout(&out));
     // A writable directory the link leads into is found.
     let set = std::fs::canonicalize(&certs).unwrap();
     std::fs::set_permissions(&set, std::fs::Permissions::from_mode(0o777)).unwrap();
@@ -742,7 +782,13 @@ fn monitoring_mode_exits_as_a_nagios_plugin_with_a_summary_first() {
         .unwrap();
     let out = nagios("14", &certs);
     assert_eq!(code(&out), 2, "{}", stdout(&out));
-    assert!(first(&out).starts_with("SENDMAIL-CERTS CRITICAL: ") && first(&out).contains("EXPIRED"), "{}", first(&out));
+    assert!(first(&out).starts_with("SENDMAIL-CERTS CRITICAL: "), "{}", first(&out));
+    assert!(
+        first(&out).ends_with("| days_left=-2442;14;0") || first(&out).contains("days_left=-24"),
+        "{}",
+        first(&out)
+    );
+    assert!(stdout(&out).contains("expires Apr  1 00:00:00 2020 GMT: it has EXPIRED"), "{}", stdout(&out));
     // No such directory, an unreadable one, bad usage: UNKNOWN.
     let out = nagios("14", &w.etc.join("nothing"));
     assert_eq!(code(&out), 3, "{}", stdout(&out));
@@ -763,5 +809,65 @@ fn monitoring_mode_exits_as_a_nagios_plugin_with_a_summary_first() {
         "{}",
         stdout(&as_nobody)
     );
+    std::fs::remove_dir_all(&w.dir).unwrap();
+}
+
+#[test]
+fn check_served_compares_the_running_daemons_chain_with_the_installed_one() {
+    let root = shared_build("8.18.2").unwrap();
+    let f = fixture();
+    let w = World::new("certs-faults-served");
+    let certs = w.certs();
+    assert_eq!(code(&w.run(&strs(&install_args(f, "a.pem", "a.key", &certs, &[])))), 0);
+    // The smoke machinery makes the .cf for this set (and proves the daemon
+    // serves it); the test then runs that daemon itself, on 127.0.0.1.
+    let smoke = xtask(
+        &["--version", "8.18.2", "--work-dir", s(&root), "smoke", "--cert-dir", s(&certs), "--host", HOST, "--keep"],
+        &[],
+    );
+    assert!(smoke.status.success(), "{}", text(&smoke));
+    let kept = stderr(&smoke)
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("kept ").and_then(|r| r.strip_suffix(" (--keep)")).map(PathBuf::from))
+        .unwrap_or_else(|| panic!("{}", text(&smoke)));
+    let cf = kept.join("sendmail.cf");
+    let port: u16 = pem_of(&cf)
+        .lines()
+        .find_map(|l| l.strip_prefix("O DaemonPortOptions=Port=").filter(|r| r.contains("Name=MTA")))
+        .and_then(|r| r.split(',').next())
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no MTA port in {}", cf.display()));
+    let binary = root.join("8.18.2/src/sendmail-8.18.2/obj./sendmail/sendmail");
+    let mut daemon = xtask::smoke::daemon::Daemon::start(&binary, &cf, &kept.join("served.log"), HOST).unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    daemon.wait_ready(&[addr], Duration::from_secs(60)).unwrap();
+    let at = addr.to_string();
+    let check =
+        |extra: &[&str]| w.run(&[&["check", "--dir", s(&certs), "--cf", "none", "--served", &at], extra].concat());
+    let out = check(&[]);
+    let served_ok = code(&out) == 0
+        && stdout(&out)
+            .contains(&format!("ok: the daemon at {at} serves host.cert: 2 certificate(s), the leaf CN={HOST}"));
+    // A new set the daemon has not read yet: a problem, CRITICAL for a monitor.
+    let b = w.run(&strs(&install_args(f, "b.pem", "b.key", &certs, &[])));
+    let stale = check(&[]);
+    let nagios = check(&["--expires-within", "14"]);
+    daemon.stop();
+    std::fs::remove_dir_all(&kept).unwrap();
+    assert!(served_ok, "{}", stdout(&out));
+    assert_eq!(code(&b), 0);
+    assert_eq!(code(&stale), 1, "{}", stdout(&stale));
+    assert!(
+        stdout(&stale).contains(&format!("PROBLEM: the daemon at {at} serves 2 certificate(s), the leaf CN={HOST}")),
+        "{}",
+        stdout(&stale)
+    );
+    assert!(stdout(&stale).contains(", not the 2 of "), "{}", stdout(&stale));
+    assert_eq!(code(&nagios), 2, "{}", stdout(&nagios));
+    assert!(stdout(&nagios).starts_with("SENDMAIL-CERTS CRITICAL: the daemon at "), "{}", stdout(&nagios));
+    // Nothing listening: a problem naming the address.
+    let out = w.run(&["check", "--dir", s(&certs), "--cf", "none", "--served", &at]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains(&format!("PROBLEM: no TLS certificate from the daemon at {at}")), "{}", stdout(&out));
     std::fs::remove_dir_all(&w.dir).unwrap();
 }
