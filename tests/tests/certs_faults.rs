@@ -187,7 +187,7 @@ fn stderr(out: &Output) -> String {
 
 /// `install` of leaf `leaf` with key `key` (fixture names), the
 /// intermediate as chain, the new root as CA.
-fn install_args<'a>(f: &Fixture, leaf: &str, key: &str, dir: &Path, extra: &[&'a str]) -> Vec<String> {
+fn install_args(f: &Fixture, leaf: &str, key: &str, dir: &Path, extra: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = vec!["install".into(), "--cert".into(), s(&f.p(leaf)).into(), "--key".into()];
     v.push(s(&f.p(key)).into());
     v.extend(["--chain".into(), s(&f.p("int.pem")).into(), "--ca".into(), s(&f.p("new-root.pem")).into()]);
@@ -406,8 +406,7 @@ fn a_signal_or_a_kill_at_any_step_of_a_swap_leaves_one_whole_set() {
         }
         if start == "link" && !is_link {
             // One install from the plain directory makes the link.
-            let (o, n) = if served() == "a" { ("a", "b") } else { ("b", "a") };
-            let _ = o;
+            let n = if served() == "a" { "b" } else { "a" };
             assert_eq!(code(&w.run(&strs(&install_args(f, &format!("{n}.pem"), &format!("{n}.key"), &certs, &[])))), 0);
         }
         let (old, new) = if served() == "a" { ("a", "b") } else { ("b", "a") };
