@@ -19,10 +19,11 @@ pub fn certs_script_path(target: Target) -> PathBuf {
 /// that hands every event to `sendmail-certs acme-hook`.
 pub const CERTS_HOOK: &str = "sendmail-certs-hook";
 
-/// Where the hook is installed: PREFIX/libexec, since only the ACME client
-/// runs it.
+/// Where the hook is installed: beside the programs only other programs
+/// run (Debian /usr/libexec/sendmail, FreeBSD PREFIX/libexec), since only
+/// the ACME client runs it.
 pub fn certs_hook_path(target: Target) -> PathBuf {
-    Path::new(target.prefix()).join("libexec").join(CERTS_HOOK)
+    Path::new(target.libexec()).join(CERTS_HOOK)
 }
 
 /// The hook's text: its template with the path of the helper.
@@ -155,7 +156,7 @@ mod tests {
         assert_eq!(sample(Target::FreeBsd).get("/usr/local/sbin/sendmail-certs").unwrap().mode, 0o555);
         let m = d.get("/usr/share/man/man8/sendmail-certs.8.gz").unwrap();
         assert_eq!((m.mode, &m.origin), (0o644, &crate::stage::Origin::CertsManPage));
-        let hook = d.get("/usr/libexec/sendmail-certs-hook").unwrap();
+        let hook = d.get("/usr/libexec/sendmail/sendmail-certs-hook").unwrap();
         assert_eq!((hook.mode, &hook.origin), (0o755, &crate::stage::Origin::CertsHook));
         assert_eq!(sample(Target::FreeBsd).get("/usr/local/libexec/sendmail-certs-hook").unwrap().mode, 0o555);
         let text = certs_hook(Target::FreeBsd).unwrap();
