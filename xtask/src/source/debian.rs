@@ -273,6 +273,7 @@ impl Install {
                 self.lines.push(format!("chmod {mode:04o} {dest}"));
             }
             Origin::CertsScript => self.generated(&path, stage::certs_script(Target::Debian)?, mode),
+            Origin::CertsHook => self.generated(&path, stage::certs_hook(Target::Debian)?, mode),
             Origin::CertsManPage => {
                 let plain = path.strip_suffix(".gz").context("a man page path ends in .gz")?;
                 self.generated(plain, stage::certs_man_page(Target::Debian)?, mode);

@@ -119,6 +119,7 @@ pub fn how(e: &Entry) -> Result<How> {
         Origin::Mc { which } => shipped(&format!("{which}.mc")),
         Origin::Cf { which } => tree(format!("{CF_OUT}/{which}.cf")),
         Origin::CertsScript => shipped(stage::CERTS_SCRIPT),
+        Origin::CertsHook => shipped(stage::CERTS_HOOK),
         Origin::CertsManPage => How::Shipped { name: format!("{}.8", stage::CERTS_SCRIPT), gzip: true },
         Origin::Template { name } => shipped(name),
         Origin::ReleaseNotes => How::Tree { from: "RELEASE_NOTES".into(), gzip: true },
@@ -651,6 +652,8 @@ pub fn render(input: &super::Input, signature: &str) -> Result<Vec<(String, Stri
             stage::mc_text(Target::Rpm, stem, &version, enabled)?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::Rpm)?
+        } else if name == stage::CERTS_HOOK {
+            stage::certs_hook(Target::Rpm)?
         } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
             stage::certs_man_page(Target::Rpm)?
         } else {
