@@ -1,6 +1,7 @@
 //! configure: decide the defines, probe OpenSSL and Berkeley DB, and write
 //! `devtools/Site/site.config.m4` from the fragments.
 
+mod cache;
 pub(crate) mod flags;
 pub mod hardening;
 pub mod options;
@@ -99,10 +100,11 @@ impl Configuration {
 /// read (and, when Berkeley DB was not found, of the directories holding
 /// them, where installing it would add files).
 pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs, previous: Option<&Configuration>) -> Result<stamp::Inputs> {
+    cache::use_dir(&plan.work_dir);
     let mut i = stamp::Inputs::new("configure");
     i.add(
         "source",
-        format!("sendmail {} sha256:{} in {}", plan.version, plan.release.sha256, plan.source_dir().display()),
+        format!("sendmail {} {} in {}", plan.version, plan.release.source_id(), plan.source_dir().display()),
     );
     // Every field of the arguments, so an option added later is keyed too.
     i.add("arguments", format!("{args:?}"));
@@ -150,6 +152,7 @@ pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
 }
 
 pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
+    cache::use_dir(&plan.work_dir);
     let t = progress::Timer::start(format!("configure sendmail {}", plan.version));
     let source = plan.source_dir();
     if !source.join("devtools/bin/Build").is_file() {
@@ -250,7 +253,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
 
     let config = Configuration {
         version: plan.version.to_string(),
-        source_sha256: plan.release.sha256.clone(),
+        source_sha256: plan.release.source_id(),
         request,
         defines,
         openssl,
@@ -289,6 +292,7 @@ pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -
 /// lacks, and an OpenSSL or Cyrus SASL it does not fit (both probed here,
 /// without the source).
 pub fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
+    cache::use_dir(&plan.work_dir);
     let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
     flags::tls_defines(&plan.version, &request, 0)?;
     let without = options::parse_list(&args.without)?;
@@ -361,6 +365,7 @@ pub struct OptionsArgs {
 
 /// `cargo xtask options`: every option, whether it would be on, and why.
 pub fn report(plan: &Plan, args: &OptionsArgs) -> Result<Vec<options::Decision>> {
+    cache::use_dir(&plan.work_dir);
     let scratch = plan.work_dir.join(format!("probe-options-{}", std::process::id()));
     let decisions = decide_options(plan, &args.configure, &scratch, &mut Default::default());
     let _ = std::fs::remove_dir_all(&scratch);
