@@ -1,6 +1,8 @@
 //! The command line: parse, build the plan, dispatch to each step's `run`.
 
-use crate::{bench, build, configure, dist, epoch, fetch, freebsd, package, plan, repro, smoke, stage, tools, verify};
+use crate::{
+    bench, build, configure, dist, epoch, fetch, freebsd, package, plan, repro, smoke, source, stage, tools, verify,
+};
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -38,6 +40,8 @@ pub enum Command {
     Stage(stage::StageArgs),
     /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
     Package(package::PackageArgs),
+    /// Write a source package a build farm rebuilds with its own tools (Debian: .dsc for buildd, sbuild, OBS).
+    SourcePackage(source::SourceArgs),
     /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(Box<dist::DistArgs>),
     /// Build and package twice (different directory, umask, TZ, locale) and compare every artifact byte for byte.
@@ -87,12 +91,20 @@ pub fn run(cli: Cli) -> Result<()> {
     }
     let plan = plan::Plan::from_args(&cli.plan)?;
     // Everything a later step would refuse is refused now, before any work.
-    if matches!(cli.command, Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_)) {
+    if matches!(
+        cli.command,
+        Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_) | Command::SourcePackage(_)
+    ) {
         crate::epoch::check_environment()?;
     }
     if matches!(
         cli.command,
-        Command::Dist(_) | Command::Package(_) | Command::Stage(_) | Command::Repro(_) | Command::Port(_)
+        Command::Dist(_)
+            | Command::Package(_)
+            | Command::Stage(_)
+            | Command::Repro(_)
+            | Command::Port(_)
+            | Command::SourcePackage(_)
     ) {
         crate::meta::maintainer()?;
     }
@@ -117,6 +129,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stage(a) => stage::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Package(a) => package::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Port(a) => freebsd::port::run(&plan, &a),
+        Command::SourcePackage(a) => source::run(&plan, &a, &configured(&plan)?, &build_time(&plan)?).map(drop),
         Command::Dist(a) => dist::run(&plan, &a),
         Command::Options(a) => configure::report(&plan, &a).map(drop),
         Command::Smoke(a) => smoke::run(&plan, &a).map(drop),

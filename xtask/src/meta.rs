@@ -1,7 +1,8 @@
-//! The package's metadata, set once: its name, maintainer, revision, summary
-//! and homepage, and the texts made from them (the Debian changelog and
-//! copyright). Every format, the staged docs and the FreeBSD port read it
-//! from here.
+//! The package's metadata, set once: its name, maintainer, revision, summary,
+//! description and homepage as one value ([`Info`]), resolved before any
+//! writer runs, and the texts made from it (the Debian changelog and
+//! copyright). Every format, the staged docs, the FreeBSD port and the
+//! source packages read it from here; none restates a field.
 
 use crate::{epoch, template};
 use anyhow::{bail, Context, Result};
@@ -24,6 +25,119 @@ pub const DEBIAN_REVISION: &str = "0smtls1";
 pub const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
 /// Where sendmail comes from (upstream's distribution site).
 pub const HOMEPAGE: &str = "https://ftp.sendmail.org/";
+
+/// Everything a package format says about the package, resolved once (the
+/// environment read, the relations computed) before any writer runs.
+/// Writers take it by reference and read nothing else about the package.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Info {
+    /// [`PACKAGE_NAME`].
+    pub name: String,
+    /// The upstream version, e.g. 8.18.2.
+    pub version: String,
+    /// The Debian revision, e.g. 0smtls1 (formats without one ignore it).
+    pub revision: String,
+    /// "Name <address>", from [`MAINTAINER_ENV`] or [`MAINTAINER`].
+    pub maintainer: String,
+    /// One line.
+    pub summary: String,
+    /// The long description: paragraphs of lines of at most 72
+    /// characters, separated by one empty line ([`description`]).
+    pub description: String,
+    pub homepage: String,
+    /// The FreeBSD port's origin (category/name).
+    pub freebsd_origin: String,
+    /// The build options the binaries have, in table order.
+    pub options: Vec<String>,
+    /// Package relations (Debian's names): what the option table adds,
+    /// and Depends once computed from the staged ELF files.
+    pub relations: Relations,
+}
+
+/// Debian package relations, each list sorted, each package once.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Relations {
+    pub pre_depends: Vec<String>,
+    /// Empty until the Depends of the built files are computed
+    /// (`package` resolves it before writing a .deb).
+    pub depends: Vec<String>,
+    pub recommends: Vec<String>,
+    pub suggests: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub replaces: Vec<String>,
+    pub provides: Vec<String>,
+}
+
+impl Info {
+    /// The metadata of `version` built with `options`: reads
+    /// [`MAINTAINER_ENV`] (once, here), relations left to the caller.
+    pub fn new(version: &str, revision: &str, options: &[String]) -> Result<Info> {
+        Ok(Info {
+            name: PACKAGE_NAME.to_string(),
+            version: version.to_string(),
+            revision: parse_revision(revision)?,
+            maintainer: maintainer()?,
+            summary: SUMMARY.to_string(),
+            description: description(version, options),
+            homepage: HOMEPAGE.to_string(),
+            freebsd_origin: FREEBSD_ORIGIN.to_string(),
+            options: options.to_vec(),
+            relations: Relations::default(),
+        })
+    }
+
+    /// The Debian version, upstream-revision.
+    pub fn debian_version(&self) -> String {
+        debian_version(&self.version, &self.revision)
+    }
+
+    /// The address of the maintainer (what pkg(8) and the port's MAINTAINER show).
+    pub fn maintainer_address(&self) -> Result<String> {
+        Ok(parse_maintainer(&self.maintainer)?.1)
+    }
+}
+
+/// The long description of `version` built with `options`: what the build
+/// proves, where certificates go (/etc/mail/certs on every system), and the
+/// options.
+pub fn description(version: &str, options: &[String]) -> String {
+    let mut long = format!(
+        "sendmail {version} built from the pinned, verified upstream release with\n\
+         STARTTLS, elliptic-curve key exchange (TLS_EC) and\n\
+         _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE, so the server certificate file\n\
+         holds the full chain. SSLv3, TLS 1.0 and TLS 1.1 are off.\n\
+         \n\
+         No certificate is created for you: put host.cert (the full chain),\n\
+         host.key (mode 0600) and cacert.pem in /etc/mail/certs."
+    );
+    if !options.is_empty() {
+        let mut words = vec!["Build", "options:"];
+        words.extend(options.iter().map(String::as_str));
+        long.push_str("\n\n");
+        long.push_str(&wrap(&words, 72).join("\n"));
+        if options.iter().any(|o| o == "milter") {
+            long.push_str(
+                "\n\nlibmilter.a and its headers (mfapi.h, mfdef.h) are included for\nbuilding mail filters.",
+            );
+        }
+    }
+    long
+}
+
+/// Words joined into lines of at most `width` characters.
+pub fn wrap(words: &[&str], width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = vec![];
+    for w in words {
+        match lines.last_mut() {
+            Some(l) if l.len() + 1 + w.len() <= width => {
+                l.push(' ');
+                l.push_str(w);
+            }
+            _ => lines.push(w.to_string()),
+        }
+    }
+    lines
+}
 
 /// The maintainer, "Name <address>": [`MAINTAINER_ENV`] when set, else
 /// [`MAINTAINER`].
@@ -51,11 +165,6 @@ pub fn parse_maintainer(m: &str) -> Result<(String, String)> {
     Ok((name.to_string(), addr.to_string()))
 }
 
-/// The address of [`maintainer`] (what pkg(8) and the port's MAINTAINER show).
-pub fn maintainer_address() -> Result<String> {
-    Ok(parse_maintainer(&maintainer()?)?.1)
-}
-
 /// A Debian revision as Policy 5.6.12 allows it: not empty, only ASCII
 /// letters, digits and `+ . ~` (no hyphen: the version's last hyphen
 /// separates the revision). Returns it as given.
@@ -77,13 +186,13 @@ pub fn debian_version(upstream: &str, revision: &str) -> String {
 }
 
 /// The Debian changelog of this build.
-pub fn debian_changelog(version: &str, revision: &str, secs: u64) -> Result<String> {
-    let maintainer = maintainer()?;
+pub fn debian_changelog(info: &Info, secs: u64) -> Result<String> {
+    let (version, maintainer) = (&info.version, &info.maintainer);
     Ok(format!(
         "{PACKAGE_NAME} ({}) unstable; urgency=medium\n\n  * sendmail {version} built by smtls with STARTTLS, TLS_EC and\n    \
          _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE; certificates are never created\n    \
          automatically (see /etc/mail/sendmail.mc).\n\n -- {maintainer}  {}\n",
-        debian_version(version, revision),
+        info.debian_version(),
         epoch::rfc2822(secs)
     ))
 }
@@ -111,13 +220,24 @@ mod tests {
 
     #[test]
     fn changelog_and_copyright() {
-        let c = debian_changelog("8.18.2", DEBIAN_REVISION, 1_766_793_600).unwrap();
+        let info = |r: &str| Info { maintainer: MAINTAINER.into(), ..Info::new("8.18.2", r, &[]).unwrap() };
+        let c = debian_changelog(&info(DEBIAN_REVISION), 1_766_793_600).unwrap();
         assert!(c.starts_with("smtls-sendmail (8.18.2-0smtls1) unstable; urgency=medium\n"), "{c}");
-        let c = debian_changelog("8.18.2", "0smtls2", 1_766_793_600).unwrap();
+        let c = debian_changelog(&info("0smtls2"), 1_766_793_600).unwrap();
         assert!(c.starts_with("smtls-sendmail (8.18.2-0smtls2) unstable; urgency=medium\n"), "{c}");
         assert!(c.ends_with("  Sat, 27 Dec 2025 00:00:00 +0000\n"), "{c}");
         let cr = copyright("8.18.2", "\t\tSENDMAIL LICENSE\n\nterms\n").unwrap();
         assert!(cr.contains("License: Sendmail\n                 SENDMAIL LICENSE\n .\n terms\n"), "{cr}");
+    }
+
+    #[test]
+    fn one_description() {
+        let d = description("8.18.2", &["sasl".into(), "milter".into()]);
+        assert!(d.starts_with("sendmail 8.18.2 built from the pinned"), "{d}");
+        assert!(d.contains("\n\nBuild options: sasl milter\n\nlibmilter.a"), "{d}");
+        assert!(d.lines().all(|l| l.len() <= 72 && !l.ends_with(' ')), "{d}");
+        assert!(!description("8.18.2", &[]).contains("Build options"));
+        assert_eq!(wrap(&["a", "bb", "ccc"], 4), ["a bb", "ccc"]);
     }
 
     #[test]

@@ -188,7 +188,8 @@ fn checked_signature(
     Ok(s)
 }
 
-fn cached_signature(cached: &Path) -> Option<PathBuf> {
+/// The detached signature (`.sig` or `.asc`) cached beside the tarball.
+pub fn cached_signature(cached: &Path) -> Option<PathBuf> {
     ["sig", "asc"].iter().map(|e| PathBuf::from(format!("{}.{e}", cached.display()))).find(|p| p.is_file())
 }
 

@@ -97,35 +97,54 @@ pub fn how(e: &Entry) -> Result<How> {
         let same = Path::new(&from).file_name().map(|n| n.to_string_lossy().to_string()) == Some(name()?);
         Ok(if same { How::Data(from) } else { How::Renamed(from) })
     };
-    Ok(match (&e.origin, &e.kind) {
-        (Origin::Dir, _) => How::Dir,
-        (Origin::Link, Kind::Symlink { target }) => How::Link(target.display().to_string()),
-        (Origin::Source { rel }, Kind::Config { .. }) => How::Sample(wrksrc(rel)),
-        (Origin::Source { rel } | Origin::DocCopy { rel }, _) => keep_or_rename(wrksrc(rel))?,
-        (Origin::Program { name }, _) => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
-        // A script written from its template: shipped filled in files/.
-        (Origin::CertsScript, _) => How::Data(format!("${{FILESDIR}}/{}", name()?)),
-        // Its manual page, filled in files/; the framework compresses it.
-        (Origin::CertsManPage, _) => {
-            How::Man(format!("${{FILESDIR}}/{}", name()?.strip_suffix(".gz").unwrap_or_default()))
-        }
-        // A library an option builds, stripped for the list; the ports
-        // framework installs it as built.
-        (Origin::Library { built }, _) => How::Data(format!("${{WRKSRC}}/obj./{built}")),
-        (Origin::ManPage { page }, _) => How::Man(format!("${{WRKSRC}}/{page}")),
-        // The rc.conf.d sample: @sample, so pkg activates it.
-        (Origin::Template { name }, Kind::Config { .. }) => How::Sample(format!("${{FILESDIR}}/{name}")),
-        // The samples of PREFIX/etc/mail: files/ texts installed as NAME.sample.
-        (Origin::Template { name }, Kind::File { .. }) => keep_or_rename(format!("${{FILESDIR}}/{name}"))?,
-        (Origin::Mc { which }, Kind::File { .. }) => How::Renamed(format!("${{FILESDIR}}/{which}.mc")),
-        (Origin::Cf { which }, Kind::File { .. }) => How::Cf(format!("{which}.cf")),
-        // %%PREFIX%% filled in by SUB_FILES.
-        (Origin::MailerConf, _) => How::Data(format!("${{WRKDIR}}/{}", name()?)),
-        _ => bail!(
-            "{}: freebsd/port.rs does not know how to make a {:?} entry on FreeBSD: teach `port::how` about it",
+    let unknown = |why: &str| {
+        anyhow::anyhow!(
+            "{}: the FreeBSD port cannot make a {:?} entry ({why}): teach `port::how` about it",
             e.path.display(),
             e.origin
-        ),
+        )
+    };
+    let is_file = matches!(e.kind, Kind::File { .. });
+    // Every origin is named: a new one does not compile until the port
+    // knows how to make it.
+    Ok(match &e.origin {
+        Origin::Dir => How::Dir,
+        Origin::Link => match &e.kind {
+            Kind::Symlink { target } => How::Link(target.display().to_string()),
+            _ => return Err(unknown("a link that is not a symlink")),
+        },
+        Origin::Source { rel } => match e.kind {
+            Kind::Config { .. } => How::Sample(wrksrc(rel)),
+            _ => keep_or_rename(wrksrc(rel))?,
+        },
+        Origin::DocCopy { rel } => keep_or_rename(wrksrc(rel))?,
+        Origin::Program { name } => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
+        // A script written from its template: shipped filled in files/.
+        Origin::CertsScript => How::Data(format!("${{FILESDIR}}/{}", name()?)),
+        // Its manual page, filled in files/; the framework compresses it.
+        Origin::CertsManPage => How::Man(format!("${{FILESDIR}}/{}", name()?.strip_suffix(".gz").unwrap_or_default())),
+        // A library an option builds, stripped for the list; the ports
+        // framework installs it as built.
+        Origin::Library { built } => How::Data(format!("${{WRKSRC}}/obj./{built}")),
+        Origin::ManPage { page } => How::Man(format!("${{WRKSRC}}/{page}")),
+        Origin::Template { name } => match e.kind {
+            // The rc.conf.d sample: @sample, so pkg activates it.
+            Kind::Config { .. } => How::Sample(format!("${{FILESDIR}}/{name}")),
+            // The samples of PREFIX/etc/mail: files/ texts installed as NAME.sample.
+            Kind::File { .. } => keep_or_rename(format!("${{FILESDIR}}/{name}"))?,
+            Kind::Dir | Kind::Symlink { .. } => return Err(unknown("a template that is not a file")),
+        },
+        Origin::Mc { which } if is_file => How::Renamed(format!("${{FILESDIR}}/{which}.mc")),
+        Origin::Cf { which } if is_file => How::Cf(format!("{which}.cf")),
+        Origin::Mc { .. } | Origin::Cf { .. } => {
+            return Err(unknown("FreeBSD ships .mc and .cf as plain sample files"))
+        }
+        // %%PREFIX%% filled in by SUB_FILES.
+        Origin::MailerConf => How::Data(format!("${{WRKDIR}}/{}", name()?)),
+        Origin::ReleaseNotes | Origin::DebianChangelog | Origin::Copyright => {
+            return Err(unknown("a Debian document; the port installs LICENSE and RELEASE_NOTES as copies"))
+        }
+        Origin::Bundled => return Err(unknown("the port links the system's OpenSSL, it bundles none")),
     })
 }
 
@@ -393,17 +412,10 @@ pub fn render_distinfo(timestamp: u64, file: &str, sha256: &str, size: u64) -> S
     format!("TIMESTAMP = {timestamp}\nSHA256 ({file}) = {sha256}\nSIZE ({file}) = {size}\n")
 }
 
-pub fn render_descr() -> String {
-    "sendmail built with everything its TLS needs: STARTTLS, elliptic-curve key
-exchange (TLS_EC) and _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE, so ServerCertFile
-and ClientCertFile hold a full chain (the leaf, then its intermediates), the
-way public certificate authorities issue them.
-
-The official mail/sendmail port has the chain-file flag only as an option,
-and the base system's sendmail is built without it. This package also keeps
-/etc/rc.d/sendmail from creating a throwaway self-signed certificate.
-"
-    .to_string()
+/// `pkg-descr`: the one long description, without build options (the
+/// port's user picks them).
+pub fn render_descr(info: &meta::Info) -> String {
+    format!("{}\n", info.description)
 }
 
 /// `files/pkg-message.in`: the .pkg's install message (one template),
@@ -493,18 +505,20 @@ pub fn render_man_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(
 }
 
 /// The whole port: relative path -> text. `read` gives a file's text from
-/// the source tree.
+/// the source tree; `info` is the package's metadata.
 pub fn render(
     plan: &Plan,
+    info: &meta::Info,
     distinfo: &str,
     entries: &[PortEntry],
     read: &dyn Fn(&str) -> Result<String>,
 ) -> Result<BTreeMap<String, String>> {
     let version = plan.version.to_string();
-    let prefix = meta::PACKAGE_NAME.strip_suffix("sendmail").with_context(|| {
-        format!("meta::PACKAGE_NAME {} does not end in the port's PORTNAME sendmail", meta::PACKAGE_NAME)
-    })?;
-    let maintainer = meta::maintainer_address()?;
+    let prefix = info
+        .name
+        .strip_suffix("sendmail")
+        .with_context(|| format!("the package name {} does not end in the port's PORTNAME sendmail", info.name))?;
+    let maintainer = info.maintainer_address()?;
     if entries.iter().any(|pe| is_doc(pe) && pe.entry.option.is_some()) {
         bail!("a documentation file belongs to a build option: the port installs docs under {DOCS_OPTION} only");
     }
@@ -521,9 +535,9 @@ pub fn render(
         version: version.clone(),
         master_site: fetch::upstream::DEFAULT_URL.to_string(),
         pkgnameprefix: prefix.to_string(),
-        comment: meta::SUMMARY.to_string(),
+        comment: info.summary.clone(),
         maintainer,
-        www: meta::HOMEPAGE.to_string(),
+        www: info.homepage.clone(),
         build_dirs: build::LIBRARIES.iter().chain(build::PROGRAMS).map(|s| s.to_string()).collect(),
         cf_files: cf_files.clone(),
         options: port_options::render_block(&offered),
@@ -533,7 +547,7 @@ pub fn render(
     let mut files = BTreeMap::from([
         ("Makefile".to_string(), render_makefile(&data)?),
         ("distinfo".to_string(), distinfo.to_string()),
-        ("pkg-descr".to_string(), render_descr()),
+        ("pkg-descr".to_string(), render_descr(info)),
         ("pkg-plist".to_string(), render_plist(entries)),
         ("files/pkg-message.in".to_string(), render_message(&version)?),
         ("files/mailer.conf.sendmail.in".to_string(), render_mailer_conf()?),
@@ -607,7 +621,9 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
         let p = src.join(rel);
         std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))
     };
-    render(plan, &distinfo, &entries, &read)
+    // The port has no Debian revision and no fixed build options.
+    let info = meta::Info::new(&plan.version.to_string(), meta::DEBIAN_REVISION, &[])?;
+    render(plan, &info, &distinfo, &entries, &read)
 }
 
 /// Files in `dir` (relative paths), for spotting ones the generator does not make.

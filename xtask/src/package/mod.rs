@@ -14,7 +14,7 @@ pub mod pkg;
 pub(crate) mod tarball;
 
 use crate::stage::{self, Contents, Target};
-use crate::{archive, configure::Configuration, epoch, plan::Plan, progress, util};
+use crate::{archive, configure::Configuration, epoch, meta, plan::Plan, progress, util};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -100,15 +100,14 @@ pub fn default_formats(os: crate::tools::Os) -> Vec<Format> {
     }
 }
 
-/// What a packager gets: the list, the staged tree, the build time.
+/// What a packager gets: the list, the staged tree, the package's
+/// metadata (resolved: Depends computed, the environment read), the build
+/// time. A packager reads nothing else.
 pub struct Input<'a> {
     pub contents: &'a Contents,
     /// The staged tree; an entry's bytes are at `entry.staged(root)`.
     pub root: &'a Path,
-    /// The upstream version, e.g. 8.18.2.
-    pub version: String,
-    /// The Debian revision (`--revision`), e.g. 0smtls1.
-    pub revision: String,
+    pub info: &'a meta::Info,
     /// Seconds since the epoch, for every timestamp in the archive.
     pub time: u64,
 }
@@ -127,8 +126,29 @@ pub trait Packager {
     /// The layout this format installs.
     fn target(&self) -> Target;
     fn file_name(&self, input: &Input) -> Result<String>;
-    /// The whole artifact; pure given the input (no clock, no umask, no locale).
+    /// The whole artifact; pure given the input (no clock, no umask, no
+    /// locale, no environment, no other process).
     fn build(&self, input: &Input) -> Result<Vec<u8>>;
+}
+
+/// The package's metadata for the staged `layout` at `root`, resolved
+/// before any writer runs: the maintainer from the environment, the
+/// relations from the option table, and, for a .deb, Depends from
+/// dpkg-shlibdeps over the staged ELF files.
+pub fn resolve_info(
+    version: &str,
+    revision: &str,
+    contents: &Contents,
+    root: &Path,
+    with_depends: bool,
+) -> Result<meta::Info> {
+    let mut info = meta::Info::new(version, revision, &contents.options)?;
+    info.relations = deb::control::relations(&contents.options)?;
+    if with_depends {
+        let scratch = root.parent().unwrap_or(root).join(format!("shlibdeps-{}", std::process::id()));
+        info.relations.depends = deb::shlibdeps::depends(contents, root, &scratch)?;
+    }
+    Ok(info)
 }
 
 /// The packager for each requested format.
@@ -239,10 +259,13 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     }
     bundle::check(config, &formats, args.bundle_openssl)?;
 
-    let mut staged: BTreeMap<Target, (PathBuf, Contents)> = BTreeMap::new();
+    let version = plan.version.to_string();
+    // The changelog the stage writes names the version and the maintainer.
+    let stage_info = meta::Info::new(&version, args.revision(), &config.options)?;
+    let mut staged: BTreeMap<Target, (PathBuf, Contents, meta::Info)> = BTreeMap::new();
     for p in &packagers {
         if let std::collections::btree_map::Entry::Vacant(slot) = staged.entry(p.target()) {
-            let (root, mut contents) = stage::stage(plan, p.target(), config, time, args.revision())?;
+            let (root, mut contents) = stage::stage(plan, p.target(), config, time, &stage_info)?;
             if let (Some(prefix), true, Target::Debian) = (&config.openssl.prefix, args.bundle_openssl, p.target()) {
                 let multiarch =
                     crate::host::multiarch().context("--bundle-openssl: no multiarch triplet for this host")?;
@@ -259,7 +282,9 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
             if args.inject_difference {
                 inject_difference(&root, &contents)?;
             }
-            slot.insert((root, contents));
+            let debs = packagers.iter().any(|q| q.format() == Format::Deb && q.target() == p.target());
+            let info = resolve_info(&version, args.revision(), &contents, &root, debs)?;
+            slot.insert((root, contents, info));
         }
     }
     // Every artifact and SHA256SUMS go into a fresh directory beside the
@@ -277,14 +302,8 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     std::fs::create_dir(&fresh).with_context(|| format!("creating {}", fresh.display()))?;
     let mut artifacts = vec![];
     for p in &packagers {
-        let (root, contents) = &staged[&p.target()];
-        let input = Input {
-            contents,
-            root,
-            version: plan.version.to_string(),
-            revision: args.revision().to_string(),
-            time: time.secs,
-        };
+        let (root, contents, info) = &staged[&p.target()];
+        let input = Input { contents, root, info, time: time.secs };
         let name = p.file_name(&input)?;
         let bytes = p.build(&input).with_context(|| format!("writing {name}"))?;
         util::write_atomic(&fresh.join(&name), &bytes)?;

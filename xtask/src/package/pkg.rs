@@ -150,13 +150,14 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
             }
         }
     }
+    let info = input.info;
     let mut m = Map::new();
-    m.insert("name".into(), json!(meta::PACKAGE_NAME));
-    m.insert("origin".into(), json!(meta::FREEBSD_ORIGIN));
-    m.insert("version".into(), json!(Target::FreeBsd.package_version(&input.version, &input.revision)));
-    m.insert("comment".into(), json!(meta::SUMMARY));
-    m.insert("maintainer".into(), json!(meta::maintainer_address()?));
-    m.insert("www".into(), json!(meta::HOMEPAGE));
+    m.insert("name".into(), json!(info.name));
+    m.insert("origin".into(), json!(info.freebsd_origin));
+    m.insert("version".into(), json!(Target::FreeBsd.package_version(&info.version, &info.revision)));
+    m.insert("comment".into(), json!(info.summary));
+    m.insert("maintainer".into(), json!(info.maintainer_address()?));
+    m.insert("www".into(), json!(info.homepage));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
     m.insert("prefix".into(), json!(Target::FreeBsd.prefix()));
@@ -164,15 +165,7 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     m.insert("licenselogic".into(), json!("single"));
     m.insert("licenses".into(), json!(["Sendmail"]));
     m.insert("categories".into(), json!(["mail"]));
-    m.insert(
-        "desc".into(),
-        json!(format!(
-            "sendmail {} built with STARTTLS, TLS_EC and _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE:\n\
-             the server certificate file holds the full chain. SSLv3, TLS 1.0 and TLS 1.1\n\
-             are off. No certificate is created automatically.",
-            input.version
-        )),
-    );
+    m.insert("desc".into(), json!(info.description));
     m.insert("shlibs_required".into(), json!(shlibs));
     if !compact {
         m.insert("files".into(), Value::Object(files));
@@ -189,7 +182,7 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
         );
         m.insert(
             "messages".into(),
-            json!([{"message": message(&input.version, Target::FreeBsd.prefix())?, "type": "install"}]),
+            json!([{"message": message(&info.version, Target::FreeBsd.prefix())?, "type": "install"}]),
         );
     }
     Ok(Value::Object(m))
@@ -223,7 +216,8 @@ impl Packager for Pkg {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}.pkg", meta::PACKAGE_NAME, Target::FreeBsd.package_version(&input.version, &input.revision)))
+        let info = input.info;
+        Ok(format!("{}-{}.pkg", info.name, Target::FreeBsd.package_version(&info.version, &info.revision)))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

@@ -5,7 +5,6 @@
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarMember};
-use crate::meta;
 use crate::stage::{Kind, Target};
 use anyhow::Result;
 
@@ -33,7 +32,8 @@ impl Packager for Tarball {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!("{}-{}-{}-{}.tar.gz", meta::PACKAGE_NAME, input.version, self.target, std::env::consts::ARCH))
+        let info = input.info;
+        Ok(format!("{}-{}-{}-{}.tar.gz", info.name, info.version, self.target, std::env::consts::ARCH))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

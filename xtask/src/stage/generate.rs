@@ -33,12 +33,12 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
 /// Writes every generated file of `contents` into [`generated_dir`];
 /// returns that directory. Needs a built tree (the binaries, cf/cf, and the
 /// libraries of the options on).
-/// `revision` is the Debian revision the changelog names.
+/// `info` is the package's metadata (the changelog's version and maintainer).
 pub fn generate(
     plan: &Plan,
     contents: &Contents,
     time: &epoch::BuildTime,
-    revision: &str,
+    info: &meta::Info,
 ) -> Result<std::path::PathBuf> {
     let gen = generated_dir(plan, contents.target);
     if let Some(parent) = gen.parent() {
@@ -55,7 +55,7 @@ pub fn generate(
         }
         let out = e.staged(&partial);
         std::fs::create_dir_all(out.parent().context("no parent")?)?;
-        if let Some(bytes) = make(plan, contents, e, time, revision, &strip, &partial)? {
+        if let Some(bytes) = make(plan, contents, e, time, info, &strip, &partial)? {
             std::fs::write(&out, bytes).with_context(|| format!("writing {}", out.display()))?;
         } else if !out.is_file() {
             bail!("{}: generation wrote nothing", e.path.display());
@@ -75,7 +75,7 @@ fn make(
     contents: &Contents,
     e: &Entry,
     time: &epoch::BuildTime,
-    revision: &str,
+    info: &meta::Info,
     strip: &Path,
     partial: &Path,
 ) -> Result<Option<Vec<u8>>> {
@@ -130,7 +130,7 @@ fn make(
         Origin::Template { name } => template::render(name, &BTreeMap::new())?.into_bytes(),
         Origin::DocCopy { rel } => read(&rel.to_string_lossy())?,
         Origin::ReleaseNotes => archive::gzip(&read("RELEASE_NOTES")?)?,
-        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(&version, revision, time.secs)?.as_bytes())?,
+        Origin::DebianChangelog => archive::gzip(meta::debian_changelog(info, time.secs)?.as_bytes())?,
         Origin::MailerConf => mailer_conf(&target_prefix(target))?.into_bytes(),
         Origin::Copyright => {
             let license = String::from_utf8(read("LICENSE")?).context("sendmail's LICENSE is not UTF-8")?;
@@ -157,8 +157,7 @@ pub fn access_db_line(options: &[String]) -> &'static str {
 /// access map is left out (a comment says why).
 pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
     let (file, stanza) = match (which, target) {
-        ("sendmail", Target::Debian) => ("sendmail-debian.mc.in", "tls-server.mc"),
-        ("sendmail", Target::FreeBsd) => ("sendmail-freebsd.mc.in", "tls-server.mc"),
+        ("sendmail", _) => (target.layout().sendmail_mc, "tls-server.mc"),
         ("submit", _) => ("submit.mc.in", "tls-submit.mc"),
         _ => bail!("no template for {which}.mc"),
     };

@@ -3,6 +3,7 @@
 //! build's features. Pure but for [`contents`], which reads the source
 //! tree's cf directory and the configuration.
 
+use super::layout::{Configs, Doc};
 use super::{Contents, Entry, Features, Kind, Origin, Target};
 use crate::plan::Plan;
 use anyhow::{bail, Context, Result};
@@ -11,65 +12,6 @@ use std::path::{Path, PathBuf};
 
 // ---------------------------------------------------------------------------
 // The tables: what goes where.
-
-/// A built program and its install path per target (None: not installed
-/// in that layout).
-struct Program {
-    name: &'static str,
-    debian: Option<&'static str>,
-    freebsd: &'static str,
-}
-
-impl Program {
-    fn path(&self, target: Target) -> Option<&'static str> {
-        match target {
-            Target::Debian => self.debian,
-            Target::FreeBsd => Some(self.freebsd),
-        }
-    }
-}
-
-/// The programs, as built by `build::PROGRAMS`. rmail (the UUCP helper) is
-/// installed on FreeBSD as the mail/sendmail port does; Debian ships it in
-/// a package of its own (rmail), so the Debian layout leaves it out.
-const PROGRAMS: &[Program] = &[
-    Program { name: "sendmail", debian: Some("/usr/libexec/sendmail/sendmail"), freebsd: "/usr/local/sbin/sendmail" },
-    Program {
-        name: "mail.local",
-        debian: Some("/usr/libexec/sendmail/mail.local"),
-        freebsd: "/usr/local/libexec/mail.local",
-    },
-    Program { name: "smrsh", debian: Some("/usr/libexec/sendmail/smrsh"), freebsd: "/usr/local/libexec/smrsh" },
-    Program { name: "makemap", debian: Some("/usr/sbin/makemap"), freebsd: "/usr/local/sbin/makemap" },
-    Program { name: "editmap", debian: Some("/usr/sbin/editmap"), freebsd: "/usr/local/sbin/editmap" },
-    Program { name: "praliases", debian: Some("/usr/sbin/praliases"), freebsd: "/usr/local/sbin/praliases" },
-    Program { name: "mailstats", debian: Some("/usr/sbin/mailstats"), freebsd: "/usr/local/sbin/mailstats" },
-    Program { name: "vacation", debian: Some("/usr/bin/vacation"), freebsd: "/usr/local/bin/vacation" },
-    Program { name: "rmail", debian: None, freebsd: "/usr/local/bin/rmail" },
-];
-
-/// Names under which sendmail runs in another mode (it looks at argv[0]).
-fn sendmail_links(target: Target) -> &'static [&'static str] {
-    match target {
-        // /usr/sbin/sendmail is what Debian policy requires of an MTA;
-        // /usr/lib/sendmail is the traditional compatibility name.
-        Target::Debian => &[
-            "/usr/sbin/sendmail",
-            "/usr/lib/sendmail",
-            "/usr/bin/mailq",
-            "/usr/bin/newaliases",
-            "/usr/sbin/hoststat",
-            "/usr/sbin/purgestat",
-        ],
-        // As the mail/sendmail port installs them.
-        Target::FreeBsd => &[
-            "/usr/local/bin/mailq",
-            "/usr/local/bin/newaliases",
-            "/usr/local/bin/hoststat",
-            "/usr/local/bin/purgestat",
-        ],
-    }
-}
 
 /// Man pages: (file in the source tree, section).
 pub const MAN_PAGES: &[(&str, u8)] = &[
@@ -87,9 +29,14 @@ pub const MAN_PAGES: &[(&str, u8)] = &[
     ("rmail/rmail.8", 8),
 ];
 
-/// The man pages of a layout: rmail's only where rmail is installed.
+/// The man pages of a layout: those of the programs it installs (a page's
+/// directory names its program; sendmail/ holds aliases.5 and mailq.1 too).
 pub fn man_pages(target: Target) -> impl Iterator<Item = &'static (&'static str, u8)> {
-    MAN_PAGES.iter().filter(move |(page, _)| target == Target::FreeBsd || !page.starts_with("rmail/"))
+    let programs = target.layout().programs;
+    MAN_PAGES.iter().filter(move |(page, _)| {
+        let program = page.split('/').next().unwrap_or_default();
+        programs.iter().any(|(name, _)| *name == program)
+    })
 }
 
 /// Man page links: hoststat and purgestat are documented in sendmail(8).
@@ -99,31 +46,12 @@ const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("
 /// ../../devtools).
 const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 
-/// Debian's service files, each from its template: (install path,
-/// template, mode, is a conffile). The maintainer scripts find the units
-/// and the init script in the contents list.
-pub const DEBIAN_SERVICES: &[(&str, &str, u32, bool)] = &[
-    ("/etc/init.d/sendmail", "sendmail.init", 0o755, true),
-    ("/lib/systemd/system/sendmail.service", "sendmail.service", 0o644, false),
-    ("/lib/systemd/system/sm-msp-queue.service", "sm-msp-queue.service", 0o644, false),
-];
-
 /// The configuration files generated from templates
 /// ([`Target::mail_config`] places them).
 pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf", "local-host-names"];
-/// What mailwrapper(8) reads to run the package's sendmail (FreeBSD):
-/// copied to `PREFIX/etc/mail/mailer.conf` by the administrator.
-pub const MAILER_CONF: &str = "/usr/local/etc/mail/mailer.conf.sendmail";
-/// sendmail's SMTP HELP text on FreeBSD, where mail/sendmail installs it
-/// (the base system's /etc/mail/helpfile is not the package's).
-pub const FREEBSD_HELPFILE: &str = "/usr/local/share/sendmail/helpfile";
-
 /// Where the helpfile is installed, and what the `.mc` names.
 pub fn helpfile_path(target: Target) -> PathBuf {
-    match target {
-        Target::Debian => target.mail_config("helpfile"),
-        Target::FreeBsd => PathBuf::from(FREEBSD_HELPFILE),
-    }
+    PathBuf::from(target.layout().helpfile)
 }
 
 /// Where a file an option adds comes from.
@@ -172,20 +100,6 @@ pub fn option_built_files(option: &str) -> Vec<&'static str> {
             From::Source(_) => None,
         })
         .collect()
-}
-
-/// The queue and certificate directories, with their fixed owners and
-/// modes. On FreeBSD the base system owns them: the package never lists,
-/// re-modes or removes them.
-fn special_dirs(target: Target) -> Vec<(&'static str, &'static str, &'static str, u32)> {
-    match target {
-        Target::Debian => vec![
-            ("/etc/mail/certs", "root", "root", 0o755),
-            ("/var/spool/clientmqueue", "smmsp", "smmsp", 0o770),
-            ("/var/spool/mqueue", "root", "root", 0o700),
-        ],
-        Target::FreeBsd => vec![],
-    }
 }
 
 /// `<work>/generated/<target>`: generated files, at their install paths.
@@ -246,8 +160,8 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], feat
     l.add(Entry { mode: 0o644, ..l.file(super::certs_man_path(target), Origin::CertsManPage) })?;
     docs(&mut l)?;
     let option_dirs = option_files(&mut l, features)?;
-    for (path, owner, group, mode) in special_dirs(target) {
-        l.add(Entry { owner: owner.into(), group: group.into(), mode, ..l.dir(path.into()) })?;
+    for (path, owner, group, mode) in target.layout().special_dirs {
+        l.add(Entry { owner: (*owner).into(), group: (*group).into(), mode: *mode, ..l.dir(path.into()) })?;
     }
     parents(&mut l, &option_dirs);
     let contents = Contents { target, entries: l.entries.into_values().collect(), options: features.options.clone() };
@@ -311,11 +225,10 @@ impl Listing {
 fn programs(l: &mut Listing) -> Result<()> {
     let target = l.target;
     let mut sendmail_path = PathBuf::new();
-    for p in PROGRAMS {
-        let Some(path) = p.path(target) else { continue };
+    for (name, path) in target.layout().programs {
         let path = PathBuf::from(path);
-        let e = l.file(path.clone(), Origin::Program { name: p.name.into() });
-        let e = if p.name == "sendmail" {
+        let e = l.file(path.clone(), Origin::Program { name: name.to_string() });
+        let e = if *name == "sendmail" {
             sendmail_path = path;
             Entry { group: "smmsp".into(), mode: 0o2555, ..e }
         } else {
@@ -323,7 +236,7 @@ fn programs(l: &mut Listing) -> Result<()> {
         };
         l.add(e)?;
     }
-    for link in sendmail_links(target) {
+    for link in target.layout().sendmail_links {
         let path = PathBuf::from(link);
         let to = relative_link(&path, &sendmail_path);
         l.add(l.link(path, to))?;
@@ -361,9 +274,9 @@ fn cf_tree(l: &mut Listing, cf: &[(PathBuf, bool)]) -> Result<()> {
 /// the rc.conf.d file as a sample its install script activates.
 fn configuration(l: &mut Listing) -> Result<()> {
     let target = l.target;
-    let conf = |l: &Listing, path: PathBuf, origin: Origin| match target {
-        Target::Debian => l.config(path, origin),
-        Target::FreeBsd => l.file(path, origin),
+    let conf = |l: &Listing, path: PathBuf, origin: Origin| match target.layout().configs {
+        Configs::Conffiles { .. } => l.config(path, origin),
+        Configs::Samples { .. } => l.file(path, origin),
     };
     for name in MAIL_CONFIGS {
         let origin = match name.rsplit_once('.') {
@@ -374,18 +287,16 @@ fn configuration(l: &mut Listing) -> Result<()> {
         l.add(conf(l, target.mail_config(name), origin))?;
     }
     l.add(conf(l, helpfile_path(target), Origin::Source { rel: "sendmail/helpfile".into() }))?;
-    if target == Target::FreeBsd {
-        l.add(l.file(MAILER_CONF.into(), Origin::MailerConf))?;
+    if let Some(path) = target.layout().mailer_conf {
+        l.add(l.file(path.into(), Origin::MailerConf))?;
     }
     if let Some(rc) = target.rc_conf_d() {
         l.add(l.config(super::sample_of(&rc), Origin::Template { name: "rc.conf.d-sendmail".into() }))?;
     }
-    if l.target == Target::Debian {
-        for (path, name, mode, config) in DEBIAN_SERVICES {
-            let origin = Origin::Template { name: name.to_string() };
-            let e = if *config { l.config(path.into(), origin) } else { l.file(path.into(), origin) };
-            l.add(Entry { mode: *mode, ..e })?;
-        }
+    for s in target.layout().services {
+        let origin = Origin::Template { name: s.template.to_string() };
+        let e = if s.config { l.config(s.path.into(), origin) } else { l.file(s.path.into(), origin) };
+        l.add(Entry { mode: s.mode, ..e })?;
     }
     Ok(())
 }
@@ -393,19 +304,14 @@ fn configuration(l: &mut Listing) -> Result<()> {
 /// The documentation: Debian's copyright and changelogs, or FreeBSD's
 /// copies of LICENSE and RELEASE_NOTES.
 fn docs(l: &mut Listing) -> Result<()> {
-    let docs: Vec<(&str, Origin)> = match l.target {
-        Target::Debian => vec![
-            ("copyright", Origin::Copyright),
-            ("changelog.gz", Origin::ReleaseNotes),
-            ("changelog.Debian.gz", Origin::DebianChangelog),
-        ],
-        Target::FreeBsd => vec![
-            ("LICENSE", Origin::DocCopy { rel: "LICENSE".into() }),
-            ("RELEASE_NOTES", Origin::DocCopy { rel: "RELEASE_NOTES".into() }),
-        ],
-    };
     let doc = l.target.doc_dir();
-    for (name, origin) in docs {
+    for (name, d) in l.target.layout().docs {
+        let origin = match d {
+            Doc::Copyright => Origin::Copyright,
+            Doc::ReleaseNotes => Origin::ReleaseNotes,
+            Doc::DebianChangelog => Origin::DebianChangelog,
+            Doc::Copy(rel) => Origin::DocCopy { rel: rel.into() },
+        };
         l.add(l.file(doc.join(name), origin))?;
     }
     Ok(())
@@ -448,13 +354,11 @@ fn option_files(l: &mut Listing, features: &Features) -> Result<Vec<PathBuf>> {
 fn parents(l: &mut Listing, option_dirs: &[PathBuf]) {
     let target = l.target;
     let (cf_dir, doc) = (target.cf_dir(), target.doc_dir());
-    let owned = |d: &Path| match target {
-        Target::Debian => true,
-        Target::FreeBsd => {
-            d.starts_with(cf_dir.parent().unwrap_or(&cf_dir))
-                || d.starts_with(&doc)
-                || option_dirs.iter().any(|o| d.starts_with(o))
-        }
+    let owned = |d: &Path| {
+        target.layout().owns_all_parents
+            || d.starts_with(cf_dir.parent().unwrap_or(&cf_dir))
+            || d.starts_with(&doc)
+            || option_dirs.iter().any(|o| d.starts_with(o))
     };
     let parents: Vec<PathBuf> = l
         .entries
@@ -672,7 +576,10 @@ mod tests {
         assert!(c.get("/usr/local/etc/rc.conf.d/sendmail").is_none());
         // rmail is Debian's own package's, and nothing of FreeBSD's layout leaks in.
         assert!(c.entries.iter().all(|e| !e.path.to_string_lossy().contains("rmail")));
-        assert!(c.get(MAILER_CONF).is_none() && c.get("/usr/share/sendmail/helpfile").is_none());
+        assert!(
+            c.get(super::super::layout::FREEBSD.mailer_conf.unwrap()).is_none()
+                && c.get("/usr/share/sendmail/helpfile").is_none()
+        );
     }
 
     #[test]
@@ -695,8 +602,11 @@ mod tests {
             let e = c.get(format!("/usr/local/etc/mail/{name}.sample")).unwrap_or_else(|| panic!("{name}"));
             assert!(!e.is_config() && e.mode == 0o644, "{name}: a plain sample file");
         }
-        assert_eq!(c.get(MAILER_CONF).unwrap().origin, Origin::MailerConf);
-        assert_eq!(c.get(FREEBSD_HELPFILE).unwrap().origin, Origin::Source { rel: "sendmail/helpfile".into() });
+        assert_eq!(c.get(super::super::layout::FREEBSD.mailer_conf.unwrap()).unwrap().origin, Origin::MailerConf);
+        assert_eq!(
+            c.get(super::super::layout::FREEBSD.helpfile).unwrap().origin,
+            Origin::Source { rel: "sendmail/helpfile".into() }
+        );
         assert_eq!(c.get("/usr/local/bin/rmail").unwrap().mode, 0o555);
         assert!(c.get("/usr/local/share/man/man8/rmail.8.gz").is_some());
         assert_eq!(c.config_files().count(), 1, "only the rc.conf.d sample is activated at install");

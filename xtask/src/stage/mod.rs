@@ -7,7 +7,8 @@
 //! file is made. Owners and modes live here, not on the staging disk:
 //! staging runs unprivileged and writes plain files.
 //!
-//! - `types`: layouts ([`Target`]), entries, their [`Origin`], [`check`];
+//! - `layout`: the layouts as data, one [`layout::Layout`] value per system;
+//! - `types`: [`Target`] (which names a layout), entries, their [`Origin`], [`check`];
 //! - `list`: the tables and the list, split by concern (programs, man
 //!   pages, cf tree, configuration, docs, option files, directories);
 //! - `generate`: the files made rather than copied (stripped binaries,
@@ -19,6 +20,7 @@
 
 mod certs;
 mod generate;
+pub mod layout;
 mod list;
 mod tree;
 mod types;
@@ -27,7 +29,7 @@ pub use certs::{certs_man_page, certs_man_path, certs_script, certs_script_path,
 pub use generate::{fix_man_page, generate, mailer_conf, mc_text};
 pub use list::{
     contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir,
-    FREEBSD_HELPFILE, MAILER_CONF, MAIL_CONFIGS, MAN_PAGES,
+    MAIL_CONFIGS, MAN_PAGES,
 };
 pub use tree::stage;
 pub use types::{check, sample_of, Contents, Entry, Features, Kind, Origin, Target};
@@ -58,7 +60,8 @@ pub fn run(
 ) -> Result<(PathBuf, Contents)> {
     let target = args.target.unwrap_or_else(Target::host);
     let t = progress::Timer::start(format!("stage sendmail {} for {target}", plan.version));
-    let (root, contents) = stage(plan, target, config, time, crate::meta::DEBIAN_REVISION)?;
+    let info = crate::meta::Info::new(&plan.version.to_string(), crate::meta::DEBIAN_REVISION, &config.options)?;
+    let (root, contents) = stage(plan, target, config, time, &info)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&contents)?);
     } else {

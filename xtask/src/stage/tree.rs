@@ -9,19 +9,19 @@ use std::path::PathBuf;
 /// Generates the files, lists the contents and builds the staged tree in
 /// `<work>/stage/<target>/root`, plus `contents.json` beside it. Files get
 /// their mode without setuid/setgid bits and without any owner change:
-/// the real owners and modes are in the returned list. `revision` is the
-/// Debian revision (of the changelog; unused by the FreeBSD layout).
+/// the real owners and modes are in the returned list. `info` is the
+/// package's metadata, resolved once by the caller.
 pub fn stage(
     plan: &Plan,
     target: Target,
     config: &Configuration,
     time: &epoch::BuildTime,
-    revision: &str,
+    info: &crate::meta::Info,
 ) -> Result<(PathBuf, Contents)> {
     use std::os::unix::fs::PermissionsExt;
     progress::info(&format!("staging the {target} layout (PREFIX {})", target.prefix()));
     let contents = contents(plan, target, config)?;
-    generate(plan, &contents, time, revision)?;
+    generate(plan, &contents, time, info)?;
     let dir = stage_dir(plan, target);
     let root = dir.join("root");
     crate::plan::clean_leftovers(&dir)?;

@@ -1,6 +1,7 @@
 //! The data of the stage: layouts, entries and their origin, and the
 //! invariants every packager relies on.
 
+use super::layout::{self, Configs, Layout, LibDir};
 use crate::meta;
 use anyhow::{bail, Result};
 use std::path::{Component, Path, PathBuf};
@@ -20,18 +21,20 @@ pub enum Target {
 }
 
 impl Target {
-    pub fn prefix(self) -> &'static str {
+    /// The layout's data: the one place a layout is matched.
+    pub fn layout(self) -> &'static Layout {
         match self {
-            Target::Debian => "/usr",
-            Target::FreeBsd => "/usr/local",
+            Target::Debian => &layout::DEBIAN,
+            Target::FreeBsd => &layout::FREEBSD,
         }
     }
 
+    pub fn prefix(self) -> &'static str {
+        self.layout().prefix
+    }
+
     pub fn name(self) -> &'static str {
-        match self {
-            Target::Debian => "debian",
-            Target::FreeBsd => "freebsd",
-        }
+        self.layout().name
     }
 
     /// The target of this host: FreeBSD on FreeBSD, Debian everywhere else.
@@ -43,31 +46,20 @@ impl Target {
         }
     }
 
-    /// The group of root-owned files: `root` on Debian, `wheel` on FreeBSD
-    /// (both gid 0).
+    /// The group of root-owned files (gid 0).
     pub fn root_group(self) -> &'static str {
-        match self {
-            Target::Debian => "root",
-            Target::FreeBsd => "wheel",
-        }
+        self.layout().root_group
     }
 
-    /// Mode of an ordinary program: Debian policy wants 0755, the FreeBSD
-    /// ports framework installs BINMODE 0555.
+    /// Mode of an ordinary program.
     pub fn program_mode(self) -> u32 {
-        match self {
-            Target::Debian => 0o755,
-            Target::FreeBsd => 0o555,
-        }
+        self.layout().program_mode
     }
 
     /// Helper programs not meant for PATH (sendmail itself on Debian,
     /// mail.local, smrsh).
     pub fn libexec(self) -> &'static str {
-        match self {
-            Target::Debian => "/usr/libexec/sendmail",
-            Target::FreeBsd => "/usr/local/libexec",
-        }
+        self.layout().libexec
     }
 
     pub fn man_dir(self) -> PathBuf {
@@ -79,16 +71,14 @@ impl Target {
         Path::new(self.prefix()).join("share/sendmail/cf")
     }
 
-    /// Where libraries go: Debian's multiarch directory (as libmilter-dev
-    /// installs libmilter.a, and where the compiler looks first), FreeBSD's
-    /// PREFIX/lib. `multiarch` is Debian's tuple, e.g. x86_64-linux-gnu.
+    /// Where libraries go. `multiarch` is Debian's tuple, e.g. x86_64-linux-gnu.
     pub fn lib_dir(self, multiarch: Option<&str>) -> Result<PathBuf> {
-        match (self, multiarch) {
-            (Target::Debian, Some(m)) => Ok(Path::new("/usr/lib").join(m)),
-            (Target::Debian, None) => {
+        match (self.layout().lib_dir, multiarch) {
+            (LibDir::Multiarch { base }, Some(m)) => Ok(Path::new(base).join(m)),
+            (LibDir::Multiarch { .. }, None) => {
                 bail!("no Debian multiarch tuple is known for this host, so the library directory is unknown")
             }
-            (Target::FreeBsd, _) => Ok(PathBuf::from("/usr/local/lib")),
+            (LibDir::Fixed(d), _) => Ok(PathBuf::from(d)),
         }
     }
 
@@ -102,13 +92,12 @@ impl Target {
     }
 
     /// Where a sendmail configuration file (`sendmail.mc` ...) is
-    /// installed: Debian's `/etc/mail/NAME`; on FreeBSD the base system owns
-    /// /etc/mail, so the package installs `PREFIX/etc/mail/NAME.sample` for
-    /// the administrator to build /etc/mail from, as mail/sendmail does.
+    /// installed: a conffile at its place, or `PREFIX/DIR/NAME.sample` for
+    /// the administrator to build the real one from ([`Configs`]).
     pub fn mail_config(self, name: &str) -> PathBuf {
-        match self {
-            Target::Debian => Path::new("/etc/mail").join(name),
-            Target::FreeBsd => Path::new(self.prefix()).join("etc/mail").join(format!("{name}.sample")),
+        match self.layout().configs {
+            Configs::Conffiles { dir } => Path::new(dir).join(name),
+            Configs::Samples { dir } => Path::new(self.prefix()).join(dir).join(format!("{name}.sample")),
         }
     }
 
@@ -116,18 +105,16 @@ impl Target {
     /// package installs it as `.sample`, and its install script copies it
     /// to this name unless it exists (what the port's `@sample` does).
     pub fn rc_conf_d(self) -> Option<PathBuf> {
-        match self {
-            Target::Debian => None,
-            Target::FreeBsd => Some(PathBuf::from("/usr/local/etc/rc.conf.d/sendmail")),
-        }
+        self.layout().rc_conf_d.map(PathBuf::from)
     }
 
     /// The version string the package carries (`revision`: the Debian
-    /// revision; FreeBSD packages have none).
+    /// revision, where the layout's packages carry one).
     pub fn package_version(self, upstream: &str, revision: &str) -> String {
-        match self {
-            Target::Debian => meta::debian_version(upstream, revision),
-            Target::FreeBsd => upstream.to_string(),
+        if self.layout().versioned_with_revision {
+            meta::debian_version(upstream, revision)
+        } else {
+            upstream.to_string()
         }
     }
 }
@@ -320,11 +307,11 @@ pub fn check(c: &Contents) -> Result<()> {
         if e.is_config() && !e.path.starts_with("/etc") && !e.path.starts_with("/usr/local/etc") {
             bail!("{} is a config file outside /etc", e.path.display());
         }
-        // The FreeBSD package installs under PREFIX only: the base system
+        // A FreeBSD package installs under PREFIX only: the base system
         // owns /etc/mail, the queues and the certificate directory.
-        let prefix = Target::FreeBsd.prefix();
-        if c.target == Target::FreeBsd && !e.path.starts_with(prefix) {
-            bail!("{} is outside PREFIX {prefix}: a FreeBSD package installs under PREFIX only", e.path.display());
+        let prefix = c.target.prefix();
+        if c.target.layout().under_prefix_only && !e.path.starts_with(prefix) {
+            bail!("{} is outside PREFIX {prefix}: a {} package installs under PREFIX only", e.path.display(), c.target);
         }
     }
     Ok(())

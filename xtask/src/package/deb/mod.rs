@@ -17,7 +17,7 @@ use super::{Format, Input, Packager};
 use crate::archive::{self, TarData, TarMember};
 use crate::stage::{Contents, Kind, Target};
 use anyhow::{bail, Result};
-use control::{control_text, relations, Control};
+use control::{control_text, Control};
 use scripts::{neutral, neutral_mode};
 use std::fmt::Write as _;
 
@@ -29,11 +29,6 @@ pub struct Deb {
 impl Deb {
     pub fn for_host() -> Result<Deb> {
         Ok(Deb { arch: crate::host::debian_arch()? })
-    }
-
-    /// A private scratch directory beside the staged tree.
-    fn scratch(&self, input: &Input) -> std::path::PathBuf {
-        input.root.parent().unwrap_or(input.root).join(format!("shlibdeps-{}", std::process::id()))
     }
 }
 
@@ -97,12 +92,8 @@ impl Packager for Deb {
     }
 
     fn file_name(&self, input: &Input) -> Result<String> {
-        Ok(format!(
-            "{}_{}_{}.deb",
-            crate::meta::PACKAGE_NAME,
-            Target::Debian.package_version(&input.version, &input.revision),
-            self.arch
-        ))
+        let info = input.info;
+        Ok(format!("{}_{}_{}.deb", info.name, Target::Debian.package_version(&info.version, &info.revision), self.arch))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
@@ -110,15 +101,14 @@ impl Packager for Deb {
             bail!("a .deb needs the debian layout, not {}", input.contents.target);
         }
         let t = input.time;
+        if input.info.relations.depends.is_empty() {
+            bail!("the .deb's Depends were not resolved before writing (package::resolve_info)");
+        }
         let control = Control {
-            version: Target::Debian.package_version(&input.version, &input.revision),
+            info: input.info,
+            version: Target::Debian.package_version(&input.info.version, &input.info.revision),
             arch: self.arch.clone(),
-            installed_size: installed_size(input)?,
-            maintainer: crate::meta::maintainer()?,
-            depends: shlibdeps::depends(input, &self.scratch(input))?,
-            relations: relations(&input.contents.options)?,
-            options: input.contents.options.clone(),
-            upstream: input.version.clone(),
+            installed_size: Some(installed_size(input)?),
         };
         let mut control_members = vec![
             TarMember { data: TarData::Dir, ..TarMember::file("./", vec![], 0o755, t) },

@@ -5,8 +5,7 @@
 //! owning each library, or a built-in table. Plus what the scripts and the
 //! documented commands run.
 
-use super::super::Input;
-use crate::{proc, stage::Kind};
+use crate::{proc, stage::Contents, stage::Kind};
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -117,11 +116,12 @@ pub fn library_dependency(soname: &str, ldconfig: Option<&str>) -> Result<String
 }
 
 /// The staged ELF files (install path, bytes).
-fn elf_files(input: &Input) -> Result<Vec<(PathBuf, Vec<u8>)>> {
+fn elf_files(contents: &Contents, root: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>> {
     let mut out = vec![];
-    for e in &input.contents.entries {
+    for e in &contents.entries {
         if let Kind::File { .. } = e.kind {
-            let bytes = input.bytes(e)?;
+            let p = e.staged(root);
+            let bytes = std::fs::read(&p).with_context(|| format!("reading staged {}", p.display()))?;
             if bytes.starts_with(b"\x7fELF") {
                 out.push((e.path.clone(), bytes));
             }
@@ -138,7 +138,7 @@ pub fn parse_shlibdeps(out: &str) -> Option<Vec<String>> {
 
 /// `dpkg-shlibdeps` as dh_shlibdeps runs it: the ELF files under
 /// `debian/PACKAGE/` of a scratch directory with a minimal debian/control.
-pub fn from_dpkg_shlibdeps(input: &Input, scratch: &Path) -> Result<Vec<String>> {
+pub fn from_dpkg_shlibdeps(contents: &Contents, root: &Path, scratch: &Path) -> Result<Vec<String>> {
     let _ = std::fs::remove_dir_all(scratch);
     let pkg_dir = scratch.join("debian").join(crate::meta::PACKAGE_NAME);
     std::fs::create_dir_all(&pkg_dir).with_context(|| format!("creating {}", pkg_dir.display()))?;
@@ -147,7 +147,7 @@ pub fn from_dpkg_shlibdeps(input: &Input, scratch: &Path) -> Result<Vec<String>>
         format!("Source: {0}\n\nPackage: {0}\nArchitecture: any\n", crate::meta::PACKAGE_NAME),
     )?;
     let mut args = vec!["-O".to_string()];
-    for (path, bytes) in elf_files(input)? {
+    for (path, bytes) in elf_files(contents, root)? {
         let rel = path.strip_prefix("/").unwrap_or(&path);
         let dest = pkg_dir.join(rel);
         std::fs::create_dir_all(dest.parent().context("no parent")?)?;
@@ -165,13 +165,13 @@ pub fn from_dpkg_shlibdeps(input: &Input, scratch: &Path) -> Result<Vec<String>>
 
 /// Without dpkg-shlibdeps: one entry per package that provides a library
 /// in the DT_NEEDED of a staged ELF file.
-pub fn from_needed(input: &Input) -> Result<Vec<String>> {
+pub fn from_needed(contents: &Contents, root: &Path) -> Result<Vec<String>> {
     let mut needed = BTreeSet::new();
-    for (path, bytes) in elf_files(input)? {
+    for (path, bytes) in elf_files(contents, root)? {
         let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("parsing {}", path.display()))?;
         needed.extend(elf.libraries.iter().map(|s| s.to_string()));
     }
-    for lib in bundled(input) {
+    for lib in bundled(contents) {
         needed.remove(&lib);
     }
     let ldconfig = ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"].iter().find_map(|c| run_text(c, &["-p"]));
@@ -185,9 +185,8 @@ pub fn from_needed(input: &Input) -> Result<Vec<String>> {
 /// Shared libraries the package carries itself (a bundled OpenSSL): no
 /// dependency, and dpkg-shlibdeps would find no shlibs for them, so such
 /// a package takes the fallback.
-fn bundled(input: &Input) -> Vec<String> {
-    input
-        .contents
+fn bundled(contents: &Contents) -> Vec<String> {
+    contents
         .entries
         .iter()
         .filter(|e| matches!(e.kind, Kind::File { .. }))
@@ -197,12 +196,13 @@ fn bundled(input: &Input) -> Vec<String> {
 }
 
 /// Depends: [`TOOLS`] plus the libraries', each package once, sorted.
-/// `scratch` is a private directory dpkg-shlibdeps may use.
-pub fn depends(input: &Input, scratch: &Path) -> Result<Vec<String>> {
-    let libs = if which::which("dpkg-shlibdeps").is_ok() && bundled(input).is_empty() {
-        from_dpkg_shlibdeps(input, scratch)?
+/// `root` is the staged tree; `scratch` is a private directory
+/// dpkg-shlibdeps may use.
+pub fn depends(contents: &Contents, root: &Path, scratch: &Path) -> Result<Vec<String>> {
+    let libs = if which::which("dpkg-shlibdeps").is_ok() && bundled(contents).is_empty() {
+        from_dpkg_shlibdeps(contents, root, scratch)?
     } else {
-        from_needed(input)?
+        from_needed(contents, root)?
     };
     let mut deps: BTreeSet<String> = TOOLS.iter().map(|s| s.to_string()).collect();
     deps.extend(libs);
