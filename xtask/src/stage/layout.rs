@@ -198,3 +198,26 @@ pub const FREEBSD: Layout = Layout {
     under_prefix_only: true,
     versioned_with_revision: false,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layouts place programs; which programs exist is build's list
+    /// alone: a layout names only programs that are built, and every
+    /// program built is installed by some layout.
+    #[test]
+    fn layouts_place_only_the_programs_build_builds() {
+        for layout in [&DEBIAN, &FREEBSD] {
+            for (name, _) in layout.programs {
+                assert!(crate::build::PROGRAMS.contains(name), "{name} is placed but not built");
+            }
+        }
+        for p in crate::build::PROGRAMS {
+            assert!(
+                [&DEBIAN, &FREEBSD].iter().any(|l| l.programs.iter().any(|(n, _)| n == p)),
+                "{p} is built but no layout installs it"
+            );
+        }
+    }
+}
