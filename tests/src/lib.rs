@@ -202,3 +202,16 @@ pub fn listing(dir: &Path) -> Vec<String> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// The end-of-data checks a release before 8.18.1 fails (releases.toml's
+/// warning): it ends DATA at a bare LF beside the dot and queues the
+/// smuggled message.
+pub const BARE_LF_SMUGGLING: [&str; 3] = ["eod-lf-dot-crlf", "eod-lf-dot-lf", "eod-crlf-dot-lf"];
+
+/// The names of smoke's FAIL lines.
+pub fn failed_checks(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("FAIL ")?.split(": ").next().map(str::to_string))
+        .collect()
+}

@@ -494,6 +494,9 @@ fn installed_sets_are_served_whole_by_the_daemon() {
     assert!(stdout(&out).contains("covers smtp.example.test as smtp.example.test"));
     let reload = stdout(&out).lines().skip_while(|l| !l.contains("run")).nth(1).unwrap_or_default().trim().to_string();
     assert!(!reload.is_empty(), "a reload command is printed:\n{}", stdout(&out));
+    // The set is served through a link flipped in one rename (issue 23):
+    // sendmail's file checks follow it.
+    assert!(std::fs::symlink_metadata(&certs).unwrap().file_type().is_symlink(), "{} is a link", certs.display());
     let smoke = smoke_the_set(&root, &certs, false);
     assert!(smoke.status.success(), "{}", text(&smoke));
     let so = stdout(&smoke);
@@ -661,14 +664,17 @@ fn check_flags_an_open_key_a_writable_directory_and_an_expiring_certificate() {
     );
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
 
+    // certs is a link to the set's own directory: that one is named.
     std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o775)).unwrap();
+    let set = std::fs::canonicalize(&certs).unwrap();
     let out = check(&["--quiet"]);
     assert_eq!(code(&out), 1);
     assert_eq!(
         stdout(&out),
         format!(
-            "PROBLEM: {d} is group- or world-writable (mode 0775): sendmail refuses every TLS file below it and serves \
-             without STARTTLS; chmod go-w {d}\n1 problem(s) in {d}\n"
+            "PROBLEM: {p} is group- or world-writable (mode 0775): sendmail refuses every TLS file below it and serves \
+             without STARTTLS; chmod go-w {p}\n1 problem(s) in {d}\n",
+            p = set.display()
         )
     );
     std::fs::set_permissions(&certs, std::fs::Permissions::from_mode(0o755)).unwrap();

@@ -19,7 +19,21 @@ fn options_lists_every_option_with_its_state() {
     // says whether it is in it, and a default is never silently dropped.
     let defaults: Vec<&str> =
         v.as_array().unwrap().iter().filter(|d| d["default"] == true).map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(defaults, ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane"]);
+    assert_eq!(
+        defaults,
+        [
+            "sasl",
+            "ipv6",
+            "bdb",
+            "regex",
+            "socketmap",
+            "milter",
+            "dane",
+            "reject-nul",
+            "tls-altnames",
+            "badrcpt-shutdown"
+        ]
+    );
     for d in v.as_array().unwrap().iter().filter(|d| d["default"] == true) {
         assert!(["enabled", "missing"].contains(&d["state"].as_str().unwrap()), "{d}");
     }
@@ -92,27 +106,57 @@ fn default_build_lists_its_options_and_libmilter() {
 fn options_switched_off_are_gone_from_the_binary() {
     let dir = scratch("options-off");
     let (w, c) = (dir.to_str().unwrap().to_string(), shared_cache());
-    let off = "sasl,ipv6,bdb,regex,socketmap,milter,dane";
+    let off = "sasl,ipv6,bdb,regex,socketmap,milter,dane,reject-nul";
     let out = ok(xtask(&["--work-dir", &w, "--cache-dir", c.to_str().unwrap(), "dist", "--without", off], &[]));
     let t = text(&out);
-    for token in ["SASLv2", "NETINET6", "NEWDB", "MAP_REGEX", "SOCKETMAP", "MILTER", "DANE"] {
+    for token in ["SASLv2", "NETINET6", "NEWDB", "MAP_REGEX", "SOCKETMAP", "MILTER", "DANE", "_FFR_REJECT_NUL_BYTE"] {
         assert!(t.contains(&format!("pass option off: {token}")), "{token}: {t}");
     }
+    assert!(!t.contains("define _FFR_REJECT_NUL_BYTE"), "off, so not required: {t}");
     assert!(!dir.join("8.18.2/src/sendmail-8.18.2/obj./libmilter").exists());
+    // Without the define the shipped .cf must not name RejectNUL (sendmail
+    // would call it unknown); the .mc says why it is missing.
+    let etc = dir.join("8.18.2/stage/debian/root/etc/mail");
+    let cf = std::fs::read_to_string(etc.join("sendmail.cf")).unwrap();
+    assert!(!cf.lines().any(|l| l.starts_with("O RejectNUL")), "{cf}");
+    let mc = std::fs::read_to_string(etc.join("sendmail.mc")).unwrap();
+    assert!(mc.contains("built without _FFR_REJECT_NUL_BYTE (--without reject-nul)"), "{mc}");
 
     // The same build, smoked: the TLS checks pass, the SMTP AUTH checks are
-    // reported as skipped (one line, with the reason), not left out.
+    // reported as skipped (one line, with the reason), not left out, and
+    // the NUL check fails saying the binary cannot refuse NUL bytes.
     let out = xtask(&["--work-dir", &w, "--cache-dir", c.to_str().unwrap(), "smoke"], &[]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert_eq!(failed_checks(&out), ["nul-refused"], "{}", text(&out));
     let so = String::from_utf8_lossy(&out.stdout).into_owned();
     let passed: Vec<&str> =
         so.lines().filter_map(|l| l.strip_prefix("pass ")).filter_map(|l| l.split(':').next()).collect();
-    assert_eq!(passed, ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"], "{so}");
+    assert_eq!(&passed[..5], ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"], "{so}");
+    assert_eq!(passed.len(), 5 + 8, "the end-of-data section follows, all but the NUL check: {so}");
     let skips: Vec<&str> = so.lines().filter(|l| l.starts_with("skip ")).collect();
     assert_eq!(skips.len(), 1, "{so}");
     assert!(skips[0].starts_with("skip auth-before-tls, auth-after-tls, auth-login: "), "{so}");
     assert!(skips[0].contains("was built without SASL") && skips[0].contains("no SASLv2"), "{so}");
-    assert!(!so.contains("FAIL"), "{so}");
+    let nul = so.lines().find(|l| l.starts_with("FAIL nul-refused: ")).unwrap();
+    assert!(nul.contains("was built without _FFR_REJECT_NUL_BYTE (not in its -d0.14 FFR list)"), "{nul}");
     assert!(!text(&out).contains("SASL_CONF_PATH"), "no SASL setup without SASL: {}", text(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_release_without_reject_nul_is_refused_before_fetching() {
+    // releases.toml: _FFR_REJECT_NUL_BYTE was not found before 8.14.7, so a
+    // default build of 8.14.6 is refused before anything is fetched.
+    let dir = scratch("reject-nul-too-old");
+    let (w, c) = (dir.join("work"), dir.join("cache"));
+    let zero = "0".repeat(64);
+    let base = ["--version", "8.14.6", "--sha256", &zero, "--work-dir", w.to_str().unwrap()];
+    let base = [&base[..], &["--cache-dir", c.to_str().unwrap(), "dist", "--no-ec", "--no-cert-chain"]].concat();
+    let out = xtask(&base, &[]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("sendmail 8.14.6 has no _FFR_REJECT_NUL_BYTE (option `reject-nul`)"), "{t}");
+    assert!(t.contains("--without reject-nul") && t.contains("CVE-2023-51765"), "{t}");
+    assert!(!c.join("distfiles").exists(), "nothing is fetched: {t}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -47,9 +47,27 @@ fn daemon_facts(err: &str) -> (i32, Vec<u16>) {
     (pid, ports)
 }
 
-/// The five TLS checks, then the three SMTP AUTH checks.
-const ALL_CHECKS: [&str; 8] =
-    ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery", "auth-before-tls", "auth-after-tls", "auth-login"];
+/// The five TLS checks, the three SMTP AUTH checks, then the end-of-data
+/// section (tests/tests/eod.rs looks at it in detail).
+const ALL_CHECKS: [&str; 17] = [
+    "starttls-chain",
+    "ecdhe",
+    "no-tls1.1",
+    "smtps",
+    "delivery",
+    "auth-before-tls",
+    "auth-after-tls",
+    "auth-login",
+    "eod-control",
+    "eod-lf-dot-crlf",
+    "eod-lf-dot-lf",
+    "eod-crlf-dot-lf",
+    "eod-cr-dot-cr",
+    "eod-cr-dot-crlf",
+    "eod-crlf-nul-dot-crlf",
+    "eod-crlf-dot-nul-crlf",
+    "nul-refused",
+];
 
 /// The system-wide places Cyrus SASL looks for Sendmail.conf (Debian):
 /// whether each exists, and its bytes.
@@ -76,7 +94,7 @@ fn assert_nothing_left(work: &Path, pid: i32, ports: &[u16]) {
 }
 
 #[test]
-fn smoke_8_18_2_passes_eight_checks_and_leaves_nothing_behind() {
+fn smoke_8_18_2_passes_every_check_and_leaves_nothing_behind() {
     // The default build has SASL: the five TLS checks and the three AUTH
     // checks, against a private sasldb that no system file points to.
     let root = shared_build("8.18.2").unwrap();
@@ -113,14 +131,24 @@ fn smoke_8_18_2_passes_eight_checks_and_leaves_nothing_behind() {
 }
 
 #[test]
-fn smoke_8_17_1_9_passes_eight_checks() {
+fn smoke_8_17_1_9_passes_tls_and_auth_and_queues_bare_lf_smuggling() {
+    // 8.17.1.9 predates 8.18.1's end-of-data fix: the TLS and AUTH checks
+    // pass, and the daemon queues the message smuggled behind each bare-LF
+    // ending, which the end-of-data checks report (and smoke fails for).
     let root = shared_build("8.17.1.9").unwrap();
     let out = xtask(&["--version", "8.17.1.9", "--work-dir", root.to_str().unwrap(), "smoke"], &[]);
-    assert!(out.status.success(), "{}", text(&out));
+    assert!(!out.status.success(), "{}", text(&out));
     let all = checks(&out);
-    let passed: Vec<&str> = all.iter().filter(|c| c.0).map(|c| c.1.as_str()).collect();
-    assert_eq!(passed, ALL_CHECKS, "{}", text(&out));
+    let names: Vec<&str> = all.iter().map(|c| c.1.as_str()).collect();
+    assert_eq!(names, ALL_CHECKS, "{}", text(&out));
+    assert_eq!(failed_checks(&out), BARE_LF_SMUGGLING, "{}", text(&out));
+    for name in BARE_LF_SMUGGLING {
+        let detail = &check(&all, name).2;
+        assert!(detail.contains("the queue holds the smuggled message from <smuggled-"), "{detail}");
+    }
     assert!(check(&all, "smtps").2.contains("ESMTP Sendmail 8.17.1.9"), "{}", text(&out));
+    assert!(stderr(&out).contains("warning: sendmail 8.17.1.9 ends DATA at <LF>.<CR><LF>"), "{}", text(&out));
+    assert!(stderr(&out).contains("3 of 17 smoke checks failed"), "{}", text(&out));
     let (pid, ports) = daemon_facts(&stderr(&out));
     assert_nothing_left(&root.join("8.17.1.9"), pid, &ports);
 }
@@ -210,7 +238,7 @@ fn negative_control_without_the_chain_flag_fails_check_1() {
     for name in ["ecdhe", "no-tls1.1", "delivery", "auth-before-tls", "auth-after-tls", "auth-login"] {
         assert!(check(&all, name).0, "{name} does not depend on the chain:\n{}", text(&out));
     }
-    assert!(stderr(&out).contains("2 of 8 smoke checks failed: starttls-chain, smtps"), "{}", text(&out));
+    assert!(stderr(&out).contains("2 of 17 smoke checks failed: starttls-chain, smtps"), "{}", text(&out));
     let (pid, ports) = daemon_facts(&stderr(&out));
     assert_nothing_left(&dir.join("8.18.2"), pid, &ports);
     std::fs::remove_dir_all(&dir).unwrap();

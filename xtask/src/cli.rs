@@ -40,7 +40,7 @@ pub enum Command {
     Stage(stage::StageArgs),
     /// Write .deb, FreeBSD .pkg and .tar.gz packages of the built tree, reproducibly.
     Package(package::PackageArgs),
-    /// Write a source package a build farm rebuilds with its own tools (Debian: .dsc for buildd, sbuild, OBS).
+    /// Write a source package a build farm rebuilds with its own tools (Debian: .dsc for buildd, sbuild, OBS; RPM: spec and .src.rpm for mock, Koji, Copr, OBS).
     SourcePackage(source::SourceArgs),
     /// Everything with defaults: fetch, configure, build, verify, package.
     Dist(Box<dist::DistArgs>),

@@ -142,12 +142,19 @@ pub struct Table {
 }
 
 /// One compatibility rule: releases before `before` need an OpenSSL before
-/// `openssl_before` and/or a Cyrus SASL before `cyrus_sasl_before`.
+/// `openssl_before` and/or a Cyrus SASL before `cyrus_sasl_before`, lack
+/// the defines in `lacks`, or carry the flaw `warning` describes.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Rule {
     pub before: String,
     pub openssl_before: Option<String>,
     pub cyrus_sasl_before: Option<String>,
+    /// Defines (as `sendmail -d0.14` lists them) these releases do not have.
+    #[serde(default)]
+    pub lacks: Vec<String>,
+    /// A flaw of these releases that no build option closes: said, not refused.
+    pub warning: Option<String>,
     pub fix: String,
 }
 
@@ -158,6 +165,10 @@ pub struct Compat {
     pub openssl_before: Option<(String, String)>,
     /// The first Cyrus SASL its AUTH code does not work with, e.g. "2.1.28".
     pub cyrus_sasl_before: Option<(String, String)>,
+    /// Defines it does not have, each with the fix.
+    pub lacks: Vec<(String, String)>,
+    /// Flaws it carries, each with the fix.
+    pub warnings: Vec<(String, String)>,
 }
 
 /// "3.0.0" -> (3, 0, 0); missing parts are 0.
@@ -197,6 +208,16 @@ impl Compat {
         }
         Ok(())
     }
+
+    /// The fix when this release lacks `define`, None when it has it.
+    pub fn lacking(&self, define: &str) -> Option<&str> {
+        self.lacks.iter().find(|(d, _)| d == define).map(|(_, fix)| fix.as_str())
+    }
+
+    /// One line per flaw of `version` that no build switch closes.
+    pub fn warning_lines(&self, version: &Version) -> Vec<String> {
+        self.warnings.iter().map(|(w, fix)| format!("sendmail {version} {w}: {fix}")).collect()
+    }
 }
 
 pub fn table() -> Table {
@@ -221,6 +242,10 @@ impl Table {
             }
             if let Some(s) = &r.cyrus_sasl_before {
                 c.cyrus_sasl_before = Some((s.clone(), r.fix.clone()));
+            }
+            c.lacks.extend(r.lacks.iter().map(|d| (d.clone(), r.fix.clone())));
+            if let Some(w) = &r.warning {
+                c.warnings.push((w.clone(), r.fix.clone()));
             }
         }
         c
@@ -343,6 +368,30 @@ mod tests {
         assert!(e.contains("OpenSSL 3.0.0 or later") && e.contains("3.0.19") && e.contains("--openssl-prefix"), "{e}");
         let e = c.check(&v("8.16.1"), SSL111W, "x", Some("2.1.28")).unwrap_err().to_string();
         assert!(e.contains("Cyrus SASL 2.1.28") && e.contains("--without sasl"), "{e}");
+        // (release, has _FFR_REJECT_NUL_BYTE, closes bare-LF end of data)
+        for (rel, nul, eod) in [
+            ("8.18.2", true, true),
+            ("8.18.1", true, true),
+            ("8.17.1.9", true, false),
+            ("8.15.2", true, false),
+            ("8.14.7", true, false),
+            ("8.14.6", false, false),
+        ] {
+            let c = t.compat(&v(rel));
+            assert_eq!(c.lacking("_FFR_REJECT_NUL_BYTE").is_none(), nul, "{rel} NUL");
+            assert_eq!(c.warning_lines(&v(rel)).is_empty(), eod, "{rel} end of data");
+        }
+        let fix = t.compat(&v("8.14.6")).lacking("_FFR_REJECT_NUL_BYTE").unwrap().to_string();
+        assert!(fix.contains("--without reject-nul") && fix.contains("CVE-2023-51765"), "{fix}");
+        let w = t.compat(&v("8.17.1.9")).warning_lines(&v("8.17.1.9")).join("\n");
+        assert!(w.starts_with("sendmail 8.17.1.9 ends DATA at <LF>.<CR><LF>") && w.ends_with("8.18.1 or later"), "{w}");
+        for r in &t.releases {
+            assert!(
+                t.compat(&r.version()).lacking("_FFR_REJECT_NUL_BYTE").is_none(),
+                "{}: pinned without it",
+                r.version
+            );
+        }
         assert_eq!(openssl_triple(SSL3), (3, 0, 19));
         assert_eq!(openssl_triple(SSL111W), (1, 1, 1));
         assert_eq!(openssl_triple(0x3050_0010), (3, 5, 1));

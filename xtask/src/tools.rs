@@ -14,6 +14,9 @@ pub struct Need {
     pub what: &'static str,
     pub debian: &'static str,
     pub fedora: &'static str,
+    /// The name on openSUSE where it differs from Fedora's (an RPM spec's
+    /// BuildRequires under `%if 0%{?suse_version}`); empty when the same.
+    pub suse: &'static str,
     pub freebsd: &'static str,
 }
 
@@ -25,10 +28,19 @@ impl Need {
             Os::FreeBsd => self.freebsd,
         }
     }
+
+    /// The package on openSUSE.
+    pub fn suse(&self) -> &'static str {
+        if self.suse.is_empty() {
+            self.fedora
+        } else {
+            self.suse
+        }
+    }
 }
 
 const fn tool(command: &'static str, debian: &'static str, fedora: &'static str, freebsd: &'static str) -> Need {
-    Need { command, what: command, debian, fedora, freebsd }
+    Need { command, what: command, debian, fedora, suse: "", freebsd }
 }
 
 pub const CC: Need = tool("cc", "gcc", "gcc", "llvm (base system)");
@@ -40,11 +52,15 @@ pub const APT_GET: Need = tool("apt-get", "apt", "", "");
 pub const PATCHELF: Need = tool("patchelf", "patchelf", "patchelf", "sysutils/patchelf");
 pub const STRIP: Need = tool("strip", "binutils", "binutils", "(base system)");
 pub const OPENSSL: Need = tool("openssl", "openssl", "openssl", "security/openssl");
+/// The source RPM is written by RPM's own rpmbuild.
+pub const RPMBUILD: Need = tool("rpmbuild", "rpm", "rpm-build", "archivers/rpm4");
+pub const UNSHARE: Need = tool("unshare", "util-linux", "util-linux", "(none)");
 pub const OPENSSL_HEADERS: Need = Need {
     command: "",
     what: "OpenSSL headers (<openssl/ssl.h>)",
     debian: "libssl-dev",
     fedora: "openssl-devel",
+    suse: "libopenssl-devel",
     freebsd: "security/openssl",
 };
 pub const BERKELEY_DB: Need = Need {
@@ -52,6 +68,7 @@ pub const BERKELEY_DB: Need = Need {
     what: "Berkeley DB headers and library (<db.h>, -ldb)",
     debian: "libdb-dev",
     fedora: "libdb-devel",
+    suse: "libdb-4_8-devel",
     freebsd: "databases/db5",
 };
 
@@ -62,6 +79,7 @@ pub const SASL_MODULES: Need = Need {
     what: "Cyrus SASL PLAIN, LOGIN and CRAM-MD5 plugins",
     debian: "libsasl2-modules",
     fedora: "cyrus-sasl-plain cyrus-sasl-md5",
+    suse: "",
     freebsd: "security/cyrus-sasl2",
 };
 
@@ -101,6 +119,10 @@ pub const SETUP_DEBIAN: &[&str] = &[
     "bmake",
     // HTTPS for curl (ftp.sendmail.org) and apt.
     "ca-certificates",
+    // tests/source_rpm: the spec and source RPM are parsed, built and linted
+    // with RPM's own tools.
+    "rpm",
+    "rpmlint",
 ];
 
 /// The path of a command, or an error naming the package that provides it.

@@ -17,8 +17,10 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
-/// The three defines smtls exists to deliver.
-pub const REQUIRED: &[&str] = &["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"];
+/// The defines smtls exists to deliver: the three TLS ones, and the one
+/// that lets RejectNUL close the NUL variant of SMTP smuggling
+/// (CVE-2023-51765), which every shipped .mc sets.
+pub const REQUIRED: &[&str] = &["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "_FFR_REJECT_NUL_BYTE"];
 
 /// What `sendmail -d0.14` says about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -202,6 +204,9 @@ impl Expectations {
                 e.absent.push(spec.token.to_string());
             }
         }
+        // A build --without reject-nul: the define must be absent, not required.
+        let absent = e.absent.clone();
+        e.required.retain(|r| !absent.contains(r));
         if let Some(p) = &c.openssl.prefix {
             e.openssl_prefix = Some((crate::configure::probe::prefix_flags(p).1, c.openssl.linked));
         }
@@ -369,7 +374,7 @@ mod tests {
     #[test]
     fn ffr_ec_is_reported_once_under_its_own_name() {
         // 8.15.2 lists only _FFR_TLS_EC, under FFR Defines.
-        let text = "Version 8.15.2\n Compiled with: DNSMAP LOG STARTTLS\n   FFR Defines: _FFR_TLS_EC _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n       OpenSSL: compiled 0x1010117f\n       OpenSSL: linked   0x1010117f\n";
+        let text = "Version 8.15.2\n Compiled with: DNSMAP LOG STARTTLS\n   FFR Defines: _FFR_REJECT_NUL_BYTE _FFR_TLS_EC _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE\n       OpenSSL: compiled 0x1010117f\n       OpenSSL: linked   0x1010117f\n";
         let mut e = Expectations::baseline();
         e.required.push("_FFR_TLS_EC".into());
         let r = judge(
@@ -387,7 +392,7 @@ mod tests {
 
     #[test]
     fn a_prefix_build_needs_its_runpath_and_its_library() {
-        let text = REAL.replace("0x30000130", "0x1010117f");
+        let text = REAL.replace("0x30000160", "0x1010117f");
         let mut e = Expectations::baseline();
         e.openssl_prefix = Some((PathBuf::from("/opt/ssl/lib"), 0x1010_117f));
         let libs = vec!["libssl.so.1.1".to_string(), "libcrypto.so.1.1".to_string()];
@@ -412,15 +417,24 @@ mod tests {
     fn parses_real_output_with_wrapped_lines() {
         let i = parse_d0(REAL);
         assert_eq!(i.version.as_deref(), Some("8.18.2"));
-        assert_eq!(i.compiled_with.first().map(String::as_str), Some("DNSMAP"));
+        assert_eq!(i.compiled_with.first().map(String::as_str), Some("DANE"));
         for d in ["STARTTLS", "TLS_EC", "MTA_HAVE_TLSv1_3", "XDEBUG", "NEWDB"] {
             assert!(i.has(d), "{d} missing: {:?}", i.compiled_with);
         }
-        assert_eq!(i.ffr_defines, ["_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "_FFR_M_ONLY_IPV4"]);
+        assert_eq!(
+            i.ffr_defines,
+            [
+                "_FFR_BADRCPT_SHUTDOWN",
+                "_FFR_REJECT_NUL_BYTE",
+                "_FFR_TLS_ALTNAMES",
+                "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE",
+                "_FFR_M_ONLY_IPV4"
+            ]
+        );
         assert!(i.os_defines.contains(&"USE_SIGLONGJMP".to_string()));
         assert!(i.libsm_defines.contains(&"SM_OS=sm_os_linux".to_string()));
-        assert_eq!(i.openssl_compiled, Some(0x3000_0130));
-        assert_eq!(i.openssl_linked, Some(0x3000_0130));
+        assert_eq!(i.openssl_compiled, Some(0x3000_0160));
+        assert_eq!(i.openssl_linked, Some(0x3000_0160));
         assert!(!i.has("NEWD"), "prefixes are not names");
     }
 
@@ -430,10 +444,10 @@ mod tests {
         let mut e = Expectations::baseline();
         e.links.push(("bdb".into(), "libdb".into()));
         e.required.push("NEWDB".into());
-        e.absent.push("SASLv2".into());
+        e.absent.push("LDAPMAP".into());
         let r = judge(Path::new("sendmail"), parse_d0(REAL), dynamic_of(needed), &e);
         assert!(r.ok, "{}", r.text());
-        assert_eq!(r.checks.len(), 9);
+        assert_eq!(r.checks.len(), 10);
         e.absent.push("MILTER".into());
         let r = judge(Path::new("sendmail"), parse_d0(REAL), dynamic_of(r.needed), &e);
         assert!(!r.ok, "MILTER is listed, so an option said to be off has silently stayed on");
@@ -442,8 +456,9 @@ mod tests {
     #[test]
     fn missing_chain_flag_and_mismatched_openssl_fail() {
         let text = REAL
-            .replace("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE ", "")
-            .replace("linked   0x30000130", "linked   0x30500010");
+            .replace("_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "")
+            .replace("_FFR_REJECT_NUL_BYTE", "")
+            .replace("linked   0x30000160", "linked   0x30500010");
         let r = judge(Path::new("s"), parse_d0(&text), dynamic_of(vec!["libc.so.6".into()]), &Expectations::baseline());
         assert!(!r.ok);
         let failed: Vec<&str> = r.checks.iter().filter(|c| !c.ok).map(|c| c.name.as_str()).collect();
@@ -451,6 +466,7 @@ mod tests {
             failed,
             [
                 "define _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE",
+                "define _FFR_REJECT_NUL_BYTE",
                 "OpenSSL compiled = linked (major.minor)",
                 "ELF NEEDED libssl",
                 "ELF NEEDED libcrypto"

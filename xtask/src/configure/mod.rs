@@ -331,6 +331,9 @@ fn record(plan: &Plan, args: &ConfigureArgs, config: &Configuration) -> Result<(
 pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -> Result<()> {
     let compat = crate::releases::table().compat(&plan.version);
     compat.check(&plan.version, openssl.compiled, &openssl.text, sasl)?;
+    for w in compat.warning_lines(&plan.version) {
+        progress::info(&format!("warning: {w}"));
+    }
     if let Some(v) = sasl {
         progress::info(&format!("Cyrus SASL {v}: fits sendmail {}", plan.version));
     }
@@ -345,15 +348,11 @@ pub fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
     let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
     flags::tls_defines(&plan.version, &request, 0)?;
     let without = options::parse_list(&args.without)?;
-    for w in options::parse_list(&args.with)? {
-        if let Some(since) = options::find(&w).and_then(|s| s.since) {
-            if plan.version < since.parse()? {
-                bail!("option `{w}` cannot be built: sendmail {} predates it (since {since}); drop it or use a newer release", plan.version);
-            }
-        }
-    }
+    // Without probing: what the release cannot have (an option asked for
+    // that predates it, a default define the release table says it lacks).
+    options::resolve(&plan.version, &options::parse_list(&args.with)?, &without, tools::Os::detect(), &mut |_| Ok(()))?;
     let compat = crate::releases::table().compat(&plan.version);
-    if compat == Default::default() {
+    if compat.openssl_before.is_none() && compat.cyrus_sasl_before.is_none() {
         return Ok(());
     }
     let scratch = plan.work_dir.join(format!("precheck-{}", std::process::id()));

@@ -75,28 +75,44 @@ const fn port(name: &'static str) -> PortOption {
 
 const NO_RELATIONS: DebianRelations = DebianRelations { recommends: &[], suggests: &[], replaces: &[] };
 
-const fn dev(what: &'static str, debian: &'static str, fedora: &'static str, freebsd: &'static str) -> Need {
-    Need { command: "", what, debian, fedora, freebsd }
+/// A library's development package on Debian, Fedora, openSUSE (empty:
+/// Fedora's name) and FreeBSD: the packages `configure` installs, the
+/// Debian Build-Depends and the RPM spec's BuildRequires.
+const fn dev(
+    what: &'static str,
+    debian: &'static str,
+    fedora: &'static str,
+    suse: &'static str,
+    freebsd: &'static str,
+) -> Need {
+    Need { command: "", what, debian, fedora, suse, freebsd }
 }
 
 pub const SASL_DEV: Need = dev(
     "Cyrus SASL v2 headers and library (<sasl/sasl.h>, -lsasl2)",
     "libsasl2-dev",
     "cyrus-sasl-devel",
+    "",
     "security/cyrus-sasl2",
 );
 pub const LDAP_DEV: Need = dev(
     "OpenLDAP client headers and library (<ldap.h>, -lldap)",
     "libldap-dev",
     "openldap-devel",
+    "openldap2-devel",
     "net/openldap26-client",
 );
 pub const CDB_DEV: Need =
-    dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "databases/tinycdb");
+    dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "", "databases/tinycdb");
 pub const ICU_DEV: Need =
-    dev("ICU headers and library (<unicode/ucasemap.h>, -licuuc)", "libicu-dev", "libicu-devel", "devel/icu");
-pub const WRAP_DEV: Need =
-    dev("TCP wrappers headers and library (<tcpd.h>, -lwrap)", "libwrap0-dev", "tcp_wrappers-devel", "(base system)");
+    dev("ICU headers and library (<unicode/ucasemap.h>, -licuuc)", "libicu-dev", "libicu-devel", "", "devel/icu");
+pub const WRAP_DEV: Need = dev(
+    "TCP wrappers headers and library (<tcpd.h>, -lwrap)",
+    "libwrap0-dev",
+    "tcp_wrappers-devel",
+    "tcpd-devel",
+    "(base system)",
+);
 
 /// The option table: the one place these facts live.
 pub const OPTIONS: &[Spec] = &[
@@ -283,6 +299,51 @@ pub const OPTIONS: &[Spec] = &[
         port: port("DANE"),
     },
     Spec {
+        name: "reject-nul",
+        summary: "RejectNUL: refuse mail holding a NUL byte (554 5.6.1; SMTP smuggling, CVE-2023-51765)",
+        fragment: "reject-nul.m4",
+        off_fragment: None,
+        // Which releases have it: releases.toml's compatibility rules.
+        since: None,
+        token: "_FFR_REJECT_NUL_BYTE",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+        debian: NO_RELATIONS,
+        port: port("REJECT_NUL"),
+    },
+    Spec {
+        name: "tls-altnames",
+        summary: "a TLS peer's subjectAltNames usable where its names are checked (SetCertAltnames)",
+        fragment: "tls-altnames.m4",
+        off_fragment: None,
+        // Read in 8.17.1.9 and 8.18.2; older sources were not checked.
+        since: Some("8.17.1"),
+        token: "_FFR_TLS_ALTNAMES",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+        debian: NO_RELATIONS,
+        port: port("TLS_ALTNAMES"),
+    },
+    Spec {
+        name: "badrcpt-shutdown",
+        summary: "BadRcptShutdown: drop a connection after N rejected recipients (RCPT floods)",
+        fragment: "badrcpt-shutdown.m4",
+        off_fragment: None,
+        // Read in 8.17.1.9 and 8.18.2; older sources were not checked.
+        since: Some("8.17.1"),
+        token: "_FFR_BADRCPT_SHUTDOWN",
+        links: None,
+        probe: None,
+        requires: &[],
+        default: true,
+        debian: NO_RELATIONS,
+        port: port("BADRCPT_SHUTDOWN"),
+    },
+    Spec {
         name: "mta-sts",
         summary: "MTA-STS (experimental; needs a resolver behind a socket map)",
         fragment: "mta-sts.m4",
@@ -291,7 +352,7 @@ pub const OPTIONS: &[Spec] = &[
         token: "_FFR_MTA_STS",
         links: None,
         probe: None,
-        requires: &["regex", "socketmap"],
+        requires: &["regex", "socketmap", "tls-altnames"],
         default: false,
         debian: DebianRelations {
             recommends: &[],
@@ -417,15 +478,20 @@ pub fn resolve(
         }
         i += 1;
     }
+    let compat = crate::releases::table().compat(version);
     let mut out = vec![];
     for spec in OPTIONS {
         let asked = wanted.iter().any(|w| w == spec.name);
+        let off = without.iter().any(|w| w == spec.name);
+        if let (Some(fix), false, true) = (compat.lacking(spec.token), off, asked || spec.default) {
+            bail!("sendmail {version} has no {} (option `{}`): {fix}", spec.token, spec.name);
+        }
         let package = spec.probe.map(|p| p.need.package(os));
         let too_old = spec.since.and_then(|s| {
             let since: Version = s.parse().expect("table versions parse");
             (*version < since).then(|| format!("sendmail {version} predates it (since {s})"))
         });
-        let state = if without.iter().any(|w| w == spec.name) {
+        let state = if off {
             State::Disabled(if spec.default { "--without (it is in the default set)" } else { "--without" }.into())
         } else if let Some(why) = too_old {
             if asked {
@@ -509,7 +575,32 @@ mod tests {
     #[test]
     fn default_set_on_a_host_that_has_everything() {
         let d = resolve(&v("8.18.2"), &[], &[], tools::Os::DebianLike, &mut all_ok).unwrap();
-        assert_eq!(names(&d), ["sasl", "ipv6", "bdb", "regex", "socketmap", "milter", "dane"]);
+        assert_eq!(
+            names(&d),
+            [
+                "sasl",
+                "ipv6",
+                "bdb",
+                "regex",
+                "socketmap",
+                "milter",
+                "dane",
+                "reject-nul",
+                "tls-altnames",
+                "badrcpt-shutdown"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_release_without_reject_nul_is_refused_unless_the_build_opts_out() {
+        let e = resolve(&v("8.14.6"), &[], &[], tools::Os::DebianLike, &mut all_ok).unwrap_err().to_string();
+        assert!(e.starts_with("sendmail 8.14.6 has no _FFR_REJECT_NUL_BYTE (option `reject-nul`): "), "{e}");
+        assert!(e.contains("--without reject-nul") && e.contains("8.14.7 or later"), "{e}");
+        let d = resolve(&v("8.14.6"), &[], &["reject-nul".into()], tools::Os::DebianLike, &mut all_ok).unwrap();
+        assert!(!names(&d).contains(&"reject-nul"));
+        let d = resolve(&v("8.15.2"), &[], &[], tools::Os::DebianLike, &mut all_ok).unwrap();
+        assert!(names(&d).contains(&"reject-nul") && !names(&d).contains(&"tls-altnames"), "{:?}", names(&d));
     }
 
     #[test]
@@ -547,12 +638,20 @@ mod tests {
         let d = resolve(
             &v("8.18.2"),
             &["mta-sts".into()],
-            &["sasl".into(), "dane".into(), "milter".into(), "ipv6".into(), "bdb".into()],
+            &[
+                "sasl".into(),
+                "dane".into(),
+                "milter".into(),
+                "ipv6".into(),
+                "bdb".into(),
+                "reject-nul".into(),
+                "badrcpt-shutdown".into(),
+            ],
             tools::Os::DebianLike,
             &mut all_ok,
         )
         .unwrap();
-        assert_eq!(names(&d), ["regex", "socketmap", "mta-sts"]);
+        assert_eq!(names(&d), ["regex", "socketmap", "tls-altnames", "mta-sts"]);
         assert!(resolve(&v("8.18.2"), &["ldap".into()], &["ldap".into()], tools::Os::DebianLike, &mut all_ok).is_err());
     }
 

@@ -487,21 +487,7 @@ pub fn render_ssl_fragment() -> Result<String> {
 /// unified diff in the ports' `make makepatch` form, applied with -p0).
 /// `read` gives a page's text from the source tree.
 pub fn render_man_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
-    let mut out = vec![];
-    for (page, _) in stage::MAN_PAGES {
-        let old = read(page)?;
-        let new = String::from_utf8(stage::fix_man_page(page, old.clone().into_bytes()))
-            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
-        if new != old {
-            let diff = similar::TextDiff::from_lines(&old, &new)
-                .unified_diff()
-                .context_radius(3)
-                .header(&format!("{page}.orig"), page)
-                .to_string();
-            out.push((format!("patch-{}", page.replace('_', "__").replace('/', "_")), diff));
-        }
-    }
-    Ok(out)
+    stage::man_page_patches(read)
 }
 
 /// The whole port: relative path -> text. `read` gives a file's text from
@@ -573,7 +559,7 @@ pub fn render(
     }
     for name in from_files {
         let text = if let Some(stem) = name.strip_suffix(".mc") {
-            stage::mc_text(Target::FreeBsd, stem, &version, &[])?
+            stage::mc_text(Target::FreeBsd, stem, &version, &port_options::default_names(&plan.version))?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
         } else if name == format!("{}.8", stage::CERTS_SCRIPT) {

@@ -49,6 +49,12 @@ pub const NOT_OFFERED: &[(&str, &str)] = &[(
      (files/patch-blocklist.c and friends, from the base system's contrib/sendmail), which this port does not carry",
 )];
 
+/// The build options the port has on by default for `version` (the .mc
+/// files it ships follow them, as a .deb's follow its build's).
+pub fn default_names(version: &Version) -> Vec<String> {
+    offered(version).iter().filter(|s| s.default).map(|s| s.name.to_string()).collect()
+}
+
 /// The options the port offers for `version`: every option of the table
 /// that the release has, in table order.
 pub fn offered(version: &Version) -> Vec<&'static Spec> {
@@ -185,12 +191,16 @@ mod tests {
                 "TCP_WRAPPERS",
                 "MILTER",
                 "DANE",
+                "REJECT_NUL",
+                "TLS_ALTNAMES",
+                "BADRCPT_SHUTDOWN",
                 "MTA_STS",
                 "PICKY_HELO_CHECK",
                 "SMTPUTF8"
             ]
         );
         let old = names(&v("8.15.2"));
+        assert!(old.contains(&"REJECT_NUL") && !old.contains(&"TLS_ALTNAMES"), "{old:?}");
         assert!(!old.contains(&"DANE") && !old.contains(&"MTA_STS") && !old.contains(&"CDB"), "{old:?}");
         assert!(!old.contains(&"SMTPUTF8") && old.contains(&"PICKY_HELO_CHECK"), "{old:?}");
         assert_eq!(features(&v("8.18.2")).options.len(), options::OPTIONS.len());
@@ -223,10 +233,10 @@ mod tests {
     fn block_lists_every_option_with_its_fragment() {
         let b = render_block(&offered(&v("8.18.2")));
         assert!(
-            b.contains("\nOPTIONS_DEFINE=\tSASL IPV6 LDAP BDB CDB REGEX SOCKETMAP TCP_WRAPPERS MILTER DANE MTA_STS PICKY_HELO_CHECK SMTPUTF8 SASLAUTHD DOCS\n"),
+            b.contains("\nOPTIONS_DEFINE=\tSASL IPV6 LDAP BDB CDB REGEX SOCKETMAP TCP_WRAPPERS MILTER DANE REJECT_NUL TLS_ALTNAMES BADRCPT_SHUTDOWN MTA_STS PICKY_HELO_CHECK SMTPUTF8 SASLAUTHD DOCS\n"),
             "{b}"
         );
-        assert!(b.contains("\nOPTIONS_DEFAULT=\tSASL IPV6 BDB REGEX SOCKETMAP MILTER DANE SASLAUTHD DOCS\n"), "{b}");
+        assert!(b.contains("\nOPTIONS_DEFAULT=\tSASL IPV6 BDB REGEX SOCKETMAP MILTER DANE REJECT_NUL TLS_ALTNAMES BADRCPT_SHUTDOWN SASLAUTHD DOCS\n"), "{b}");
         assert!(b.contains("\nSASLAUTHD_RUN_DEPENDS=\tsaslauthd:security/cyrus-sasl2-saslauthd\n"), "{b}");
         assert!(b.contains("\nSMTPUTF8_LIB_DEPENDS=\tlibicuuc.so:devel/icu\n"), "{b}");
         assert!(!b.contains("DOCS_DESC"), "the framework describes DOCS: {b}");
@@ -236,7 +246,7 @@ mod tests {
         assert!(b.contains("\nSASL_USES=\tlocalbase:ldflags\n"), "{b}");
         assert!(b.contains("\nLDAP_USES=\tldap localbase:ldflags\n"), "{b}");
         assert!(b.contains("\nCDB_LIB_DEPENDS=\tlibcdb.so:databases/tinycdb\n"), "{b}");
-        assert!(b.contains("\nMTA_STS_IMPLIES=\tREGEX SOCKETMAP\n"), "{b}");
+        assert!(b.contains("\nMTA_STS_IMPLIES=\tREGEX SOCKETMAP TLS_ALTNAMES\n"), "{b}");
         assert!(b.contains("\nSASL_VARS=\tSITE+=${FILESDIR}/site.config.m4.sasl\n"), "{b}");
         assert!(b.contains("\nMTA_STS_VARS=\tSITE+=${FILESDIR}/site.config.m4.mta-sts\n"), "{b}");
         assert!(

@@ -30,6 +30,11 @@ pub struct SmokeCf {
     /// SMTP AUTH, for a sendmail built with SASL (a binary without it
     /// warns about every AUTH option).
     pub auth: Option<AuthCf>,
+    /// The RejectNUL stanza every shipped .mc carries (`reject-nul.mc`),
+    /// with `O RejectNUL=False` when false (its documented opt-out); None
+    /// for a binary without `_FFR_REJECT_NUL_BYTE`, which would call the
+    /// option unknown.
+    pub reject_nul: Option<bool>,
 }
 
 /// The SMTP AUTH stanza.
@@ -103,6 +108,9 @@ impl SmokeCf {
         line(format!("DAEMON_OPTIONS(`Port={}, Addr=127.0.0.1, Name=TLSMTA, M=s')dnl", self.smtps_port));
         line("MAILER(`local')dnl".into());
         line("MAILER(`smtp')dnl".into());
+        if let Some(on) = self.reject_nul {
+            line(reject_nul_stanza(on)?);
+        }
         if let Some(a) = &self.auth {
             // Cyrus SASL reads Sendmail.conf from $SASL_CONF_PATH; sendmail
             // empties its environment at start and restores E lines.
@@ -135,6 +143,9 @@ impl SmokeCf {
             format!("O DaemonPortOptions=Port={}, Addr=127.0.0.1, Name=MTA", self.smtp_port),
             format!("O DaemonPortOptions=Port={}, Addr=127.0.0.1, Name=TLSMTA, M=s", self.smtps_port),
         ];
+        if let Some(on) = self.reject_nul {
+            lines.push(format!("O RejectNUL={}", if on { "True" } else { "False" }));
+        }
         if let Some(a) = &self.auth {
             lines.extend([
                 format!("O AuthOptions={}", a.options),
@@ -146,6 +157,21 @@ impl SmokeCf {
         }
         lines
     }
+}
+
+/// The packages' RejectNUL stanza; with `on` false, its O line replaced by
+/// the commented opt-out line it documents, without the `dnl`.
+pub fn reject_nul_stanza(on: bool) -> Result<String> {
+    let stanza = crate::stage::reject_nul_stanza(&["reject-nul".to_string()])?;
+    if on {
+        return Ok(stanza);
+    }
+    let on_line = crate::stage::REJECT_NUL_CF_LINE;
+    let off_line = "O RejectNUL=False";
+    if !stanza.lines().any(|l| l == on_line) || !stanza.lines().any(|l| l == format!("dnl {off_line}")) {
+        bail!("reject-nul.mc no longer has `{on_line}` and the commented `dnl {off_line}`: update smoke/cf.rs");
+    }
+    Ok(stanza.lines().map(|l| if l == on_line { off_line } else { l }).collect::<Vec<_>>().join("\n"))
 }
 
 /// The `OSTYPE` for the system running the test.
@@ -220,7 +246,21 @@ mod tests {
             smtp_port: 40025,
             smtps_port: 40465,
             auth: None,
+            reject_nul: None,
         }
+    }
+
+    #[test]
+    fn reject_nul_follows_the_packages_stanza_and_its_opt_out() {
+        let on = SmokeCf { reject_nul: Some(true), ..sample() };
+        let mc = on.mc().unwrap();
+        assert!(mc.contains("LOCAL_CONFIG\nO RejectNUL=True\n") && mc.contains("dnl O RejectNUL=False"), "{mc}");
+        assert!(on.expected_lines().contains(&"O RejectNUL=True".to_string()));
+        let off = SmokeCf { reject_nul: Some(false), ..sample() };
+        let mc = off.mc().unwrap();
+        assert!(mc.contains("LOCAL_CONFIG\nO RejectNUL=False\n") && !mc.contains("RejectNUL=True"), "{mc}");
+        assert!(off.expected_lines().contains(&"O RejectNUL=False".to_string()));
+        assert!(!sample().mc().unwrap().contains("RejectNUL"));
     }
 
     fn with_auth() -> SmokeCf {

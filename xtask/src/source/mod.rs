@@ -13,6 +13,8 @@
 //! [`Format`] and one arm in [`generator`].
 
 pub mod debian;
+pub mod key;
+pub mod rpm;
 
 use crate::stage::{self, Contents, Target};
 use crate::{configure::Configuration, epoch, fetch, meta, plan::Plan, progress, util};
@@ -24,6 +26,8 @@ use std::path::{Path, PathBuf};
 pub enum Format {
     /// Debian source package (.dsc, .orig.tar.gz, .debian.tar.xz) for buildd, sbuild, OBS.
     Debian,
+    /// RPM spec and source RPM for mock, Koji, Copr, OBS.
+    Rpm,
 }
 
 /// `cargo xtask source-package`.
@@ -74,6 +78,7 @@ pub trait Generator {
 pub fn generator(format: Format) -> Box<dyn Generator> {
     match format {
         Format::Debian => Box::new(debian::Debian),
+        Format::Rpm => Box::new(rpm::Rpm),
     }
 }
 

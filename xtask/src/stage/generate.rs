@@ -30,6 +30,28 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// The man page fixes as patches for a build from the unpacked tarball
+/// (the FreeBSD port, the RPM spec): (file name, unified diff applied with
+/// -p0 from the top of the tree, in the ports' `make makepatch` form).
+/// `read` gives a page's text from the source tree.
+pub fn man_page_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for (page, _) in super::MAN_PAGES {
+        let old = read(page)?;
+        let new = String::from_utf8(fix_man_page(page, old.clone().into_bytes()))
+            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
+        if new != old {
+            let diff = similar::TextDiff::from_lines(&old, &new)
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{page}.orig"), page)
+                .to_string();
+            out.push((format!("patch-{}", page.replace('_', "__").replace('/', "_")), diff));
+        }
+    }
+    Ok(out)
+}
+
 /// Writes every generated file of `contents` into [`generated_dir`];
 /// returns that directory. Needs a built tree (the binaries, cf/cf, and the
 /// libraries of the options on).
@@ -120,6 +142,9 @@ fn make(
             let mc = mc_text(target, which, &version, options)?;
             let mc_path = partial.join(format!("{which}.mc.m4-input"));
             let cf = generate_cf(&src.join("cf/cf"), &mc_path, &mc, &format!("{which}.mc"))?;
+            if options.iter().any(|o| o == "reject-nul") && !cf.lines().any(|l| l == REJECT_NUL_CF_LINE) {
+                bail!("the {which}.cf generated from the templates lacks `{REJECT_NUL_CF_LINE}`: fix reject-nul.mc");
+            }
             std::fs::remove_file(&mc_path)?;
             cf.into_bytes()
         }
@@ -152,6 +177,22 @@ pub fn access_db_line(options: &[String]) -> &'static str {
     }
 }
 
+/// The RejectNUL stanza of every .mc (`reject-nul.mc`) when the build has
+/// the `reject-nul` option; without it sendmail would call the option
+/// unknown, so a comment says why it is missing.
+pub fn reject_nul_stanza(options: &[String]) -> Result<String> {
+    if options.iter().any(|o| o == "reject-nul") {
+        Ok(template::render("reject-nul.mc", &BTreeMap::new())?.trim_end().to_string())
+    } else {
+        Ok("dnl No RejectNUL: this sendmail was built without _FFR_REJECT_NUL_BYTE (--without reject-nul), so it \
+            accepts NUL bytes in mail (SMTP smuggling, CVE-2023-51765)."
+            .to_string())
+    }
+}
+
+/// The line a .cf made from an .mc with [`reject_nul_stanza`] must hold.
+pub const REJECT_NUL_CF_LINE: &str = "O RejectNUL=True";
+
 /// The text of `/etc/mail/sendmail.mc` or `submit.mc` for `target`.
 /// `options` are the build's: without `bdb` there are no hash maps, so the
 /// access map is left out (a comment says why).
@@ -164,10 +205,13 @@ pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -
     let stanza = template::render(stanza, &BTreeMap::new())?;
     let vars = BTreeMap::from([
         ("VERSION", version.to_string()),
+        // The Linux template serves the Debian and the RPM layouts.
+        ("LAYOUT", target.name().to_string()),
         ("CF_DIR", target.cf_dir().display().to_string()),
         ("LIBEXEC", target.libexec().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
         ("ACCESS_DB", access_db_line(options).to_string()),
+        ("REJECT_NUL", reject_nul_stanza(options)?),
         ("HELPFILE", super::helpfile_path(target).display().to_string()),
     ]);
     template::render(file, &vars)
@@ -238,6 +282,17 @@ mod tests {
             }
             let submit = mc_text(t, "submit", "8.18.2", &[]).unwrap();
             assert!(submit.contains("confCACERT_PATH") && !submit.contains("confSERVER_KEY"), "{submit}");
+            // RejectNUL on, with the commented opt-out, in both .mc files
+            // of a build with the option; a comment without it.
+            for which in ["sendmail", "submit"] {
+                let mc = mc_text(t, which, "8.18.2", &["reject-nul".to_string()]).unwrap();
+                let lines: Vec<&str> = mc.lines().collect();
+                let at = lines.iter().position(|l| *l == REJECT_NUL_CF_LINE).unwrap_or_else(|| panic!("{mc}"));
+                assert_eq!(lines[at - 1], "LOCAL_CONFIG", "{mc}");
+                assert!(lines.contains(&"dnl O RejectNUL=False"), "{mc}");
+                let without = mc_text(t, which, "8.18.2", &[]).unwrap();
+                assert!(!without.contains("RejectNUL=") && without.contains("--without reject-nul"), "{without}");
+            }
         }
         let rc = template::render("rc.conf.d-sendmail", &BTreeMap::new()).unwrap();
         assert!(rc.lines().any(|l| l == "sendmail_cert_create=\"NO\""), "{rc}");

@@ -84,6 +84,10 @@ pub struct Layout {
     /// Whether the package lists every parent directory (a .deb does) or
     /// only those it owns (FreeBSD: never /usr/local/sbin).
     pub owns_all_parents: bool,
+    /// Directories the package owns, with everything below, beyond the cf
+    /// tree, the docs and an option's headers (where it does not own every
+    /// parent).
+    pub owned_dirs: &'static [&'static str],
     /// Whether every path must be under PREFIX (FreeBSD: the base system
     /// owns /etc/mail, the queues, smmsp).
     pub under_prefix_only: bool,
@@ -154,6 +158,7 @@ pub const DEBIAN: Layout = Layout {
         ("changelog.Debian.gz", Doc::DebianChangelog),
     ],
     owns_all_parents: true,
+    owned_dirs: &[],
     under_prefix_only: false,
     versioned_with_revision: true,
 };
@@ -195,8 +200,85 @@ pub const FREEBSD: Layout = Layout {
     special_dirs: &[],
     docs: &[("LICENSE", Doc::Copy("LICENSE")), ("RELEASE_NOTES", Doc::Copy("RELEASE_NOTES"))],
     owns_all_parents: false,
+    owned_dirs: &[],
     under_prefix_only: true,
     versioned_with_revision: false,
+};
+
+/// RPM distributions (Fedora, RHEL/EPEL rebuilds, openSUSE), built by the
+/// spec `source-package --format rpm` writes: sendmail is /usr/sbin/sendmail
+/// as in Fedora's package, the units where %{_unitdir} is, smmsp from a
+/// sysusers.d file, the licence where %license puts it, and only the
+/// package's own directories (the filesystem and systemd packages own
+/// /usr/sbin, %{_unitdir}, %{_libdir}).
+pub const RPM: Layout = Layout {
+    name: "rpm",
+    prefix: "/usr",
+    root_group: "root",
+    program_mode: 0o755,
+    libexec: "/usr/libexec/sendmail",
+    // %{_libdir} of Fedora and openSUSE.
+    lib_dir: LibDir::Fixed(if cfg!(target_pointer_width = "64") { "/usr/lib64" } else { "/usr/lib" }),
+    programs: &[
+        ("sendmail", "/usr/sbin/sendmail"),
+        ("mail.local", "/usr/libexec/sendmail/mail.local"),
+        ("smrsh", "/usr/libexec/sendmail/smrsh"),
+        ("makemap", "/usr/sbin/makemap"),
+        ("editmap", "/usr/sbin/editmap"),
+        ("praliases", "/usr/sbin/praliases"),
+        ("mailstats", "/usr/sbin/mailstats"),
+        ("vacation", "/usr/bin/vacation"),
+    ],
+    sendmail_links: &[
+        "/usr/lib/sendmail",
+        "/usr/bin/mailq",
+        "/usr/bin/newaliases",
+        "/usr/sbin/hoststat",
+        "/usr/sbin/purgestat",
+    ],
+    configs: Configs::Conffiles { dir: "/etc/mail" },
+    helpfile: "/etc/mail/helpfile",
+    // The same Linux configuration: /etc/aliases, /run/sendmail.pid,
+    // mail.local and smrsh in /usr/libexec/sendmail.
+    sendmail_mc: "sendmail-debian.mc.in",
+    mailer_conf: None,
+    rc_conf_d: None,
+    services: &[
+        // The access map as configuration (the .deb's postinst writes it).
+        Service { path: "/etc/mail/access", template: "access", mode: 0o644, config: true },
+        Service {
+            path: "/usr/lib/systemd/system/sendmail.service",
+            template: "sendmail.service",
+            mode: 0o644,
+            config: false,
+        },
+        Service {
+            path: "/usr/lib/systemd/system/sm-msp-queue.service",
+            template: "sm-msp-queue.service",
+            mode: 0o644,
+            config: false,
+        },
+        Service {
+            path: "/usr/lib/sysusers.d/smtls-sendmail.conf",
+            template: "smtls-sendmail.sysusers",
+            mode: 0o644,
+            config: false,
+        },
+    ],
+    special_dirs: &[
+        ("/etc/mail/certs", "root", "root", 0o755),
+        ("/var/spool/clientmqueue", "smmsp", "smmsp", 0o770),
+        ("/var/spool/mqueue", "root", "root", 0o700),
+    ],
+    // An absolute name is placed as is: the licence where %license puts it.
+    docs: &[
+        ("RELEASE_NOTES", Doc::Copy("RELEASE_NOTES")),
+        ("/usr/share/licenses/smtls-sendmail/LICENSE", Doc::Copy("LICENSE")),
+    ],
+    owns_all_parents: false,
+    owned_dirs: &["/etc/mail", "/usr/libexec/sendmail", "/usr/share/licenses/smtls-sendmail"],
+    under_prefix_only: false,
+    versioned_with_revision: true,
 };
 
 #[cfg(test)]
@@ -208,14 +290,14 @@ mod tests {
     /// program built is installed by some layout.
     #[test]
     fn layouts_place_only_the_programs_build_builds() {
-        for layout in [&DEBIAN, &FREEBSD] {
+        for layout in [&DEBIAN, &FREEBSD, &RPM] {
             for (name, _) in layout.programs {
                 assert!(crate::build::PROGRAMS.contains(name), "{name} is placed but not built");
             }
         }
         for p in crate::build::PROGRAMS {
             assert!(
-                [&DEBIAN, &FREEBSD].iter().any(|l| l.programs.iter().any(|(n, _)| n == p)),
+                [&DEBIAN, &FREEBSD, &RPM].iter().any(|l| l.programs.iter().any(|(n, _)| n == p)),
                 "{p} is built but no layout installs it"
             );
         }

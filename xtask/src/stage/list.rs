@@ -356,6 +356,7 @@ fn parents(l: &mut Listing, option_dirs: &[PathBuf]) {
     let (cf_dir, doc) = (target.cf_dir(), target.doc_dir());
     let owned = |d: &Path| {
         target.layout().owns_all_parents
+            || target.layout().owned_dirs.iter().any(|o| d.starts_with(o))
             || d.starts_with(cf_dir.parent().unwrap_or(&cf_dir))
             || d.starts_with(&doc)
             || option_dirs.iter().any(|o| d.starts_with(o))
@@ -580,6 +581,54 @@ mod tests {
             c.get(super::super::layout::FREEBSD.mailer_conf.unwrap()).is_none()
                 && c.get("/usr/share/sendmail/helpfile").is_none()
         );
+    }
+
+    #[test]
+    fn rpm_layout() {
+        let c = checked(Target::Rpm);
+        assert_eq!(owner_group_mode(&c, "/usr/sbin/sendmail"), ("root", "smmsp", 0o2555));
+        assert_eq!(c.get("/usr/sbin/sendmail").unwrap().origin, Origin::Program { name: "sendmail".into() });
+        assert_eq!(owner_group_mode(&c, "/var/spool/clientmqueue"), ("smmsp", "smmsp", 0o770));
+        assert_eq!(owner_group_mode(&c, "/var/spool/mqueue"), ("root", "root", 0o700));
+        for link in ["/usr/lib/sendmail", "/usr/bin/mailq", "/usr/bin/newaliases", "/usr/sbin/hoststat"] {
+            assert!(matches!(c.get(link).unwrap().kind, Kind::Symlink { .. }), "{link}");
+        }
+        assert_eq!(c.get("/usr/bin/mailq").unwrap().kind, Kind::Symlink { target: "../sbin/sendmail".into() });
+        assert!(c.get("/usr/libexec/sendmail/mail.local").is_some() && c.get("/usr/libexec/sendmail/smrsh").is_some());
+        for unit in ["sendmail.service", "sm-msp-queue.service"] {
+            let e = c.get(format!("/usr/lib/systemd/system/{unit}")).unwrap();
+            assert_eq!(e.origin, Origin::Template { name: unit.into() });
+            assert!(!e.is_config());
+        }
+        assert!(c.get("/usr/lib/sysusers.d/smtls-sendmail.conf").is_some());
+        assert!(c.get("/etc/mail/access").unwrap().is_config());
+        assert!(c.get("/etc/mail/sendmail.cf").unwrap().is_config());
+        assert!(c.get("/usr/share/licenses/smtls-sendmail/LICENSE").is_some());
+        assert!(c.get("/usr/share/doc/smtls-sendmail/RELEASE_NOTES").is_some());
+        assert_eq!(c.get("/usr/lib64/libmilter.a").unwrap().option.as_deref(), Some("milter"));
+        // Only its own directories: never those of the filesystem or systemd.
+        for shared in
+            ["/usr", "/usr/sbin", "/usr/bin", "/usr/lib/systemd/system", "/usr/lib64", "/etc", "/usr/share/man/man8"]
+        {
+            assert!(c.get(shared).is_none(), "{shared} is not the package's");
+        }
+        for own in [
+            "/etc/mail",
+            "/etc/mail/certs",
+            "/usr/libexec/sendmail",
+            "/usr/share/licenses/smtls-sendmail",
+            "/usr/share/sendmail/cf/m4",
+            "/usr/include/libmilter",
+        ] {
+            assert_eq!(c.get(own).unwrap().kind, Kind::Dir, "{own}");
+        }
+        // Nothing Debian- or FreeBSD-only.
+        assert!(c.entries.iter().all(|e| !e.path.starts_with("/etc/init.d") && !e.path.starts_with("/lib/systemd")));
+        assert!(c.entries.iter().all(|e| !e.path.to_string_lossy().contains("rmail") && e.group != "wheel"));
+        assert!(c
+            .entries
+            .iter()
+            .all(|e| !matches!(e.origin, Origin::DebianChangelog | Origin::Copyright | Origin::MailerConf)));
     }
 
     #[test]

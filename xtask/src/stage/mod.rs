@@ -26,7 +26,9 @@ mod tree;
 mod types;
 
 pub use certs::{certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
-pub use generate::{fix_man_page, generate, mailer_conf, mc_text};
+pub use generate::{
+    fix_man_page, generate, mailer_conf, man_page_patches, mc_text, reject_nul_stanza, REJECT_NUL_CF_LINE,
+};
 pub use list::{
     contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir,
     MAIL_CONFIGS, MAN_PAGES,

@@ -18,6 +18,8 @@ pub enum Target {
     #[value(name = "freebsd")]
     #[serde(rename = "freebsd")]
     FreeBsd,
+    /// RPM distributions (Fedora, RHEL/EPEL rebuilds, openSUSE): PREFIX /usr.
+    Rpm,
 }
 
 impl Target {
@@ -26,6 +28,7 @@ impl Target {
         match self {
             Target::Debian => &layout::DEBIAN,
             Target::FreeBsd => &layout::FREEBSD,
+            Target::Rpm => &layout::RPM,
         }
     }
 
