@@ -248,8 +248,29 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
     for mta in ["sendmail", "sendmail+*", "postfix", "opensmtpd", "courier", "smail", "zmailer"] {
         assert!(conflicts.contains(&mta), "{mta} missing from CONFLICTS_INSTALL");
     }
+    // USES=cpe derives vendor and product from PORTNAME (sendmail:sendmail).
     assert!(var(&mk, "USES").split_whitespace().any(|u| u == "cpe"));
-    assert_eq!((var(&mk, "CPE_VENDOR"), var(&mk, "CPE_PRODUCT")), ("sendmail", "sendmail"));
+    assert!(!mk.contains("CPE_VENDOR") && !mk.contains("CPE_PRODUCT"), "USES=cpe derives them");
+    // The package is named like the directory: sendmail + -tls = sendmail-tls.
+    assert_eq!(format!("{}{}", var(&mk, "PORTNAME"), var(&mk, "PKGNAMESUFFIX")), "sendmail-tls");
+    assert!(dir.ends_with("mail/sendmail-tls") && !mk.contains("PKGNAMEPREFIX"));
+    assert_eq!(var(&mk, "PKGNAMESUFFIX"), "-tls");
+    assert_eq!(
+        var(&mk, "MAINTAINER"),
+        "ports@FreeBSD.org",
+        "the committed port is unmaintained until someone takes it"
+    );
+    assert!(var(&mk, "COMMENT").starts_with(char::is_uppercase), "{}", var(&mk, "COMMENT"));
+    assert!(!var(&mk, "WWW").contains("ftp."), "WWW is the home page, not the download server");
+    assert!(!mk.contains("SHAREMODE") && !mk.contains("MANMODE") && !mk.contains("NO_OPTIONS_SORT"));
+    assert!(!mk.contains("Do not edit"), "a maintainer may edit; port --check shows the diff");
+    // What the overlay does better than mail/sendmail, kept: option helpers
+    // rather than PORT_OPTIONS conditionals, no shell assignments (!=).
+    let shell_assignment = |l: &str| {
+        l.split_once("!=").is_some_and(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+    };
+    assert!(!mk.contains("PORT_OPTIONS") && !mk.lines().any(shell_assignment), "{mk}");
+    assert!(shell_assignment("IPCCHECK!=\tipcrm -q 0") && !shell_assignment(".if ${SSL_DEFAULT} != base"));
     assert_eq!(var(&mk, "SUB_FILES"), "mailer.conf.sendmail pkg-message");
     assert!(!dir.join("pkg-message").exists(), "pkg-message comes from files/pkg-message.in (SUB_FILES)");
     let message = std::fs::read_to_string(dir.join("files/pkg-message.in")).unwrap();
@@ -285,13 +306,16 @@ fn port_makefile_and_distinfo_say_what_the_release_table_says() {
 /// in `on` switched on (OPTIONS_SUB: `%%OPT%%` lines are left out
 /// otherwise; `%%PORTDOCS%%` follows DOCS).
 fn plist_paths(plist: &str, on: &[&str]) -> (BTreeSet<PathBuf>, BTreeSet<PathBuf>) {
+    // The framework's PLIST_SUB for PORTNAME=sendmail and the default PREFIX.
     let abs = |p: &str| {
-        assert!(!p.starts_with('/'), "{p}: pkg-plist names a path outside PREFIX");
+        let p = p.replace("%%DATADIR%%", "share/sendmail").replace("%%DOCSDIR%%", "share/doc/sendmail");
+        assert!(!p.starts_with('/') && !p.contains("%%"), "{p}: pkg-plist names a path outside PREFIX");
         Path::new("/usr/local").join(p)
     };
     let (mut files, mut dirs) = (BTreeSet::new(), BTreeSet::new());
     for l in plist.lines() {
         let l = match l.strip_prefix("%%").and_then(|r| r.split_once("%%")) {
+            Some(("DATADIR" | "DOCSDIR", _)) => l,
             Some(("PORTDOCS", rest)) if on.contains(&"DOCS") => rest,
             Some((opt, rest)) if on.contains(&opt) => rest,
             Some(_) => continue,
@@ -382,8 +406,14 @@ fn port_options_follow_the_option_table() {
     let only = xtask::freebsd::port_options::PORT_ONLY;
     let names: Vec<&str> = names.into_iter().chain(only.iter().map(|o| o.name)).collect();
     let defaults: Vec<&str> = defaults.into_iter().chain(only.iter().filter(|o| o.default).map(|o| o.name)).collect();
-    assert_eq!(v["OPTIONS_DEFINE"].split_whitespace().collect::<Vec<_>>(), names);
-    assert_eq!(v["OPTIONS_DEFAULT"].split_whitespace().collect::<Vec<_>>(), defaults);
+    fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+        v.sort_unstable();
+        v
+    }
+    assert_eq!(v["OPTIONS_DEFINE"].split_whitespace().collect::<Vec<_>>(), sorted(names.clone()));
+    assert_eq!(v["OPTIONS_DEFAULT"].split_whitespace().collect::<Vec<_>>(), sorted(defaults));
+    // The libc Berkeley DB 1.85 is BDB1 (mail/sendmail's BDB is Berkeley DB 4+).
+    assert!(names.contains(&"BDB1") && !names.contains(&"BDB"), "{names:?}");
     // mail/sendmail's names where the meaning is the same.
     for official in [
         "SASL",
@@ -406,7 +436,12 @@ fn port_options_follow_the_option_table() {
     assert_eq!(v["OPTIONS_SUB"], "yes");
     for o in OPTIONS {
         let n = o.port.name;
-        assert_eq!(v[&format!("{n}_DESC")], o.summary, "{n}");
+        // The framework's own description (Mk/bsd.options.desc.mk) where it has one.
+        if xtask::freebsd::port_options::FRAMEWORK_DESCS.contains(&n) {
+            assert!(!v.contains_key(&format!("{n}_DESC")), "{n}_DESC redefines the framework's");
+        } else {
+            assert_eq!(v[&format!("{n}_DESC")], xtask::freebsd::port_options::capitalized(o.summary), "{n}");
+        }
         for (knob, value) in o.port.knobs {
             assert_eq!(&v[&format!("{n}_{knob}")], value, "{n}_{knob}");
         }
@@ -663,4 +698,297 @@ fn port_makefile_parses_with_bmake_for_each_option_set_and_plist_follows_the_lis
         assert_eq!(runs.contains(&"post-install-MILTER-on"), on.contains(&"MILTER"), "{name}");
         assert_eq!(runs.contains(&"post-install-DOCS-on"), on.contains(&"DOCS"), "{name}");
     }
+}
+
+/// The Porter's Handbook, chapter 15 "Order of Variables in Port Makefiles"
+/// (docs.freebsd.org/en/books/porters-handbook/order/; source
+/// documentation/content/en/books/porters-handbook/order/_index.adoc in the
+/// FreeBSD documentation repository): its blocks in order, each with its
+/// variables and whether they must come in the listed order. "Standard
+/// bsd.port.mk variables" (any order) lists those this port and its
+/// neighbours use; the options block is checked by its own rules; anything
+/// else belongs to "the rest of the variables", after the options.
+const HANDBOOK_BLOCKS: &[(&str, &[&str], bool)] = &[
+    (
+        "PORTNAME",
+        &[
+            "PORTNAME",
+            "PORTVERSION",
+            "DISTVERSIONPREFIX",
+            "DISTVERSION",
+            "DISTVERSIONSUFFIX",
+            "PORTREVISION",
+            "PORTEPOCH",
+            "CATEGORIES",
+            "MASTER_SITES",
+            "MASTER_SITE_SUBDIR",
+            "PKGNAMEPREFIX",
+            "PKGNAMESUFFIX",
+            "DISTNAME",
+            "EXTRACT_SUFX",
+            "DISTFILES",
+            "DIST_SUBDIR",
+            "EXTRACT_ONLY",
+        ],
+        true,
+    ),
+    ("PATCHFILES", &["PATCH_SITES", "PATCHFILES", "PATCH_DIST_STRIP"], true),
+    ("MAINTAINER", &["MAINTAINER", "COMMENT", "WWW"], true),
+    (
+        "LICENSE",
+        &[
+            "LICENSE",
+            "LICENSE_COMB",
+            "LICENSE_GROUPS",
+            "LICENSE_NAME",
+            "LICENSE_TEXT",
+            "LICENSE_FILE",
+            "LICENSE_PERMS",
+            "LICENSE_DISTFILES",
+        ],
+        true,
+    ),
+    (
+        "BROKEN/IGNORE/DEPRECATED",
+        &[
+            "DEPRECATED",
+            "EXPIRATION_DATE",
+            "FORBIDDEN",
+            "BROKEN",
+            "IGNORE",
+            "ONLY_FOR_ARCHS",
+            "ONLY_FOR_ARCHS_REASON",
+            "NOT_FOR_ARCHS",
+            "NOT_FOR_ARCHS_REASON",
+        ],
+        true,
+    ),
+    (
+        "dependencies",
+        &[
+            "FETCH_DEPENDS",
+            "EXTRACT_DEPENDS",
+            "PATCH_DEPENDS",
+            "BUILD_RUN_DEPENDS",
+            "BUILD_DEPENDS",
+            "LIB_DEPENDS",
+            "RUN_DEPENDS",
+            "TEST_DEPENDS",
+        ],
+        true,
+    ),
+    ("flavors", &["FLAVORS"], true),
+    ("USES and USE_x", &["USES"], true),
+    (
+        "standard bsd.port.mk variables",
+        &[
+            "CONFLICTS",
+            "CONFLICTS_BUILD",
+            "CONFLICTS_INSTALL",
+            "NO_ARCH",
+            "SUB_FILES",
+            "SUB_LIST",
+            "PLIST_SUB",
+            "USERS",
+            "GROUPS",
+            "WRKSRC",
+            "PORTDOCS",
+            "PORTEXAMPLES",
+            "MAKE_ARGS",
+            "MAKE_ENV",
+        ],
+        false,
+    ),
+];
+
+/// Where a variable of the port's Makefile belongs: (block, rank inside it).
+/// The options block comes after the Handbook's table: OPTIONS_DEFINE and
+/// OPTIONS_DEFAULT, the other OPTIONS_*, the descriptions, the helpers.
+fn handbook_place(var: &str, options: &[&str]) -> (usize, usize) {
+    if var.starts_with("USE_") {
+        return (HANDBOOK_BLOCKS.iter().position(|b| b.0 == "USES and USE_x").unwrap(), 1);
+    }
+    for (i, (_, vars, ordered)) in HANDBOOK_BLOCKS.iter().enumerate() {
+        if let Some(at) = vars.iter().position(|v| *v == var) {
+            return (i, if *ordered { at } else { 0 });
+        }
+    }
+    let opts = HANDBOOK_BLOCKS.len();
+    let option_of = |v: &str| options.iter().any(|o| v.strip_prefix(o).is_some_and(|r| r.starts_with('_')));
+    match var {
+        "OPTIONS_DEFINE" => (opts, 0),
+        "OPTIONS_DEFAULT" => (opts, 1),
+        v if v.starts_with("OPTIONS_") || v == "NO_OPTIONS_SORT" => (opts, 2),
+        v if v.ends_with("_DESC") && option_of(v) => (opts, 3),
+        v if option_of(v) => (opts, 4),
+        _ => (opts + 1, 0),
+    }
+}
+
+#[test]
+fn port_makefile_variables_are_in_the_handbooks_order() {
+    let mk = std::fs::read_to_string(workspace_root().join("ports/mail/sendmail-tls/Makefile")).unwrap();
+    let head = &mk[..mk.find(".include <bsd.port.pre.mk>").expect("the port includes bsd.port.pre.mk")];
+    let options: Vec<&str> = var(&mk, "OPTIONS_DEFINE").split_whitespace().collect();
+    // (line number, variable, place) of every assignment before the include.
+    let lines: Vec<&str> = head.lines().collect();
+    let mut seen: Vec<(usize, &str, (usize, usize))> = vec![];
+    for (n, l) in lines.iter().enumerate() {
+        let Some((name, _)) = l.split_once('=') else { continue };
+        let name = name.trim_end_matches(['+', '?', ':']);
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+            continue;
+        }
+        seen.push((n, name, handbook_place(name, &options)));
+    }
+    assert!(seen.len() > 20, "{seen:?}");
+    for w in seen.windows(2) {
+        let ((n0, a, pa), (n1, b, pb)) = (w[0], w[1]);
+        assert!(pa <= pb, "{a} (line {}) comes before {b} (line {}) against the Handbook's order", n0 + 1, n1 + 1);
+        // "Each following block must be separated from the previous block by a single blank line."
+        let between = &lines[n0 + 1..n1];
+        if pa.0 != pb.0 {
+            assert_eq!(between.iter().filter(|l| l.trim().is_empty()).count(), 1, "one blank line between {a} and {b}");
+        } else if pa.0 < HANDBOOK_BLOCKS.len() {
+            assert!(between.iter().all(|l| !l.trim().is_empty()), "no blank line inside a block: {a} .. {b}");
+        }
+    }
+    // Inside the options block, descriptions and helpers sorted alphabetically.
+    for rank in [3, 4] {
+        let group: Vec<&str> =
+            seen.iter().filter(|(_, _, p)| *p == (HANDBOOK_BLOCKS.len(), rank)).map(|s| s.1).collect();
+        let mut sorted = group.clone();
+        sorted.sort_unstable();
+        assert!(!group.is_empty() && group == sorted, "{group:?}");
+    }
+    let mut sorted = options.clone();
+    sorted.sort_unstable();
+    assert_eq!(options, sorted, "OPTIONS_DEFINE sorted");
+    // The place function itself: what the issue found out of order is caught.
+    assert!(handbook_place("CONFLICTS_INSTALL", &options) > handbook_place("USES", &options));
+    assert!(handbook_place("SITE", &options) > handbook_place("MILTER_VARS", &options));
+    assert!(handbook_place("MILTER_DESC", &options) < handbook_place("MILTER_VARS", &options));
+    assert!(handbook_place("WWW", &options) < handbook_place("LICENSE", &options));
+}
+
+#[test]
+fn pkg_plist_names_datadir_and_docsdir_by_their_names() {
+    let dir = workspace_root().join("ports/mail/sendmail-tls");
+    let mk = std::fs::read_to_string(dir.join("Makefile")).unwrap();
+    let plist = std::fs::read_to_string(dir.join("pkg-plist")).unwrap();
+    // bsd.port.mk: DATADIR?= ${PREFIX}/share/${PORTNAME}, DOCSDIR?= ${PREFIX}/share/doc/${PORTNAME}.
+    let portname = var(&mk, "PORTNAME");
+    let spelled = [format!("share/{portname}/"), format!("share/doc/{portname}/")];
+    for l in plist.lines() {
+        let path = l.rsplit(' ').next().unwrap();
+        let path = path.rsplit("%%").next().unwrap_or(path);
+        assert!(!spelled.iter().any(|s| path.starts_with(s.as_str())), "{l}: say %%DATADIR%% or %%DOCSDIR%%");
+    }
+    assert!(plist.lines().filter(|l| l.starts_with("%%DATADIR%%/cf/")).count() > 100, "{plist}");
+    assert!(plist.lines().any(|l| l == "%%DATADIR%%/helpfile"), "{plist}");
+    assert!(plist.lines().any(|l| l == "%%PORTDOCS%%%%DOCSDIR%%/LICENSE"), "{plist}");
+    // The Makefile installs through the same variables.
+    assert!(!mk.contains("share/sendmail") && !mk.contains("share/doc/"), "{mk}");
+}
+
+#[test]
+fn cf_tree_copy_installs_what_pkg_plist_lists() {
+    // The find(1) expression the Makefile hands COPYTREE_SHARE, run on the
+    // real source tree, selects exactly the plist's cf files.
+    let dir = workspace_root().join("ports/mail/sendmail-tls");
+    let mk = std::fs::read_to_string(dir.join("Makefile")).unwrap();
+    let plist = std::fs::read_to_string(dir.join("pkg-plist")).unwrap();
+    let at = mk.find("${COPYTREE_SHARE} cf ${STAGEDIR}${DATADIR} \\\n").expect("the cf tree is copied as a tree");
+    let rest = &mk[at..];
+    let quoted = &rest[rest.find('"').unwrap() + 1..];
+    let expr = &quoted[..quoted.find('"').unwrap()];
+    let src = shared_build("8.18.2").unwrap().join("8.18.2/src/sendmail-8.18.2");
+    let out = Command::new("find")
+        .arg("cf")
+        .arg("-depth")
+        .args(expr.split_whitespace())
+        .args(["!", "-type", "d"])
+        .current_dir(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let copied: BTreeSet<String> = stdout(&out).lines().map(|l| format!("%%DATADIR%%/{l}")).collect();
+    let listed: BTreeSet<String> = plist
+        .lines()
+        .map(|l| l.rsplit(' ').next().unwrap().to_string())
+        .filter(|p| p.starts_with("%%DATADIR%%/cf/"))
+        .collect();
+    assert_eq!(copied, listed);
+}
+
+#[test]
+fn port_check_reports_a_hand_edit_as_a_diff() {
+    let (w, c) = shared_args();
+    let out = scratch("freebsd-port-hand-edit").join("sendmail-tls");
+    copy_tree(&workspace_root().join("ports/mail/sendmail-tls"), &out);
+    let mk = out.join("Makefile");
+    let generated = std::fs::read_to_string(&mk).unwrap();
+    let edited = generated.replace("MAINTAINER=\tports@FreeBSD.org\n", "MAINTAINER=\tjane@example.org\n");
+    assert_ne!(edited, generated);
+    std::fs::write(&mk, &edited).unwrap();
+    let o = out.to_str().unwrap();
+    let check = xtask(&["--work-dir", &w, "--cache-dir", &c, "port", "--check", "--out", o], &[]);
+    assert!(!check.status.success(), "--check passed a hand-edited Makefile");
+    let diff = stdout(&check);
+    assert!(diff.starts_with("--- a/Makefile\n+++ b/Makefile\n"), "{diff}");
+    assert!(diff.contains("\n-MAINTAINER=\tjane@example.org\n+MAINTAINER=\tports@FreeBSD.org\n"), "{diff}");
+    assert_eq!(diff.lines().filter(|l| l.starts_with('-') || l.starts_with('+')).count(), 4, "{diff}");
+    assert!(text(&check).contains("Makefile differ"), "{}", text(&check));
+    assert_eq!(std::fs::read_to_string(&mk).unwrap(), edited, "--check left the edit alone");
+    // Regenerating shows the same diff, then writes the generated file.
+    let run = ok(xtask(&["--work-dir", &w, "--cache-dir", &c, "port", "--out", o], &[]));
+    assert_eq!(stdout(&run), diff);
+    assert_eq!(std::fs::read_to_string(&mk).unwrap(), generated);
+    // SMTLS_MAINTAINER is the port's MAINTAINER, as for the other formats.
+    let with = xtask(
+        &["--work-dir", &w, "--cache-dir", &c, "port", "--check", "--out", o],
+        &[("SMTLS_MAINTAINER", "Jane Doe <jane@example.org>")],
+    );
+    assert!(stdout(&with).contains("\n+MAINTAINER=\tjane@example.org\n"), "{}", stdout(&with));
+}
+
+#[test]
+fn port_patches_are_what_make_makepatch_writes() {
+    // make makepatch (Mk/Scripts/smart_makepatch.sh): `TZ=UTC diff -udp
+    // FILE.orig FILE`, the .orig's fraction and zone turned into " UTC",
+    // the new file's date removed. Run on the release's page with the
+    // tarball's date and the stage's fix, it writes the committed patch.
+    let dir = workspace_root().join("ports/mail/sendmail-tls/files");
+    let src = shared_build("8.18.2").unwrap().join("8.18.2/src/sendmail-8.18.2");
+    let work = scratch("freebsd-makepatch");
+    let mut checked = 0;
+    for (page, _) in xtask::stage::MAN_PAGES {
+        let old = std::fs::read(src.join(page)).unwrap();
+        let new = xtask::stage::fix_man_page(page, old.clone());
+        if new == old {
+            continue;
+        }
+        checked += 1;
+        let name = format!("patch-{}", page.replace('_', "__").replace('/', "_"));
+        let target = work.join(page);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let orig = work.join(format!("{page}.orig"));
+        std::fs::write(&orig, &old).unwrap();
+        std::fs::write(&target, &new).unwrap();
+        // The .orig keeps the date the extraction gave it: the tarball's.
+        let mtime = std::fs::metadata(src.join(page)).unwrap().modified().unwrap();
+        std::fs::File::options().write(true).open(&orig).unwrap().set_modified(mtime).unwrap();
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "TZ=UTC diff -udp {page}.orig {page} | sed -e '/^---/s|\\.[0-9]* +0000$| UTC|' \
+                 -e '/^+++/s|\\([[:blank:]][-0-9:.+]*\\)*$||'"
+            ))
+            .current_dir(&work)
+            .output()
+            .unwrap();
+        let committed = std::fs::read_to_string(dir.join(&name)).unwrap_or_else(|e| panic!("files/{name}: {e}"));
+        assert_eq!(stdout(&out), committed, "files/{name} is not what make makepatch writes");
+    }
+    assert!(checked > 0, "no man page fix to check");
 }

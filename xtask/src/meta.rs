@@ -23,8 +23,19 @@ pub const FREEBSD_ORIGIN: &str = "mail/sendmail-tls";
 pub const DEBIAN_REVISION: &str = "0smtls1";
 /// One line about the package.
 pub const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
-/// Where sendmail comes from (upstream's distribution site).
-pub const HOMEPAGE: &str = "https://ftp.sendmail.org/";
+/// sendmail's home page (the releases come from ftp.sendmail.org).
+pub const HOMEPAGE: &str = "https://www.sendmail.org/";
+/// The FreeBSD port's PORTNAME and PKGNAMESUFFIX: a variant of sendmail,
+/// named with a suffix as the Porter's Handbook names variants, so the
+/// package is called like the port's directory ([`FREEBSD_ORIGIN`]).
+pub const FREEBSD_PORTNAME: &str = "sendmail";
+pub const FREEBSD_PKGNAMESUFFIX: &str = "-tls";
+/// PORTNAME and PKGNAMESUFFIX: the port's package and the .pkg's name.
+pub const FREEBSD_PACKAGE_NAME: &str = "sendmail-tls";
+/// The FreeBSD MAINTAINER unless [`MAINTAINER_ENV`] says: the Porter's
+/// Handbook's address for a port nobody has taken (problem reports reach
+/// the ports team, not an unread mailbox).
+pub const FREEBSD_DEFAULT_MAINTAINER: &str = "ports@FreeBSD.org";
 
 /// Everything a package format says about the package, resolved once (the
 /// environment read, the relations computed) before any writer runs.
@@ -47,6 +58,11 @@ pub struct Info {
     pub homepage: String,
     /// The FreeBSD port's origin (category/name).
     pub freebsd_origin: String,
+    /// The FreeBSD package's name ([`FREEBSD_PACKAGE_NAME`]).
+    pub freebsd_name: String,
+    /// The FreeBSD MAINTAINER address: [`MAINTAINER_ENV`]'s when set, else
+    /// [`FREEBSD_DEFAULT_MAINTAINER`].
+    pub freebsd_maintainer: String,
     /// The build options the binaries have, in table order.
     pub options: Vec<String>,
     /// Package relations (Debian's names): what the option table adds,
@@ -72,18 +88,32 @@ impl Info {
     /// The metadata of `version` built with `options`: reads
     /// [`MAINTAINER_ENV`] (once, here), relations left to the caller.
     pub fn new(version: &str, revision: &str, options: &[String]) -> Result<Info> {
+        let set = maintainer_from_env()?;
+        let freebsd_maintainer = match &set {
+            Some(m) => parse_maintainer(m)?.1,
+            None => FREEBSD_DEFAULT_MAINTAINER.to_string(),
+        };
         Ok(Info {
             name: PACKAGE_NAME.to_string(),
             version: version.to_string(),
             revision: parse_revision(revision)?,
-            maintainer: maintainer()?,
+            maintainer: set.unwrap_or_else(|| MAINTAINER.to_string()),
             summary: SUMMARY.to_string(),
             description: description(version, options),
             homepage: HOMEPAGE.to_string(),
             freebsd_origin: FREEBSD_ORIGIN.to_string(),
+            freebsd_name: FREEBSD_PACKAGE_NAME.to_string(),
+            freebsd_maintainer,
             options: options.to_vec(),
             relations: Relations::default(),
         })
+    }
+
+    /// COMMENT of the port and the .pkg: the summary starting with a
+    /// capital, as the ports tree's COMMENT does.
+    pub fn freebsd_comment(&self) -> String {
+        let mut c = self.summary.chars();
+        c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
     }
 
     /// The Debian version, upstream-revision.
@@ -142,12 +172,17 @@ pub fn wrap(words: &[&str], width: usize) -> Vec<String> {
 /// The maintainer, "Name <address>": [`MAINTAINER_ENV`] when set, else
 /// [`MAINTAINER`].
 pub fn maintainer() -> Result<String> {
+    Ok(maintainer_from_env()?.unwrap_or_else(|| MAINTAINER.to_string()))
+}
+
+/// [`MAINTAINER_ENV`], checked, when it is set and not empty.
+fn maintainer_from_env() -> Result<Option<String>> {
     match std::env::var(MAINTAINER_ENV) {
         Ok(m) if !m.trim().is_empty() => {
             parse_maintainer(&m).with_context(|| format!("{MAINTAINER_ENV}={m:?}"))?;
-            Ok(m.trim().to_string())
+            Ok(Some(m.trim().to_string()))
         }
-        _ => Ok(MAINTAINER.to_string()),
+        _ => Ok(None),
     }
 }
 
@@ -249,6 +284,15 @@ mod tests {
             let e = parse_revision(bad).unwrap_err().to_string();
             assert!(e.contains("Policy 5.6.12"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn freebsd_names_follow_the_ports_tree() {
+        assert_eq!(FREEBSD_PACKAGE_NAME, format!("{FREEBSD_PORTNAME}{FREEBSD_PKGNAMESUFFIX}"));
+        assert_eq!(Some(FREEBSD_PACKAGE_NAME), FREEBSD_ORIGIN.rsplit('/').next(), "named like its directory");
+        let info = Info::new("8.18.2", DEBIAN_REVISION, &[]).unwrap();
+        assert!(info.freebsd_comment().starts_with("Sendmail MTA "), "{}", info.freebsd_comment());
+        assert_eq!(info.freebsd_comment().to_lowercase(), SUMMARY.to_lowercase());
     }
 
     #[test]

@@ -194,7 +194,7 @@ pub const OPTIONS: &[Spec] = &[
         debian: NO_RELATIONS,
         // FreeBSD's libc has Berkeley DB 1.85, which base sendmail, makemap
         // and newaliases use: no dependency, and maps stay readable by both.
-        port: port("BDB"),
+        port: port("BDB1"),
     },
     Spec {
         name: "cdb",
@@ -300,7 +300,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "reject-nul",
-        summary: "RejectNUL: refuse mail holding a NUL byte (554 5.6.1; SMTP smuggling, CVE-2023-51765)",
+        summary: "RejectNUL: refuse mail holding a NUL byte",
         fragment: "reject-nul.m4",
         off_fragment: None,
         // Which releases have it: releases.toml's compatibility rules.
@@ -315,7 +315,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "tls-altnames",
-        summary: "a TLS peer's subjectAltNames usable where its names are checked (SetCertAltnames)",
+        summary: "SetCertAltnames: check TLS peer altnames",
         fragment: "tls-altnames.m4",
         off_fragment: None,
         // Read in 8.17.1.9 and 8.18.2; older sources were not checked.
@@ -330,7 +330,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "badrcpt-shutdown",
-        summary: "BadRcptShutdown: drop a connection after N rejected recipients (RCPT floods)",
+        summary: "BadRcptShutdown: end RCPT floods",
         fragment: "badrcpt-shutdown.m4",
         off_fragment: None,
         // Read in 8.17.1.9 and 8.18.2; older sources were not checked.
@@ -345,7 +345,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "mta-sts",
-        summary: "MTA-STS (experimental; needs a resolver behind a socket map)",
+        summary: "MTA-STS policies (experimental)",
         fragment: "mta-sts.m4",
         off_fragment: None,
         since: Some("8.17.1"),
@@ -365,7 +365,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "picky-helo-check",
-        summary: "warn in a header when a client's HELO name is not its host name",
+        summary: "warn in a header on a HELO name mismatch",
         fragment: "picky-helo-check.m4",
         off_fragment: None,
         since: None,
@@ -379,7 +379,7 @@ pub const OPTIONS: &[Spec] = &[
     },
     Spec {
         name: "smtputf8",
-        summary: "SMTPUTF8: UTF-8 addresses (experimental; ICU)",
+        summary: "SMTPUTF8: UTF-8 addresses (experimental)",
         fragment: "smtputf8.m4",
         off_fragment: None,
         since: Some("8.17.1"),

@@ -27,9 +27,9 @@ use std::path::{Path, PathBuf};
 pub fn dir() -> String {
     format!("ports/{}", meta::FREEBSD_ORIGIN)
 }
-/// SHAREMODE and MANMODE the Makefile sets: the contents list gives data
-/// files and man pages this mode, so their plist lines need no attributes.
-pub const DATA_MODE: u32 = 0o644;
+/// SHAREMODE and MANMODE of the ports framework (INSTALL_DATA, INSTALL_MAN,
+/// COPYTREE_SHARE), the contents list's FreeBSD data mode.
+pub const DATA_MODE: u32 = 0o444;
 /// BINMODE of the ports framework (INSTALL_PROGRAM, INSTALL_SCRIPT).
 pub const PROGRAM_MODE: u32 = 0o555;
 /// CONFLICTS_INSTALL: mail/sendmail's own list of the other MTAs that
@@ -156,9 +156,39 @@ pub fn plan_entries(contents: &Contents) -> Result<Vec<PortEntry>> {
     contents.entries.iter().map(|e| Ok(PortEntry { entry: e.clone(), how: how(e)? })).collect()
 }
 
-/// Relative to PREFIX (`sbin/sendmail`): the list holds nothing else
-/// (`stage::check` refuses a FreeBSD path outside PREFIX).
+/// The framework's DATADIR, `PREFIX/share/<PORTNAME>`: the cf tree and the helpfile.
+pub fn datadir() -> PathBuf {
+    Path::new(Target::FreeBsd.prefix()).join("share").join(meta::FREEBSD_PORTNAME)
+}
+
+/// The framework's DOCSDIR, `PREFIX/share/doc/<PORTNAME>`, where the list puts the documentation.
+pub fn docsdir() -> PathBuf {
+    Target::FreeBsd.doc_dir()
+}
+
+/// A path of the list as the framework's directory variable it is under
+/// (`DATADIR`, `DOCSDIR`) and the rest, or None for a plain PREFIX path.
+fn under_framework_dir(path: &Path) -> Option<(&'static str, PathBuf)> {
+    // DOCSDIR first: PREFIX/share/doc/... is not under DATADIR, but be exact anyway.
+    [("DOCSDIR", docsdir()), ("DATADIR", datadir())]
+        .into_iter()
+        .find_map(|(var, dir)| path.strip_prefix(&dir).ok().map(|rest| (var, rest.to_path_buf())))
+}
+
+/// Relative to PREFIX (`sbin/sendmail`), with `%%DATADIR%%` and
+/// `%%DOCSDIR%%` for what is under them: the list holds nothing outside
+/// PREFIX (`stage::check` refuses a FreeBSD path outside it).
 fn plist_path(path: &Path) -> String {
+    let join = |var: &str, rest: &Path| {
+        if rest.as_os_str().is_empty() {
+            format!("%%{var}%%")
+        } else {
+            format!("%%{var}%%/{}", rest.display())
+        }
+    };
+    if let Some((var, rest)) = under_framework_dir(path) {
+        return join(var, &rest);
+    }
     match path.strip_prefix(Target::FreeBsd.prefix()) {
         Ok(rel) => rel.display().to_string(),
         Err(_) => unreachable!("stage::check keeps FreeBSD paths under PREFIX: {}", path.display()),
@@ -167,7 +197,47 @@ fn plist_path(path: &Path) -> String {
 
 /// The install path inside the stage directory, in make syntax.
 fn staged(path: &Path) -> String {
-    format!("${{STAGEDIR}}${{PREFIX}}/{}", plist_path(path))
+    let var = |v: &str, rest: &Path| {
+        if rest.as_os_str().is_empty() {
+            format!("${{STAGEDIR}}${{{v}}}")
+        } else {
+            format!("${{STAGEDIR}}${{{v}}}/{}", rest.display())
+        }
+    };
+    if let Some((v, rest)) = under_framework_dir(path) {
+        return var(v, &rest);
+    }
+    match path.strip_prefix(Target::FreeBsd.prefix()) {
+        Ok(rel) => var("PREFIX", rel),
+        Err(_) => unreachable!("stage::check keeps FreeBSD paths under PREFIX: {}", path.display()),
+    }
+}
+
+/// The cf tree (files and directories under the list's cf directory), which
+/// do-install copies as a tree with COPYTREE_SHARE.
+fn is_cf_tree(pe: &PortEntry) -> bool {
+    pe.entry.path.starts_with(Target::FreeBsd.cf_dir())
+}
+
+/// The do-install line that copies the source's `cf/` to `${DATADIR}/cf`,
+/// leaving out what the list leaves out (`stage::CF_SKIP`). Refuses a cf
+/// entry the copy would not make (another source, another name).
+fn copy_cf_tree(entries: &[PortEntry]) -> Result<String> {
+    let cf_dir = Target::FreeBsd.cf_dir();
+    for pe in entries.iter().filter(|pe| is_cf_tree(pe) && !matches!(pe.how, How::Dir)) {
+        let rel = pe.entry.path.strip_prefix(&cf_dir).expect("is_cf_tree");
+        let want = format!("${{WRKSRC}}/cf/{}", rel.display());
+        if from_of(&pe.how).as_deref() != Some(want.as_str()) {
+            bail!(
+                "{}: the port copies the cf tree as it is in the source, but this entry comes from {:?}",
+                pe.entry.path.display(),
+                pe.how
+            );
+        }
+    }
+    let skip: Vec<String> = stage::CF_SKIP.iter().map(|s| format!("! -path cf/{s}")).collect();
+    let dest = staged(cf_dir.parent().expect("the cf directory has a parent"));
+    Ok(format!("\tcd ${{WRKSRC}} && ${{COPYTREE_SHARE}} cf {dest} \\\n\t\t\"{}\"\n", skip.join(" ")))
 }
 
 /// Documentation: listed under %%PORTDOCS%%, installed by the DOCS option.
@@ -180,6 +250,8 @@ fn install_macro(pe: &PortEntry) -> Option<(&'static str, u32)> {
     match &pe.how {
         How::Program(_) => Some(("${INSTALL_PROGRAM}", PROGRAM_MODE)),
         How::Man(_) => Some(("${INSTALL_MAN}", DATA_MODE)),
+        // The tree copy leaves SHAREMODE, scripts too: the plist says their mode.
+        How::Data(_) if is_cf_tree(pe) => Some(("${COPYTREE_SHARE}", DATA_MODE)),
         How::Data(_) if pe.entry.mode & 0o111 != 0 => Some(("${INSTALL_SCRIPT}", PROGRAM_MODE)),
         How::Data(_) | How::Sample(_) | How::Renamed(_) | How::Cf(_) => Some(("${INSTALL_DATA}", DATA_MODE)),
         How::Link(_) | How::Dir => None,
@@ -263,13 +335,19 @@ fn command(words: &[String]) -> String {
 }
 
 /// The body of do-install: directories, then files grouped by macro and
-/// destination directory (install(1) takes several sources), renamed
-/// samples one by one, then links.
-pub fn render_install(entries: &[PortEntry]) -> String {
+/// destination directory (install(1) takes several sources), the cf tree
+/// copied as a tree, renamed samples one by one, then links.
+pub fn render_install(all: &[PortEntry]) -> Result<String> {
+    let cf_files = all.iter().any(|pe| is_cf_tree(pe) && !matches!(pe.how, How::Dir));
+    let copy_cf = if cf_files { copy_cf_tree(all)? } else { String::new() };
+    let entries: Vec<&PortEntry> = all.iter().filter(|pe| !is_cf_tree(pe)).collect();
     // Directories to create in the stage: parents of what is installed, and
-    // the package's own directories.
+    // the package's own directories (the tree copy makes the cf tree's).
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
-    for pe in entries {
+    if cf_files {
+        dirs.insert(Target::FreeBsd.cf_dir().parent().expect("the cf directory has a parent").to_path_buf());
+    }
+    for pe in &entries {
         match pe.how {
             How::Dir => {
                 dirs.insert(pe.entry.path.clone());
@@ -295,7 +373,7 @@ pub fn render_install(entries: &[PortEntry]) -> String {
     let mut groups: Vec<((String, PathBuf), Vec<String>)> = vec![];
     let mut single: Vec<String> = vec![];
     let mut links: Vec<String> = vec![];
-    for pe in entries {
+    for pe in &entries {
         let e = &pe.entry;
         if let How::Link(target) = &pe.how {
             links.push(format!("\t${{LN}} -sf {target} {}\n", staged(&e.path)));
@@ -326,10 +404,11 @@ pub fn render_install(entries: &[PortEntry]) -> String {
         words.push(staged(&dir));
         out.push_str(&command(&words));
     }
+    out.push_str(&copy_cf);
     for s in single.into_iter().chain(links) {
         out.push_str(&s);
     }
-    out
+    Ok(out)
 }
 
 /// do-install for what every build installs, and a `post-install-<OPT>-on`
@@ -340,13 +419,13 @@ pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
     let mut targets = String::new();
     let docs: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none() && is_doc(pe)).cloned().collect();
     if !docs.is_empty() {
-        targets.push_str(&format!("\npost-install-{DOCS_OPTION}-on:\n{}", render_install(&docs)));
+        targets.push_str(&format!("\npost-install-{DOCS_OPTION}-on:\n{}", render_install(&docs)?));
     }
     for spec in crate::configure::options::OPTIONS {
         let sub: Vec<PortEntry> =
             entries.iter().filter(|pe| pe.entry.option.as_deref() == Some(spec.name)).cloned().collect();
         if sub.iter().any(|pe| !matches!(pe.how, How::Dir)) {
-            targets.push_str(&format!("\npost-install-{}-on:\n{}", spec.port.name, render_install(&sub)));
+            targets.push_str(&format!("\npost-install-{}-on:\n{}", spec.port.name, render_install(&sub)?));
         }
     }
     if let Some(pe) = entries
@@ -359,7 +438,7 @@ pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
             pe.entry.option
         );
     }
-    Ok((render_install(&base), targets))
+    Ok((render_install(&base)?, targets))
 }
 
 /// Everything the Makefile says that is not the install list.
@@ -367,7 +446,6 @@ pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
 pub struct MakefileData {
     pub version: String,
     pub master_site: String,
-    pub pkgnameprefix: String,
     pub comment: String,
     pub maintainer: String,
     pub www: String,
@@ -393,12 +471,12 @@ pub fn render_makefile(d: &MakefileData) -> Result<String> {
     let vars = BTreeMap::from([
         ("VERSION", d.version.clone()),
         ("MASTER_SITE", d.master_site.clone()),
-        ("PKGNAMEPREFIX", d.pkgnameprefix.clone()),
+        ("PORTNAME", meta::FREEBSD_PORTNAME.to_string()),
+        ("PKGNAMESUFFIX", meta::FREEBSD_PKGNAMESUFFIX.to_string()),
         ("MAINTAINER", d.maintainer.clone()),
         ("COMMENT", d.comment.clone()),
         ("WWW", d.www.clone()),
         ("CONFLICTS", CONFLICTS.join(" ")),
-        ("DATA_MODE", format!("{DATA_MODE:04o}")),
         ("BUILD_DIRS", d.build_dirs.join(" ")),
         ("OPTIONS", d.options.clone()),
         ("CF_RULES", cf_rules),
@@ -484,27 +562,91 @@ pub fn render_ssl_fragment() -> Result<String> {
 
 /// `files/patch-*` for the man page fixes the contents list applies
 /// (`stage::fix_man_page`), so the port installs the same text: (file name,
-/// unified diff in the ports' `make makepatch` form, applied with -p0).
-/// `read` gives a page's text from the source tree.
-pub fn render_man_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
-    stage::man_page_patches(read)
+/// patch as `make makepatch` writes it). `read` gives a page's text from the
+/// source tree, `mtime` its date in the release tarball.
+pub fn render_man_patches(
+    read: &dyn Fn(&str) -> Result<String>,
+    mtime: &dyn Fn(&str) -> Result<u64>,
+) -> Result<Vec<(String, String)>> {
+    let mut out = vec![];
+    for (page, _) in stage::MAN_PAGES {
+        let old = read(page)?;
+        let new = String::from_utf8(stage::fix_man_page(page, old.clone().into_bytes()))
+            .with_context(|| format!("the fixed {page} is not UTF-8"))?;
+        if new != old {
+            out.push((makepatch_name(page), makepatch(page, &old, &new, mtime(page)?)?));
+        }
+    }
+    Ok(out)
+}
+
+/// The file name `make makepatch` gives a patch of `path`: `patch-`, then
+/// the path with `_` doubled and `/` as `_` (Mk/Scripts/smart_makepatch.sh).
+pub fn makepatch_name(path: &str) -> String {
+    format!("patch-{}", path.replace('_', "__").replace('/', "_"))
+}
+
+/// A patch as `make makepatch` writes it: `TZ=UTC diff -udp` of
+/// `path.orig` and `path` (three lines of context, each hunk header followed
+/// by the nearest line above it that starts with a letter, `$` or `_`, cut
+/// at 40 bytes), the `.orig`'s time as `YYYY-MM-DD HH:MM:SS UTC` and none
+/// on the `+++` line.
+pub fn makepatch(path: &str, old: &str, new: &str, orig_mtime: u64) -> Result<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(orig_mtime as i64)
+        .with_context(|| format!("{path}: {orig_mtime} is not a date"))?;
+    let mut out = format!(
+        "--- {path}.orig\t{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC\n+++ {path}\n",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    let lines: Vec<&str> = old.split_inclusive('\n').collect();
+    let is_function = |l: &str| l.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'$' || b == b'_');
+    // diff remembers where its last search for a function line stopped.
+    let (mut searched_to, mut last_match): (usize, Option<usize>) = (0, None);
+    let diff = similar::TextDiff::from_lines(old, new);
+    for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
+        let first = hunk.ops().first().map(|op| op.old_range().start).unwrap_or(0);
+        let found = (searched_to..first).rev().find(|&i| is_function(&lines[i][..lines[i].len().min(40)]));
+        searched_to = first;
+        if found.is_some() {
+            last_match = found;
+        }
+        let header = hunk.header().to_string();
+        out.push_str(header.trim_end());
+        if let Some(i) = last_match {
+            let l = lines[i].trim_end_matches('\n').trim_start();
+            let cut = &l.as_bytes()[..l.len().min(40)];
+            out.push(' ');
+            out.push_str(String::from_utf8_lossy(cut).trim_end());
+        }
+        out.push('\n');
+        for change in hunk.iter_changes() {
+            out.push_str(&format!("{}{}", change.tag(), change.value()));
+            if change.missing_newline() {
+                out.push_str("\n\\ No newline at end of file\n");
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The whole port: relative path -> text. `read` gives a file's text from
-/// the source tree; `info` is the package's metadata.
+/// the source tree, `mtime` its date in the release tarball; `info` is the
+/// package's metadata.
 pub fn render(
     plan: &Plan,
     info: &meta::Info,
     distinfo: &str,
     entries: &[PortEntry],
     read: &dyn Fn(&str) -> Result<String>,
+    mtime: &dyn Fn(&str) -> Result<u64>,
 ) -> Result<BTreeMap<String, String>> {
     let version = plan.version.to_string();
-    let prefix = info
-        .name
-        .strip_suffix("sendmail")
-        .with_context(|| format!("the package name {} does not end in the port's PORTNAME sendmail", info.name))?;
-    let maintainer = info.maintainer_address()?;
+    let maintainer = info.freebsd_maintainer.clone();
     if entries.iter().any(|pe| is_doc(pe) && pe.entry.option.is_some()) {
         bail!("a documentation file belongs to a build option: the port installs docs under {DOCS_OPTION} only");
     }
@@ -520,8 +662,7 @@ pub fn render(
     let data = MakefileData {
         version: version.clone(),
         master_site: fetch::upstream::DEFAULT_URL.to_string(),
-        pkgnameprefix: prefix.to_string(),
-        comment: info.summary.clone(),
+        comment: info.freebsd_comment(),
         maintainer,
         www: info.homepage.clone(),
         build_dirs: build::LIBRARIES.iter().chain(build::PROGRAMS).map(|s| s.to_string()).collect(),
@@ -571,7 +712,7 @@ pub fn render(
         };
         files.insert(format!("files/{name}"), text);
     }
-    for (name, diff) in render_man_patches(read)? {
+    for (name, diff) in render_man_patches(read, mtime)? {
         files.insert(format!("files/{name}"), diff);
     }
     Ok(files)
@@ -609,7 +750,22 @@ pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     };
     // The port has no Debian revision and no fixed build options.
     let info = meta::Info::new(&plan.version.to_string(), meta::DEBIAN_REVISION, &[])?;
-    render(plan, &info, &distinfo, &entries, &read)
+    let mtime = |rel: &str| entry_mtime(tarball, rel);
+    render(plan, &info, &distinfo, &entries, &read, &mtime)
+}
+
+/// The date of `rel` (relative to the release's top directory) in the tarball.
+fn entry_mtime(tarball: &Path, rel: &str) -> Result<u64> {
+    let f = std::fs::File::open(tarball).with_context(|| format!("opening {}", tarball.display()))?;
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(f)));
+    for entry in archive.entries().with_context(|| format!("reading {}", tarball.display()))? {
+        let entry = entry.with_context(|| format!("reading an entry of {}", tarball.display()))?;
+        let path = entry.path()?.to_path_buf();
+        if path.components().skip(1).collect::<PathBuf>() == Path::new(rel) && path.components().count() > 1 {
+            return entry.header().mtime().with_context(|| format!("{} in {}", path.display(), tarball.display()));
+        }
+    }
+    bail!("{} has no {rel} under its top directory", tarball.display())
 }
 
 /// Files in `dir` (relative paths), for spotting ones the generator does not make.
@@ -640,10 +796,16 @@ pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
     let mut stale = vec![];
     for (rel, text) in &files {
         let path = out.join(rel);
-        if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        let current = std::fs::read_to_string(&path).ok();
+        if current.as_deref() == Some(text.as_str()) {
             continue;
         }
         stale.push(rel.clone());
+        // A local edit is shown, not silently replaced: the diff turns the
+        // directory's file into the generated one.
+        if let Some(current) = &current {
+            print!("{}", super::unified_diff(current, text, rel));
+        }
         if !args.check {
             util::write_atomic(&path, text.as_bytes())?;
             progress::info(&format!("wrote {}", path.display()));
@@ -657,7 +819,13 @@ pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
         );
     }
     if args.check && !stale.is_empty() {
-        bail!("{}: {} differ from the generated port: run `cargo xtask port`", out.display(), stale.join(", "));
+        bail!(
+            "{}: {} differ from the generated port (the diff above turns them into it): \
+             move a local edit into its source (releases.toml, site-configs/, xtask/templates/, the contents list), \
+             then run `cargo xtask port`",
+            out.display(),
+            stale.join(", ")
+        );
     }
     if stale.is_empty() {
         progress::info(&format!("{} is up to date ({} files)", out.display(), files.len()));
@@ -728,7 +896,7 @@ mod tests {
         assert_eq!(find(&e, "/usr/local/bin/rmail").how, How::Program("${WRKSRC}/obj./rmail/rmail".into()));
         assert_eq!(find(&e, "/usr/local/share/man/man8/rmail.8.gz").how, How::Man("${WRKSRC}/rmail/rmail.8".into()));
         assert_eq!(find(&e, "/usr/local/share/sendmail/cf/m4/cf.m4").how, How::Data("${WRKSRC}/cf/m4/cf.m4".into()));
-        assert_eq!(find(&e, "/usr/local/share/doc/smtls-sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
+        assert_eq!(find(&e, "/usr/local/share/doc/sendmail/LICENSE").how, How::Data("${WRKSRC}/LICENSE".into()));
         assert_eq!(find(&e, "/usr/local/bin/mailq").how, How::Link("../sbin/sendmail".into()));
         assert!(e.iter().all(|pe| pe.entry.path.starts_with("/usr/local")), "only PREFIX");
         let certs = find(&e, "/usr/local/sbin/sendmail-certs");
@@ -777,11 +945,13 @@ mod tests {
         assert!(lines.contains(&"bin/mailq"));
         assert!(lines.contains(&"share/man/man8/sendmail.8.gz"));
         assert!(lines.contains(&"share/man/man8/hoststat.8.gz"));
-        assert!(lines.contains(&"share/sendmail/cf/m4/cf.m4"));
-        assert!(lines.contains(&"@(root,wheel,0755) share/sendmail/cf/sh/makeinfo.sh"), "{plist}");
+        // DATADIR and DOCSDIR by their names, so overriding them moves the plist along.
+        assert!(lines.contains(&"%%DATADIR%%/cf/m4/cf.m4"));
+        assert!(lines.contains(&"@(root,wheel,0555) %%DATADIR%%/cf/sh/makeinfo.sh"), "{plist}");
+        assert!(!plist.contains("share/sendmail") && !plist.contains("share/doc/sendmail"), "{plist}");
         assert!(lines.contains(&"etc/mail/sendmail.cf.sample"), "{plist}");
         assert!(lines.contains(&"etc/mail/mailer.conf.sendmail"), "{plist}");
-        assert!(lines.contains(&"share/sendmail/helpfile"), "{plist}");
+        assert!(lines.contains(&"%%DATADIR%%/helpfile"), "{plist}");
         assert!(lines.contains(&"bin/rmail"), "{plist}");
         assert!(lines.contains(&"@sample etc/rc.conf.d/sendmail.sample"));
         assert_eq!(lines.iter().filter(|l| l.starts_with("@sample")).count(), 1, "{plist}");
@@ -790,7 +960,7 @@ mod tests {
             lines.iter().all(|l| !l.contains(" /") && !l.starts_with('/') && !l.starts_with("@postexec")),
             "{plist}"
         );
-        assert!(lines.contains(&"%%PORTDOCS%%share/doc/smtls-sendmail/LICENSE"), "{plist}");
+        assert!(lines.contains(&"%%PORTDOCS%%%%DOCSDIR%%/LICENSE"), "{plist}");
         // What an option adds is listed under its PLIST_SUB (OPTIONS_SUB).
         assert!(lines.contains(&"%%MILTER%%lib/libmilter.a"), "{plist}");
         assert!(lines.contains(&"%%MILTER%%include/libmilter/mfapi.h"), "{plist}");
@@ -815,22 +985,33 @@ mod tests {
             how: How::Dir,
         });
         let plist = render_plist(&e);
-        assert!(plist.contains("\n@dir share/sendmail/empty\n"), "{plist}");
-        assert!(plist.contains("\n@dir(smmsp,smmsp,0700) share/sendmail/private\n"), "{plist}");
+        assert!(plist.contains("\n@dir %%DATADIR%%/empty\n"), "{plist}");
+        assert!(plist.contains("\n@dir(smmsp,smmsp,0700) %%DATADIR%%/private\n"), "{plist}");
     }
 
     #[test]
     fn install_creates_directories_then_groups_files() {
-        let body = render_install(&sample());
+        let body = render_install(&sample()).unwrap();
         assert!(body.starts_with("\t${MKDIR} \\\n"), "{body}");
-        assert!(body.contains("\t\t${STAGEDIR}${PREFIX}/share/sendmail/cf/m4 \\\n"), "{body}");
+        assert!(body.contains("\t\t${STAGEDIR}${DATADIR}\n"), "{body}");
         assert!(body.contains("\t\t${STAGEDIR}${PREFIX}/etc/mail \\\n"), "{body}");
         assert!(!body.contains("${STAGEDIR}/"), "only under PREFIX: {body}");
-        assert!(!body.contains("${STAGEDIR}${PREFIX}/share/sendmail/cf \\\n"), "parents are implied by ${{MKDIR}}");
+        assert!(!body.contains("${STAGEDIR}${DATADIR}/cf \\\n"), "the tree copy makes the cf tree: {body}");
         assert!(body.contains(
             "\t${INSTALL_PROGRAM} \\\n\t\t${WRKSRC}/obj./editmap/editmap \\\n\t\t${WRKSRC}/obj./mailstats/mailstats \\\n"
         ), "{body}");
-        assert!(body.contains("\t${INSTALL_SCRIPT} \\\n\t\t${WRKSRC}/cf/sh/makeinfo.sh \\\n\t\t${STAGEDIR}${PREFIX}/share/sendmail/cf/sh\n"), "{body}");
+        // The cf tree is copied as a tree, without what the list leaves out.
+        assert!(
+            body.contains(
+                "\tcd ${WRKSRC} && ${COPYTREE_SHARE} cf ${STAGEDIR}${DATADIR} \\\n\t\t\"! -path cf/cf/Build ! -path cf/cf/Makefile\"\n"
+            ),
+            "{body}"
+        );
+        assert!(!body.contains("${WRKSRC}/cf/"), "no cf file one by one: {body}");
+        assert!(
+            body.contains("\t${INSTALL_DATA} \\\n\t\t${WRKSRC}/sendmail/helpfile \\\n\t\t${STAGEDIR}${DATADIR}\n"),
+            "{body}"
+        );
         assert!(
             body.contains("\t${INSTALL_DATA} ${WRKDIR}/sendmail.cf ${STAGEDIR}${PREFIX}/etc/mail/sendmail.cf.sample\n"),
             "{body}"
@@ -849,19 +1030,20 @@ mod tests {
             render_install(
                 &sample().into_iter().filter(|pe| pe.entry.option.is_none() && !is_doc(pe)).collect::<Vec<_>>()
             )
+            .unwrap()
         );
-        assert!(!base.contains("libmilter") && !base.contains("share/doc"), "{base}");
+        assert!(!base.contains("libmilter") && !base.contains("DOCSDIR"), "{base}");
         assert_eq!(
             targets,
-            "\npost-install-DOCS-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${PREFIX}/share/doc/smtls-sendmail\n\
-             \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/LICENSE \\\n\t\t${WRKSRC}/RELEASE_NOTES \\\n\t\t${STAGEDIR}${PREFIX}/share/doc/smtls-sendmail\n\
+            "\npost-install-DOCS-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${DOCSDIR}\n\
+             \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/LICENSE \\\n\t\t${WRKSRC}/RELEASE_NOTES \\\n\t\t${STAGEDIR}${DOCSDIR}\n\
              \npost-install-MILTER-on:\n\t${MKDIR} \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter \\\n\t\t${STAGEDIR}${PREFIX}/lib\n\
              \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/include/libmilter/mfapi.h \\\n\t\t${WRKSRC}/include/libmilter/mfdef.h \\\n\t\t${STAGEDIR}${PREFIX}/include/libmilter\n\
              \t${INSTALL_DATA} \\\n\t\t${WRKSRC}/obj./libmilter/libmilter.a \\\n\t\t${STAGEDIR}${PREFIX}/lib\n"
         );
-        // Every file of the list is installed exactly once.
+        // Every file outside the cf tree is installed exactly once.
         let body = format!("{base}{targets}");
-        for pe in sample() {
+        for pe in sample().iter().filter(|pe| !is_cf_tree(pe)) {
             if let Some(from) = from_of(&pe.how) {
                 assert_eq!(
                     body.matches(&format!("{from} ")).count() + body.matches(&format!("{from}\n")).count(),
@@ -870,22 +1052,52 @@ mod tests {
                 );
             }
         }
+        // A cf entry the tree copy would not make is refused.
+        let mut odd = sample();
+        let at = odd.iter().position(|pe| pe.entry.path == Path::new("/usr/local/share/sendmail/cf/README")).unwrap();
+        odd[at].how = How::Data("${WRKSRC}/doc/README".into());
+        assert!(render_install(&odd).unwrap_err().to_string().contains("copies the cf tree"));
+    }
+
+    #[test]
+    fn datadir_and_docsdir_are_the_frameworks() {
+        assert_eq!(datadir(), Path::new("/usr/local/share/sendmail"));
+        assert_eq!(docsdir(), Path::new("/usr/local/share/doc/sendmail"));
+        assert!(
+            Target::FreeBsd.cf_dir().starts_with(datadir())
+                && Path::new(Target::FreeBsd.layout().helpfile).starts_with(datadir())
+        );
+        assert_eq!(plist_path(Path::new("/usr/local/share/sendmail/cf/m4/cf.m4")), "%%DATADIR%%/cf/m4/cf.m4");
+        assert_eq!(plist_path(Path::new("/usr/local/share/doc/sendmail")), "%%DOCSDIR%%");
+        assert_eq!(plist_path(Path::new("/usr/local/share/sendmail-x/y")), "share/sendmail-x/y");
+        assert_eq!(staged(Path::new("/usr/local/share/doc/sendmail/LICENSE")), "${STAGEDIR}${DOCSDIR}/LICENSE");
+        assert_eq!(staged(Path::new("/usr/local/sbin/sendmail")), "${STAGEDIR}${PREFIX}/sbin/sendmail");
     }
 
     #[test]
     fn man_page_fixes_become_port_patches() {
         let read = |p: &str| -> Result<String> {
-            Ok(if p == "vacation/vacation.1" { "a\nb\ncause\n.i vacation\nto\n".into() } else { "x\n".into() })
+            Ok(if p == "vacation/vacation.1" {
+                ".TH VACATION 1\n.SH NAME\nvacation\n.SH OPTIONS\n.TP\n.B \\-x\na\nb\ncause\n.i vacation\nto\n".into()
+            } else {
+                "x\n".into()
+            })
         };
-        let patches = render_man_patches(&read).unwrap();
+        let mtime = |p: &str| -> Result<u64> {
+            assert_eq!(p, "vacation/vacation.1");
+            Ok(1_700_000_000)
+        };
+        let patches = render_man_patches(&read, &mtime).unwrap();
         assert_eq!(patches.len(), 1, "{patches:?}");
         assert_eq!(patches[0].0, "patch-vacation_vacation.1");
-        assert!(
-            patches[0].1.starts_with("--- vacation/vacation.1.orig\n+++ vacation/vacation.1\n@@"),
-            "{}",
-            patches[0].1
+        // `make makepatch`: the .orig's date in UTC, none on +++, and the
+        // nearest line starting with a letter above the hunk (diff -p).
+        assert_eq!(
+            patches[0].1,
+            "--- vacation/vacation.1.orig\t2023-11-14 22:13:20 UTC\n+++ vacation/vacation.1\n\
+             @@ -7,5 +7,5 @@ vacation\n a\n b\n cause\n-.i vacation\n+.I vacation\n to\n"
         );
-        assert!(patches[0].1.contains("\n-.i vacation\n+.I vacation\n"), "{}", patches[0].1);
+        assert_eq!(makepatch_name("sendmail/sm_os.h"), "patch-sendmail_sm__os.h");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub struct PortOnly {
 pub const PORT_ONLY: &[PortOnly] = &[
     PortOnly {
         name: "SASLAUTHD",
-        desc: Some("SASL authentication through saslauthd (run dependency)"),
+        desc: Some("SASL authentication via saslauthd"),
         knobs: &[("RUN_DEPENDS", "saslauthd:security/cyrus-sasl2-saslauthd")],
         default: true,
     },
@@ -110,61 +110,67 @@ pub fn build_dirs(option: &str) -> Vec<&'static str> {
     stage::option_built_files(option).iter().filter_map(|p| p.split('/').next()).collect()
 }
 
-/// The OPTIONS block of the Makefile: OPTIONS_DEFINE and OPTIONS_DEFAULT in
-/// table order, descriptions, knobs, and each option's fragment.
+/// Options whose `<OPT>_DESC` the ports framework defines itself
+/// (Mk/bsd.options.desc.mk: `BDB1_DESC?= Berkeley DB 1.85`, `DOCS_DESC`,
+/// `IPV6_DESC`, `LDAP_DESC`, `SASL_DESC`): the port does not redefine them.
+pub const FRAMEWORK_DESCS: &[&str] = &["BDB1", "DOCS", "IPV6", "LDAP", "SASL"];
+
+/// The OPTIONS block of the Makefile in the Porter's Handbook's order
+/// (chapter "Order of Variables in Port Makefiles", "Options and Helpers"):
+/// OPTIONS_DEFINE and OPTIONS_DEFAULT, the other OPTIONS_* variables, the
+/// descriptions the framework lacks, then the helpers, each group sorted.
 pub fn render_block(offered: &[&Spec]) -> String {
-    let names = |f: &dyn Fn(&Spec) -> bool| -> String {
-        offered.iter().filter(|s| f(s)).map(|s| s.port.name).collect::<Vec<_>>().join(" ")
+    let sorted = |mut v: Vec<&str>| -> String {
+        v.sort_unstable();
+        v.join(" ")
     };
+    let all: Vec<(&str, bool)> =
+        offered.iter().map(|s| (s.port.name, s.default)).chain(PORT_ONLY.iter().map(|o| (o.name, o.default))).collect();
     let mut s = String::new();
-    let _ = writeln!(s, "# Build options: xtask/src/configure/options.rs, the same set as");
-    let _ = writeln!(s, "# `cargo xtask options` (WITH=\"LDAP CDB\" WITHOUT=\"SASL\" picks others).");
-    let only =
-        |f: &dyn Fn(&PortOnly) -> bool| -> Vec<&str> { PORT_ONLY.iter().filter(|o| f(o)).map(|o| o.name).collect() };
-    let join = |a: String, b: Vec<&str>| -> String {
-        let mut all: Vec<String> = a.split_whitespace().map(String::from).collect();
-        all.extend(b.into_iter().map(String::from));
-        all.join(" ")
-    };
-    let _ = writeln!(s, "OPTIONS_DEFINE=\t{}", join(names(&|_| true), only(&|_| true)));
-    let _ = writeln!(s, "OPTIONS_DEFAULT=\t{}", join(names(&|s| s.default), only(&|o| o.default)));
+    let _ = writeln!(s, "OPTIONS_DEFINE=\t{}", sorted(all.iter().map(|(n, _)| *n).collect()));
+    let _ = writeln!(s, "OPTIONS_DEFAULT=\t{}", sorted(all.iter().filter(|(_, d)| *d).map(|(n, _)| *n).collect()));
     let _ = writeln!(s, "OPTIONS_SUB=\tyes");
-    let _ = writeln!(s, "NO_OPTIONS_SORT=\tyes");
     s.push('\n');
-    for o in offered {
-        let _ = writeln!(s, "{}_DESC=\t{}", o.port.name, o.summary);
-    }
-    for o in PORT_ONLY {
-        if let Some(d) = o.desc {
-            let _ = writeln!(s, "{}_DESC=\t{d}", o.name);
-        }
+    let mut descs: Vec<(&str, &str)> = offered
+        .iter()
+        .map(|o| (o.port.name, o.summary))
+        .chain(PORT_ONLY.iter().filter_map(|o| o.desc.map(|d| (o.name, d))))
+        .filter(|(n, _)| !FRAMEWORK_DESCS.contains(n))
+        .collect();
+    descs.sort_unstable();
+    for (name, desc) in descs {
+        let _ = writeln!(s, "{name}_DESC=\t{}", capitalized(desc));
     }
     s.push('\n');
+    let mut helpers: Vec<(String, String)> = vec![];
     for o in offered {
-        for (knob, value) in o.port.knobs {
-            let _ = writeln!(s, "{}_{knob}=\t{value}", o.port.name);
-        }
+        let n = o.port.name;
+        helpers.extend(o.port.knobs.iter().map(|(knob, value)| (format!("{n}_{knob}"), value.to_string())));
         if !o.requires.is_empty() {
             let implied: Vec<&str> = o.requires.iter().filter_map(|r| options::find(r)).map(|r| r.port.name).collect();
-            let _ = writeln!(s, "{}_IMPLIES=\t{}", o.port.name, implied.join(" "));
+            helpers.push((format!("{n}_IMPLIES"), implied.join(" ")));
+        }
+        let mut vars = vec![format!("SITE+=${{FILESDIR}}/{}", fragment_file(o.fragment))];
+        vars.extend(build_dirs(o.name).into_iter().map(|d| format!("BUILD_SUBDIRS+={d}")));
+        helpers.push((format!("{n}_VARS"), vars.join(" ")));
+        if let Some(off) = o.off_fragment {
+            helpers.push((format!("{n}_VARS_OFF"), format!("SITE+=${{FILESDIR}}/{}", fragment_file(off))));
         }
     }
     for o in PORT_ONLY {
-        for (knob, value) in o.knobs {
-            let _ = writeln!(s, "{}_{knob}=\t{value}", o.name);
-        }
+        helpers.extend(o.knobs.iter().map(|(knob, value)| (format!("{}_{knob}", o.name), value.to_string())));
     }
-    s.push('\n');
-    let _ = writeln!(s, "# Each option's site.config.m4 fragment, from site-configs/, when it is on.");
-    for o in offered {
-        let mut vars = vec![format!("SITE+=${{FILESDIR}}/{}", fragment_file(o.fragment))];
-        vars.extend(build_dirs(o.name).into_iter().map(|d| format!("BUILD_SUBDIRS+={d}")));
-        let _ = writeln!(s, "{}_VARS=\t{}", o.port.name, vars.join(" "));
-        if let Some(off) = o.off_fragment {
-            let _ = writeln!(s, "{}_VARS_OFF=\tSITE+=${{FILESDIR}}/{}", o.port.name, fragment_file(off));
-        }
+    helpers.sort();
+    for (var, value) in helpers {
+        let _ = writeln!(s, "{var}=\t{value}");
     }
     s
+}
+
+/// A description as the option dialog shows the framework's: capitalised.
+pub fn capitalized(desc: &str) -> String {
+    let mut c = desc.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -184,7 +190,7 @@ mod tests {
                 "SASL",
                 "IPV6",
                 "LDAP",
-                "BDB",
+                "BDB1",
                 "CDB",
                 "REGEX",
                 "SOCKETMAP",
@@ -233,27 +239,59 @@ mod tests {
     fn block_lists_every_option_with_its_fragment() {
         let b = render_block(&offered(&v("8.18.2")));
         assert!(
-            b.contains("\nOPTIONS_DEFINE=\tSASL IPV6 LDAP BDB CDB REGEX SOCKETMAP TCP_WRAPPERS MILTER DANE REJECT_NUL TLS_ALTNAMES BADRCPT_SHUTDOWN MTA_STS PICKY_HELO_CHECK SMTPUTF8 SASLAUTHD DOCS\n"),
+            b.starts_with("OPTIONS_DEFINE=\tBADRCPT_SHUTDOWN BDB1 CDB DANE DOCS IPV6 LDAP MILTER MTA_STS PICKY_HELO_CHECK REGEX REJECT_NUL SASL SASLAUTHD SMTPUTF8 SOCKETMAP TCP_WRAPPERS TLS_ALTNAMES\n"),
             "{b}"
         );
-        assert!(b.contains("\nOPTIONS_DEFAULT=\tSASL IPV6 BDB REGEX SOCKETMAP MILTER DANE REJECT_NUL TLS_ALTNAMES BADRCPT_SHUTDOWN SASLAUTHD DOCS\n"), "{b}");
+        assert!(b.contains("\nOPTIONS_DEFAULT=\tBADRCPT_SHUTDOWN BDB1 DANE DOCS IPV6 MILTER REGEX REJECT_NUL SASL SASLAUTHD SOCKETMAP TLS_ALTNAMES\n"), "{b}");
+        assert!(!b.contains("NO_OPTIONS_SORT"), "sorted as the Handbook asks: {b}");
         assert!(b.contains("\nSASLAUTHD_RUN_DEPENDS=\tsaslauthd:security/cyrus-sasl2-saslauthd\n"), "{b}");
         assert!(b.contains("\nSMTPUTF8_LIB_DEPENDS=\tlibicuuc.so:devel/icu\n"), "{b}");
-        assert!(!b.contains("DOCS_DESC"), "the framework describes DOCS: {b}");
+        for framework in FRAMEWORK_DESCS {
+            assert!(!b.contains(&format!("\n{framework}_DESC=")), "the framework describes {framework}: {b}");
+        }
+        assert!(b.contains("\nREGEX_DESC=\tRegular-expression maps\n"), "capitalised like the framework's: {b}");
         assert!(b.contains("\nOPTIONS_SUB=\tyes\n"), "{b}");
-        assert!(b.contains("\nSASL_DESC=\tSMTP AUTH with Cyrus SASL v2\n"), "{b}");
         assert!(b.contains("\nSASL_LIB_DEPENDS=\tlibsasl2.so:security/cyrus-sasl2\n"), "{b}");
         assert!(b.contains("\nSASL_USES=\tlocalbase:ldflags\n"), "{b}");
         assert!(b.contains("\nLDAP_USES=\tldap localbase:ldflags\n"), "{b}");
         assert!(b.contains("\nCDB_LIB_DEPENDS=\tlibcdb.so:databases/tinycdb\n"), "{b}");
         assert!(b.contains("\nMTA_STS_IMPLIES=\tREGEX SOCKETMAP TLS_ALTNAMES\n"), "{b}");
         assert!(b.contains("\nSASL_VARS=\tSITE+=${FILESDIR}/site.config.m4.sasl\n"), "{b}");
+        assert!(b.contains("\nBDB1_VARS=\tSITE+=${FILESDIR}/site.config.m4.bdb\n"), "{b}");
         assert!(b.contains("\nMTA_STS_VARS=\tSITE+=${FILESDIR}/site.config.m4.mta-sts\n"), "{b}");
         assert!(
             b.contains("\nMILTER_VARS=\tSITE+=${FILESDIR}/site.config.m4.milter BUILD_SUBDIRS+=libmilter\n"),
             "{b}"
         );
         assert!(b.contains("\nMILTER_VARS_OFF=\tSITE+=${FILESDIR}/site.config.m4.no-milter\n"), "{b}");
+        // Descriptions, then helpers, each group sorted.
+        let groups: Vec<Vec<&str>> =
+            b.split("\n\n").map(|g| g.lines().map(|l| l.split_once('=').unwrap().0).collect()).collect();
+        assert_eq!(groups.len(), 3, "{b}");
+        for g in &groups[1..] {
+            let mut sorted = g.clone();
+            sorted.sort_unstable();
+            assert_eq!(g, &sorted);
+        }
+    }
+
+    #[test]
+    fn descriptions_fit_the_options_dialog() {
+        // Mk/bsd.options.desc.mk: "OPTION description text must be 43
+        // characters or less" or the dialog wraps or cuts it.
+        let b = render_block(&offered(&v("8.18.2")));
+        for l in b.lines().filter(|l| l.contains("_DESC=")) {
+            let desc = l.split_once('\t').unwrap().1;
+            assert!(desc.chars().count() <= 43, "{l}");
+        }
+    }
+
+    #[test]
+    fn option_names_do_not_clash_with_mail_sendmail() {
+        // mail/sendmail's BDB is Berkeley DB 4+ from ports; the libc DB 1.85
+        // option is the framework's BDB1.
+        let names: Vec<&str> = offered(&v("8.18.2")).iter().map(|s| s.port.name).collect();
+        assert!(names.contains(&"BDB1") && !names.contains(&"BDB"), "{names:?}");
     }
 
     #[test]

@@ -116,7 +116,7 @@ pub fn sample_calls(c: &Contents) -> String {
 
 /// A maintainer script from `xtask/templates/pkg-<name>`, filled.
 pub fn script(name: &str, c: &Contents) -> Result<String> {
-    let vars = BTreeMap::from([("PACKAGE", meta::PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
+    let vars = BTreeMap::from([("PACKAGE", meta::FREEBSD_PACKAGE_NAME.to_string()), ("SAMPLES", sample_calls(c))]);
     crate::template::render(&format!("pkg-{name}"), &vars)
 }
 
@@ -128,7 +128,7 @@ pub fn message(version: &str, prefix: &str) -> Result<String> {
         format!("{prefix}/{}", rel.display())
     };
     let vars = BTreeMap::from([
-        ("PACKAGE", meta::PACKAGE_NAME.to_string()),
+        ("PACKAGE", meta::FREEBSD_PACKAGE_NAME.to_string()),
         ("VERSION", version.to_string()),
         ("PREFIX", prefix.to_string()),
         ("CF_DIR", under(t.cf_dir())),
@@ -170,11 +170,11 @@ pub fn manifest(input: &Input, files_read: &Files, abi: &str, shlibs: &[String])
     }
     let info = input.info;
     let mut m = Map::new();
-    m.insert("name".into(), json!(info.name));
+    m.insert("name".into(), json!(info.freebsd_name));
     m.insert("origin".into(), json!(info.freebsd_origin));
     m.insert("version".into(), json!(Target::FreeBsd.package_version(&info.version, &info.revision)));
-    m.insert("comment".into(), json!(info.summary));
-    m.insert("maintainer".into(), json!(info.maintainer_address()?));
+    m.insert("comment".into(), json!(info.freebsd_comment()));
+    m.insert("maintainer".into(), json!(info.freebsd_maintainer));
     m.insert("www".into(), json!(info.homepage));
     m.insert("abi".into(), json!(abi));
     m.insert("arch".into(), json!(crate::host::arch_from_abi(abi)?));
@@ -241,7 +241,7 @@ impl Packager for Pkg {
 
     fn file_name(&self, input: &Input) -> Result<String> {
         let info = input.info;
-        Ok(format!("{}-{}.pkg", info.name, Target::FreeBsd.package_version(&info.version, &info.revision)))
+        Ok(format!("{}-{}.pkg", info.freebsd_name, Target::FreeBsd.package_version(&info.version, &info.revision)))
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {

@@ -485,6 +485,8 @@ pub struct SpecData {
     /// `meta::Info::description`: paragraphs of lines of at most 72.
     pub description: String,
     pub url: String,
+    /// Where the release and its signature are downloaded from (Source0/1).
+    pub download_url: String,
     pub release: String,
     pub maintainer: String,
     pub secs: u64,
@@ -526,6 +528,7 @@ pub fn render_spec(d: &SpecData, planned: &[(Entry, How)]) -> Result<String> {
         ("RELEASE", d.release.clone()),
         ("SUMMARY", capitalised(&d.summary)),
         ("URL", d.url.clone()),
+        ("DOWNLOAD_URL", d.download_url.clone()),
         ("TARBALL", d.tarball.clone()),
         ("SIGNATURE", d.signature.clone()),
         ("FINGERPRINT", d.fingerprint.clone()),
@@ -616,6 +619,7 @@ pub fn render(input: &super::Input, signature: &str) -> Result<Vec<(String, Stri
         summary: input.info.summary.clone(),
         description: input.info.description.clone(),
         url: input.info.homepage.clone(),
+        download_url: crate::fetch::upstream::DEFAULT_URL.to_string(),
         release: input.info.revision.clone(),
         maintainer: input.info.maintainer.clone(),
         secs: input.time,
@@ -987,6 +991,7 @@ mod tests {
             summary: meta::SUMMARY.into(),
             description: meta::description("8.18.2", &["sasl".into(), "bdb".into()]),
             url: meta::HOMEPAGE.into(),
+            download_url: crate::fetch::upstream::DEFAULT_URL.into(),
             release: "0smtls1".into(),
             maintainer: meta::MAINTAINER.into(),
             secs: 1_766_793_600,

@@ -57,6 +57,8 @@ pub struct Layout {
     pub root_group: &'static str,
     /// Mode of an ordinary program.
     pub program_mode: u32,
+    /// Mode of data files and manual pages.
+    pub data_mode: u32,
     /// Helper programs not meant for PATH.
     pub libexec: &'static str,
     pub lib_dir: LibDir,
@@ -79,8 +81,9 @@ pub struct Layout {
     /// The queue and certificate directories the package owns: (path,
     /// owner, group, mode). Empty where the base system owns them.
     pub special_dirs: &'static [(&'static str, &'static str, &'static str, u32)],
-    /// The documentation under the doc directory.
+    /// The documentation under the doc directory, `PREFIX/share/doc/<doc_name>`.
     pub docs: &'static [(&'static str, Doc)],
+    pub doc_name: &'static str,
     /// Whether the package lists every parent directory (a .deb does) or
     /// only those it owns (FreeBSD: never /usr/local/sbin).
     pub owns_all_parents: bool,
@@ -101,6 +104,7 @@ pub const DEBIAN: Layout = Layout {
     root_group: "root",
     // Debian policy wants 0755.
     program_mode: 0o755,
+    data_mode: 0o644,
     libexec: "/usr/libexec/sendmail",
     // As libmilter-dev installs libmilter.a, and where the compiler looks first.
     lib_dir: LibDir::Multiarch { base: "/usr/lib" },
@@ -157,6 +161,8 @@ pub const DEBIAN: Layout = Layout {
         ("changelog.gz", Doc::ReleaseNotes),
         ("changelog.Debian.gz", Doc::DebianChangelog),
     ],
+    // Debian Policy 12.3: /usr/share/doc/<package>.
+    doc_name: crate::meta::PACKAGE_NAME,
     owns_all_parents: true,
     owned_dirs: &[],
     under_prefix_only: false,
@@ -167,8 +173,9 @@ pub const FREEBSD: Layout = Layout {
     name: "freebsd",
     prefix: "/usr/local",
     root_group: "wheel",
-    // The ports framework installs BINMODE 0555.
+    // The ports framework installs BINMODE 0555, SHAREMODE and MANMODE 0444.
     program_mode: 0o555,
+    data_mode: 0o444,
     libexec: "/usr/local/libexec",
     lib_dir: LibDir::Fixed("/usr/local/lib"),
     // As the mail/sendmail port installs them.
@@ -199,6 +206,8 @@ pub const FREEBSD: Layout = Layout {
     services: &[],
     special_dirs: &[],
     docs: &[("LICENSE", Doc::Copy("LICENSE")), ("RELEASE_NOTES", Doc::Copy("RELEASE_NOTES"))],
+    // The port's DOCSDIR as the framework sets it: share/doc/<PORTNAME>.
+    doc_name: crate::meta::FREEBSD_PORTNAME,
     owns_all_parents: false,
     owned_dirs: &[],
     under_prefix_only: true,
@@ -216,6 +225,7 @@ pub const RPM: Layout = Layout {
     prefix: "/usr",
     root_group: "root",
     program_mode: 0o755,
+    data_mode: 0o644,
     libexec: "/usr/libexec/sendmail",
     // %{_libdir} of Fedora and openSUSE.
     lib_dir: LibDir::Fixed(if cfg!(target_pointer_width = "64") { "/usr/lib64" } else { "/usr/lib" }),
@@ -275,6 +285,8 @@ pub const RPM: Layout = Layout {
         ("RELEASE_NOTES", Doc::Copy("RELEASE_NOTES")),
         ("/usr/share/licenses/smtls-sendmail/LICENSE", Doc::Copy("LICENSE")),
     ],
+    // %doc: /usr/share/doc/<package>.
+    doc_name: crate::meta::PACKAGE_NAME,
     owns_all_parents: false,
     owned_dirs: &["/etc/mail", "/usr/libexec/sendmail", "/usr/share/licenses/smtls-sendmail"],
     under_prefix_only: false,

@@ -44,7 +44,7 @@ const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("
 
 /// Files of the cf tree that only work inside the source tree (they call
 /// ../../devtools).
-const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
+pub const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 
 /// The configuration files generated from templates
 /// ([`Target::mail_config`] places them).
@@ -157,7 +157,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], feat
     // The certificate helper, written from its template.
     let script = super::certs_script_path(target);
     l.add(Entry { mode: target.program_mode(), ..l.file(script, Origin::CertsScript) })?;
-    l.add(Entry { mode: 0o644, ..l.file(super::certs_man_path(target), Origin::CertsManPage) })?;
+    l.add(l.file(super::certs_man_path(target), Origin::CertsManPage))?;
     docs(&mut l)?;
     let option_dirs = option_files(&mut l, features)?;
     for (path, owner, group, mode) in target.layout().special_dirs {
@@ -194,16 +194,16 @@ impl Listing {
         }
     }
 
-    /// A root-owned file, mode 0644 unless changed.
+    /// A root-owned file, the target's data mode unless changed.
     fn file(&self, path: PathBuf, origin: Origin) -> Entry {
         let source = self.source(&path, &origin);
-        self.entry(path, Kind::File { source }, 0o644, origin)
+        self.entry(path, Kind::File { source }, self.target.data_mode(), origin)
     }
 
-    /// A root-owned configuration file, mode 0644.
+    /// A root-owned configuration file, the target's data mode.
     fn config(&self, path: PathBuf, origin: Origin) -> Entry {
         let source = self.source(&path, &origin);
-        self.entry(path, Kind::Config { source }, 0o644, origin)
+        self.entry(path, Kind::Config { source }, self.target.data_mode(), origin)
     }
 
     fn link(&self, path: PathBuf, target: PathBuf) -> Entry {
@@ -263,7 +263,7 @@ fn cf_tree(l: &mut Listing, cf: &[(PathBuf, bool)]) -> Result<()> {
     let cf_dir = l.target.cf_dir();
     for (rel, script) in cf {
         let e = l.file(cf_dir.join(rel), Origin::Source { rel: Path::new("cf").join(rel) });
-        l.add(Entry { mode: if *script { 0o755 } else { 0o644 }, ..e })?;
+        l.add(Entry { mode: if *script { l.target.program_mode() } else { l.target.data_mode() }, ..e })?;
     }
     Ok(())
 }
@@ -649,7 +649,7 @@ mod tests {
         // where mail/sendmail puts it; rmail as mail/sendmail installs it.
         for name in MAIL_CONFIGS {
             let e = c.get(format!("/usr/local/etc/mail/{name}.sample")).unwrap_or_else(|| panic!("{name}"));
-            assert!(!e.is_config() && e.mode == 0o644, "{name}: a plain sample file");
+            assert!(!e.is_config() && e.mode == 0o444, "{name}: a plain sample file (SHAREMODE)");
         }
         assert_eq!(c.get(super::super::layout::FREEBSD.mailer_conf.unwrap()).unwrap().origin, Origin::MailerConf);
         assert_eq!(
@@ -665,7 +665,7 @@ mod tests {
         assert!(c.get("/usr/local/sbin").is_none());
         assert!(c.get("/usr/local/share/sendmail/cf/m4").is_some());
         assert!(c.get("/usr/local/share/sendmail").is_some());
-        assert!(c.get("/usr/local/share/doc/smtls-sendmail").is_some());
+        assert!(c.get("/usr/local/share/doc/sendmail").is_some(), "the port's DOCSDIR");
         // Never the base system's directories or files: only PREFIX, and
         // a path outside it is refused.
         assert!(c.entries.iter().all(|e| e.path.starts_with("/usr/local")), "only PREFIX");

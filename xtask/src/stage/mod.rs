@@ -30,7 +30,7 @@ pub use generate::{
     fix_man_page, generate, mailer_conf, man_page_patches, mc_text, reject_nul_stanza, REJECT_NUL_CF_LINE,
 };
 pub use list::{
-    contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir,
+    contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir, CF_SKIP,
     MAIL_CONFIGS, MAN_PAGES,
 };
 pub use tree::stage;

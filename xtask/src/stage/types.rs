@@ -59,6 +59,11 @@ impl Target {
         self.layout().program_mode
     }
 
+    /// Mode of data files and manual pages.
+    pub fn data_mode(self) -> u32 {
+        self.layout().data_mode
+    }
+
     /// Helper programs not meant for PATH (sendmail itself on Debian,
     /// mail.local, smrsh).
     pub fn libexec(self) -> &'static str {
@@ -90,8 +95,9 @@ impl Target {
         Path::new(self.prefix()).join("include")
     }
 
+    /// The package's documentation, `PREFIX/share/doc/<doc_name>`.
     pub fn doc_dir(self) -> PathBuf {
-        Path::new(self.prefix()).join("share/doc").join(meta::PACKAGE_NAME)
+        Path::new(self.prefix()).join("share/doc").join(self.layout().doc_name)
     }
 
     /// Where a sendmail configuration file (`sendmail.mc` ...) is
