@@ -91,6 +91,14 @@ pub fn host_mirror(suite: &str) -> Result<String> {
     bail!("no apt source of this host serves the suite {suite} (looked in /etc/apt/sources.list and sources.list.d)")
 }
 
+/// Fails the calling test with the reason when the chroot tests cannot run
+/// here: a run that did not test something must not report it as passed.
+pub fn require() {
+    if let Some(why) = unavailable() {
+        panic!("this test cannot run here: {why}; run the suite as root with `cargo xtask test`");
+    }
+}
+
 /// Why a chroot test cannot run here, if it cannot.
 pub fn unavailable() -> Option<String> {
     if !xtask::tools::is_root() {

@@ -903,13 +903,18 @@ fn postfix_tree() -> PathBuf {
 #[test]
 fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
     let (dir, s, pki, certs) = installed_set("certs-postfix", Alg::Rsa, 2);
-    let r = postfix_tree();
-    let p = dir.join("postfix");
+    let instance = PostfixInstance::new();
+    let p = instance.0.clone();
+    let r = p.join("tree");
+    sh("cp", &["-a", postfix_tree().to_str().unwrap(), r.to_str().unwrap()]);
     for d in ["etc", "spool", "lib", "tls"] {
         std::fs::create_dir_all(p.join(d)).unwrap();
         std::fs::set_permissions(p.join(d), std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     std::os::unix::fs::chown(p.join("lib"), Some(1), None).unwrap();
+    // Postfix's own log, shown whenever the instance misbehaves.
+    let maillog = p.join("maillog");
+    let log = || format!("\n--- {} ---\n{}", maillog.display(), std::fs::read_to_string(&maillog).unwrap_or_default());
     let out = run(&s, &dir, &["export", "--dir", Pki::s(&certs), "--postfix", Pki::s(&p.join("tls"))]);
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let lines: Vec<String> = stdout(&out).lines().filter(|l| !l.starts_with('#')).map(String::from).collect();
@@ -925,8 +930,8 @@ fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
     assert_eq!(std::fs::metadata(tls.join("smtpd-key.pem")).unwrap().mode() & 0o777, 0o600);
     assert_eq!(certs_of(&tls.join("smtpd-chain.pem")), certs_of(&certs.join("host.cert")));
 
-    // A private instance: every directory in the scratch dir or the unpacked
-    // tree; mail_owner daemon, setgid_group mail (users every Debian has).
+    // A private instance: every directory in the instance's own directory or
+    // its copy of the tree; mail_owner daemon, setgid_group mail (users every Debian has).
     let lib = r.join("usr/lib/postfix");
     std::fs::copy(r.join("etc/postfix/postfix-files"), p.join("etc/postfix-files")).unwrap();
     sh("cp", &["-r", r.join("etc/postfix/postfix-files.d").to_str().unwrap(), p.join("etc").to_str().unwrap()]);
@@ -935,7 +940,10 @@ fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
         "compatibility_level = 3.6\nconfig_directory = {e}\nmeta_directory = {e}\ndaemon_directory = {d}\n\
          command_directory = {c}\nshlib_directory = {l}\nqueue_directory = {q}\ndata_directory = {data}\n\
          mail_owner = daemon\nsetgid_group = mail\ndefault_privs = nobody\nmyhostname = {HOST}\n\
-         inet_interfaces = loopback-only\nimport_environment = MAIL_CONFIG TZ LANG=C LD_LIBRARY_PATH={l}\n",
+         inet_interfaces = loopback-only\nimport_environment = MAIL_CONFIG TZ LANG=C LD_LIBRARY_PATH={l}\n\
+         maillog_file_prefixes = {p}\nmaillog_file = {log}\nalias_maps =\nalias_database =\n",
+        p = p.display(),
+        log = maillog.display(),
         e = p.join("etc").display(),
         d = r.join("usr/lib/postfix/sbin").display(),
         c = r.join("usr/sbin").display(),
@@ -1018,10 +1026,10 @@ fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
         .output()
         .unwrap();
     let _running = Postfix(r.clone(), p.join("etc"), p.join("spool/pid/master.pid"));
-    assert!(started.status.success(), "postfix start: {}", text(&started));
+    assert!(started.status.success(), "postfix start: {}{}", text(&started), log());
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "postfix does not listen on 127.0.0.1:{port}");
+        assert!(std::time::Instant::now() < deadline, "postfix does not listen on 127.0.0.1:{port}{}", log());
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let client = Command::new("timeout")
@@ -1040,9 +1048,46 @@ fn export_for_postfix_passes_postfix_check_and_postfix_serves_the_chain() {
             " 1 s:O = smtls test, CN = Test Intermediate CA 2",
             " 2 s:O = smtls test, CN = Test Intermediate CA 1"
         ],
-        "{seen}"
+        "{seen}{}",
+        log()
     );
     assert!(seen.contains("Verification: OK") && seen.contains("Verify return code: 0 (ok)"), "{seen}");
     drop(_running);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A private Postfix instance's directory. Its unprivileged daemons (user
+/// daemon) must enter every directory on the way to their queue and data:
+/// the checkout may live where they cannot (under /root, mode 0700), so the
+/// instance is a new directory of its own under the system's temporary
+/// directory, whose ancestors they can search. Removed when dropped.
+struct PostfixInstance(PathBuf);
+
+impl PostfixInstance {
+    fn new() -> PostfixInstance {
+        let base = std::env::temp_dir();
+        let mut a = PathBuf::from("/");
+        for c in base.components().skip(1) {
+            a.push(c);
+            let mode = std::fs::metadata(&a).unwrap().mode();
+            assert!(
+                mode & 0o001 != 0,
+                "Postfix's daemons cannot enter {} (mode {:o}): point TMPDIR at a directory they can reach",
+                a.display(),
+                mode & 0o7777
+            );
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let dir = base.join(format!("smtls-postfix-{}-{nanos}", std::process::id()));
+        // create_dir, not create_dir_all: a name someone planted is an error.
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        PostfixInstance(dir)
+    }
+}
+
+impl Drop for PostfixInstance {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

@@ -31,8 +31,20 @@ fn dist_8_17_1_9_builds_and_verifies() {
 fn verify_fails_on_a_binary_without_the_flags() {
     // Debian's own sendmail, when installed, lacks the chain-file flag; any
     // non-sendmail ELF lacks everything. Use the xtask binary itself.
-    let out = xtask(&["verify", "--binary", xtask_bin().to_str().unwrap()], &[]);
-    assert!(!out.status.success());
+    let bin = xtask_bin();
+    let out = xtask(&["verify", "--binary", bin.to_str().unwrap()], &[]);
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    // It failed for the flags and the libraries, not for want of the binary.
+    assert!(t.contains(&format!("{} failed verification:", bin.display())), "{t}");
+    for check in [
+        "FAIL define STARTTLS",
+        "FAIL define TLS_EC",
+        "FAIL define _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE",
+        "FAIL ELF NEEDED libssl",
+    ] {
+        assert!(t.contains(check), "{check} missing:\n{t}");
+    }
 }
 
 #[test]

@@ -139,6 +139,46 @@ fn upstream_site_over_http_with_signature() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// 8.16.1 is pinned by the SHA-512 Gentoo published: a tarball of exactly
+/// the pinned size served as upstream's is refused by its SHA-512, names
+/// both sums, and is never unpacked.
+#[test]
+fn a_release_pinned_by_sha512_refuses_a_tarball_with_another_sha512() {
+    let table = xtask::releases::table();
+    let pinned = table.find(&"8.16.1".parse().unwrap()).expect("8.16.1 is pinned");
+    assert!(pinned.sha256.is_empty() && pinned.sha512.len() == 128, "{pinned:?}");
+    let dir = scratch("fetch-sha512");
+    let site = dir.join("site");
+    std::fs::create_dir_all(&site).unwrap();
+    let mut bytes = std::fs::read(known_good_tarball()).unwrap();
+    bytes.truncate(pinned.size as usize);
+    std::fs::write(site.join(&pinned.upstream_file), &bytes).unwrap();
+    let (url, log) = serve(&site);
+    let work = dir.join("work");
+    let out = xtask(
+        &[
+            "--version",
+            "8.16.1",
+            "--work-dir",
+            work.to_str().unwrap(),
+            "--cache-dir",
+            dir.join("cache").to_str().unwrap(),
+            "fetch",
+            "--from",
+            "upstream",
+            "--upstream-url",
+            &url,
+        ],
+        &[],
+    );
+    let t = text(&out);
+    assert!(!out.status.success(), "{t}");
+    assert!(log.lock().unwrap().contains(&pinned.upstream_file), "the tarball was downloaded: {t}");
+    assert!(t.contains("has SHA-512") && t.contains(&format!("pinned at SHA-512 {}", pinned.sha512)), "{t}");
+    assert!(!work.join("8.16.1").join("src").exists(), "nothing may be unpacked");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn one_changed_byte_in_the_cache_is_refused_before_unpacking() {
     let good = known_good_tarball();

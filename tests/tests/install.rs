@@ -119,10 +119,7 @@ fn mailbox_has(c: &Chroot, token: &str) -> bool {
 
 #[test]
 fn deb_installs_runs_stops_and_purges_in_a_clean_bookworm() {
-    if let Some(why) = chroot::unavailable() {
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
+    chroot::require();
     let deb = deb("install-deb");
     let c = Chroot::new("install").unwrap();
     c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
@@ -262,10 +259,7 @@ fn deb_with_revision(name: &str, revision: &str) -> PathBuf {
 
 #[test]
 fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
-    if let Some(why) = chroot::unavailable() {
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
+    chroot::require();
     // Version N and N+1: the same verified build, packaged twice.
     let n = deb_with_revision("upgrade-deb-1", "0smtls1");
     let n1 = deb_with_revision("upgrade-deb-2", "0smtls2");
@@ -296,10 +290,7 @@ fn upgrade_keeps_conffiles_aliases_and_the_access_map() {
 
 #[test]
 fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
-    if let Some(why) = chroot::unavailable() {
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
+    chroot::require();
     let deb = deb("switch-deb");
     let c = Chroot::new("switch").unwrap();
     c.write("/etc/hosts", &format!("127.0.0.1 localhost\n127.0.1.1 {} mx\n", c.hostname), 0o644).unwrap();
@@ -337,10 +328,7 @@ fn switching_from_debians_sendmail_is_non_interactive_and_keeps_local_data() {
 /// exists and that the Documentation= man page is installed. A broken copy shows the check can fail.
 #[test]
 fn systemd_analyze_verifies_the_units() {
-    if let Some(why) = chroot::unavailable() {
-        eprintln!("SKIPPED: {why}");
-        return;
-    }
+    chroot::require();
     let deb = deb("units-deb");
     let c = Chroot::new("units").unwrap();
     let inside = c.copy_in(&deb, "/tmp").unwrap();

@@ -311,86 +311,139 @@ pub fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
     let load_before = load_average();
     let dir = plan.work_dir.join("bench");
     std::fs::create_dir_all(&dir)?;
+    prepare(plan, &dir)?;
+    let timer = Timer::install(&dir)?;
+    let upstream_tree = copy_upstream(plan, &dir)?;
+    let (upstream, toolkit) = cold_builds(plan, args.runs, jobs, &dir, &upstream_tree, &timer)?;
+    let theirs = upstream_obj_dir(&upstream_tree)?;
+    let differ = programs_differing(plan, &theirs);
+    let noop = noop_dists(plan, &dir)?;
+    report(plan, jobs, &load_before, &upstream, &toolkit, &noop);
+    report_programs(&differ, &theirs);
+    println!("ratio: {:.2}", median_of(&toolkit, |m| m.wall) / median_of(&upstream, |m| m.wall));
+    t.done();
+    if !differ.is_empty() {
+        bail!("the toolkit's programs differ from upstream's: {}", differ.join(" "));
+    }
+    Ok(())
+}
 
+/// `xtask dist` once, so the work tree is fetched, configured and built.
+fn prepare(plan: &Plan, dir: &Path) -> Result<()> {
     progress::info("preparing: xtask dist (fetch, configure, build, verify unless up to date)");
-    let status = xtask(plan, &["dist"], &dir.join("prepare.log"))?.status()?;
-    if !status.success() {
-        bail!("xtask dist failed; see {}", dir.join("prepare.log").display());
+    let log = dir.join("prepare.log");
+    if !xtask(plan, &["dist"], &log)?.status()?.success() {
+        bail!("xtask dist failed; see {}", log.display());
+    }
+    Ok(())
+}
+
+/// The timing wrapper, compiled, and what puts it first on PATH as `cc`.
+struct Timer {
+    path: std::ffi::OsString,
+    real_cc: PathBuf,
+    log: PathBuf,
+}
+
+impl Timer {
+    fn install(dir: &Path) -> Result<Timer> {
+        let real_cc = tools::find(&tools::CC)?;
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin)?;
+        std::fs::write(dir.join("cc-timer.c"), WRAPPER_C)?;
+        let out = crate::proc::capture(
+            Command::new(&real_cc).args(["-O2", "-o"]).arg(bin.join("cc")).arg(dir.join("cc-timer.c")),
+        )
+        .context("compiling the cc timing wrapper")?;
+        if !out.status.success() {
+            bail!("compiling the cc timing wrapper failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let path = std::env::join_paths(
+            std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+        )?;
+        Ok(Timer { path, real_cc, log: dir.join("cc-times.log") })
     }
 
-    // The timing wrapper, first on PATH as `cc`.
-    let real_cc = tools::find(&tools::CC)?;
-    let bin = dir.join("bin");
-    std::fs::create_dir_all(&bin)?;
-    std::fs::write(dir.join("cc-timer.c"), WRAPPER_C)?;
-    let out = crate::proc::capture(
-        Command::new(&real_cc).args(["-O2", "-o"]).arg(bin.join("cc")).arg(dir.join("cc-timer.c")),
-    )
-    .context("compiling the cc timing wrapper")?;
-    if !out.status.success() {
-        bail!("compiling the cc timing wrapper failed: {}", String::from_utf8_lossy(&out.stderr));
+    fn apply(&self, cmd: &mut Command) {
+        cmd.env("PATH", &self.path).env(stamp::TIMED_CC_VAR, &self.real_cc).env(CC_LOG_VAR, &self.log);
     }
-    let path = std::env::join_paths(
-        std::iter::once(bin.clone()).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )?;
-    let cc_log = dir.join("cc-times.log");
-    let timed = |cmd: &mut Command| {
-        cmd.env("PATH", &path).env(stamp::TIMED_CC_VAR, &real_cc).env(CC_LOG_VAR, &cc_log);
-    };
+}
 
-    let upstream_tree = dir.join("upstream").join(format!("sendmail-{}", plan.version));
-    progress::info(&format!("copying the source (same site.config.m4) to {}", upstream_tree.display()));
-    copy_source(&plan.source_dir(), &upstream_tree)?;
+/// A copy of the unpacked source (same site.config.m4) for upstream's Build.
+fn copy_upstream(plan: &Plan, dir: &Path) -> Result<PathBuf> {
+    let tree = dir.join("upstream").join(format!("sendmail-{}", plan.version));
+    progress::info(&format!("copying the source (same site.config.m4) to {}", tree.display()));
+    copy_source(&plan.source_dir(), &tree)?;
+    Ok(tree)
+}
 
+/// `runs` cold builds of each kind, alternating: upstream's serial
+/// `sh Build -c`, then `xtask build`.
+fn cold_builds(
+    plan: &Plan,
+    runs: usize,
+    jobs: usize,
+    dir: &Path,
+    upstream_tree: &Path,
+    timer: &Timer,
+) -> Result<(Vec<Measured>, Vec<Measured>)> {
     let jobs_arg = jobs.to_string();
     let (mut upstream, mut toolkit) = (vec![], vec![]);
-    for i in 1..=args.runs {
+    for i in 1..=runs {
         let log = dir.join(format!("upstream-{i}.log"));
         let mut cmd = Command::new("sh");
-        cmd.args(["Build", "-c"]).current_dir(&upstream_tree);
+        cmd.args(["Build", "-c"]).current_dir(upstream_tree);
         quiet(&mut cmd, &log)?;
         build::clean_env(&mut cmd);
-        timed(&mut cmd);
-        let m = measure(&mut cmd, &cc_log, "upstream sh Build -c").with_context(|| format!("see {}", log.display()))?;
-        progress::info(&format!("run {i}/{}: upstream sh Build -c  {}", args.runs, m.line()));
+        timer.apply(&mut cmd);
+        let m =
+            measure(&mut cmd, &timer.log, "upstream sh Build -c").with_context(|| format!("see {}", log.display()))?;
+        progress::info(&format!("run {i}/{runs}: upstream sh Build -c  {}", m.line()));
         upstream.push(m);
 
         let log = dir.join(format!("toolkit-{i}.log"));
         let mut cmd = xtask(plan, &["build", "--jobs", &jobs_arg], &log)?;
-        timed(&mut cmd);
-        let m = measure(&mut cmd, &cc_log, "xtask build").with_context(|| format!("see {}", log.display()))?;
-        progress::info(&format!("run {i}/{}: xtask build         {}", args.runs, m.line()));
+        timer.apply(&mut cmd);
+        let m = measure(&mut cmd, &timer.log, "xtask build").with_context(|| format!("see {}", log.display()))?;
+        progress::info(&format!("run {i}/{runs}: xtask build         {}", m.line()));
         toolkit.push(m);
     }
+    Ok((upstream, toolkit))
+}
 
-    // Same configuration, another directory: the programs must not differ.
-    let theirs = upstream_obj_dir(&upstream_tree)?;
-    let mut differ = vec![];
-    for p in build::PROGRAMS {
-        let a = std::fs::read(plan.program(p)).ok();
-        let b = std::fs::read(theirs.join(p).join(p)).ok();
-        if a.is_none() || a != b {
-            differ.push(*p);
-        }
-    }
+/// The programs that differ from upstream's build of the same
+/// configuration in another directory (they must not).
+fn programs_differing(plan: &Plan, theirs: &Path) -> Vec<&'static str> {
+    build::PROGRAMS
+        .iter()
+        .copied()
+        .filter(|p| {
+            let a = std::fs::read(plan.program(p)).ok();
+            a.is_none() || a != std::fs::read(theirs.join(p).join(p)).ok()
+        })
+        .collect()
+}
 
-    // No-op dist: the first settles the verify stamp for the new binary.
+/// No-op `dist` times: as the xtask binary (the first run, untimed,
+/// settles the verify stamp for the new binary), and as `cargo xtask dist`.
+struct Noop {
+    binary: Vec<f64>,
+    via_cargo: Vec<f64>,
+    skipped: usize,
+}
+
+fn noop_dists(plan: &Plan, dir: &Path) -> Result<Noop> {
     let log = dir.join("noop.log");
-    let settle = xtask(plan, &["dist"], &log)?.status()?;
-    if !settle.success() {
-        bail!("xtask dist failed; see {}", log.display());
-    }
-    let mut noop = vec![];
-    for _ in 0..5 {
+    let dist = || -> Result<f64> {
         let start = Instant::now();
-        let status = xtask(plan, &["dist"], &log)?.status()?;
-        noop.push(start.elapsed().as_secs_f64());
-        if !status.success() {
+        if !xtask(plan, &["dist"], &log)?.status()?.success() {
             bail!("xtask dist failed; see {}", log.display());
         }
-    }
-    let noop_text = std::fs::read_to_string(&log).unwrap_or_default();
-    let skipped = noop_text.matches("up to date, skipped").count();
+        Ok(start.elapsed().as_secs_f64())
+    };
+    dist()?;
+    let binary = (0..5).map(|_| dist()).collect::<Result<Vec<_>>>()?;
+    let skipped = std::fs::read_to_string(&log).unwrap_or_default().matches("up to date, skipped").count();
     let mut via_cargo = vec![];
     if let Some(cargo) = std::env::var_os("CARGO").map(PathBuf::from).or_else(|| which::which("cargo").ok()) {
         for _ in 0..3 {
@@ -398,17 +451,25 @@ pub fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
             cmd.args(["xtask"]).args(plan_args(plan)).arg("dist").current_dir(crate::plan::workspace_root());
             quiet(&mut cmd, &log)?;
             let start = Instant::now();
-            let status = cmd.status().context("running cargo xtask dist")?;
-            if status.success() {
+            if cmd.status().context("running cargo xtask dist")?.success() {
                 via_cargo.push(start.elapsed().as_secs_f64());
             }
         }
     }
+    Ok(Noop { binary, via_cargo, skipped })
+}
 
-    let med = |v: &[Measured], f: fn(&Measured) -> f64| median(&v.iter().map(f).collect::<Vec<_>>());
-    let (up_wall, tk_wall) = (med(&upstream, |m| m.wall), med(&toolkit, |m| m.wall));
+fn median_of(v: &[Measured], f: fn(&Measured) -> f64) -> f64 {
+    median(&v.iter().map(f).collect::<Vec<_>>())
+}
+
+/// The medians of the cold builds, the toolkit's overhead and the no-op
+/// `dist` figures.
+fn report(plan: &Plan, jobs: usize, load_before: &str, upstream: &[Measured], toolkit: &[Measured], noop: &Noop) {
+    let med = median_of;
+    let tk_wall = med(toolkit, |m| m.wall);
     println!("sendmail {} on {} CPUs; load average before {load_before}, after {}", plan.version, jobs, load_average());
-    for (name, v) in [("upstream sh Build -c (serial)", &upstream), ("xtask build (parallel)", &toolkit)] {
+    for (name, v) in [("upstream sh Build -c (serial)", upstream), ("xtask build (parallel)", toolkit)] {
         println!(
             "{name:<30} median {:6.2} s wall, {:5.2} s of it with no compiler running ({:4.1}%); CPU {:6.2} s, compilers and linkers {:6.2} s, other {:5.2} s ({:4.1}%)",
             med(v, |m| m.wall),
@@ -422,37 +483,35 @@ pub fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
     }
     println!(
         "toolkit overhead: {:.1}% of the cold build's wall time ran no compiler or linker ({:.2} s: xtask start-up, Build configuring object directories, make, manual pages, waits); xtask itself used {:.2} s CPU; everything outside compilers and linkers used {:.1}% of the CPU",
-        100.0 * med(&toolkit, Measured::overhead_share),
-        med(&toolkit, Measured::overhead),
-        med(&toolkit, |m| m.own_cpu),
-        100.0 * med(&toolkit, Measured::other_cpu_share)
+        100.0 * med(toolkit, Measured::overhead_share),
+        med(toolkit, Measured::overhead),
+        med(toolkit, |m| m.own_cpu),
+        100.0 * med(toolkit, Measured::other_cpu_share)
     );
     println!(
         "cores busy during the toolkit's build: {:.0}% of {jobs} x {:.2} s",
-        100.0 * med(&toolkit, Measured::cpu) / (jobs as f64 * tk_wall),
+        100.0 * med(toolkit, Measured::cpu) / (jobs as f64 * tk_wall),
         tk_wall
     );
     println!(
-        "no-op dist: median {:.3} s (xtask binary, {} runs, {skipped} of 4 steps skipped){}",
-        median(&noop),
-        noop.len(),
-        if via_cargo.is_empty() {
+        "no-op dist: median {:.3} s (xtask binary, {} runs, {} of 4 steps skipped){}",
+        median(&noop.binary),
+        noop.binary.len(),
+        noop.skipped,
+        if noop.via_cargo.is_empty() {
             String::new()
         } else {
-            format!("; {:.3} s as `cargo xtask dist` (cargo's own start-up included)", median(&via_cargo))
+            format!("; {:.3} s as `cargo xtask dist` (cargo's own start-up included)", median(&noop.via_cargo))
         }
     );
+}
+
+fn report_programs(differ: &[&str], theirs: &Path) {
     if differ.is_empty() {
         println!("programs: all {} byte-identical to upstream's build in {}", build::PROGRAMS.len(), theirs.display());
     } else {
         println!("programs: DIFFERENT from upstream's build in {}: {}", theirs.display(), differ.join(" "));
     }
-    println!("ratio: {:.2}", tk_wall / up_wall);
-    t.done();
-    if !differ.is_empty() {
-        bail!("the toolkit's programs differ from upstream's: {}", differ.join(" "));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -50,6 +50,8 @@ pub enum Command {
     Bench(bench::BenchArgs),
     /// Install what the toolkit and its tests need (Debian-family hosts, as root).
     Setup,
+    /// The whole test suite: installs what it needs first (as root), then `cargo test --workspace ARGS`.
+    Test(TestArgs),
     /// FreeBSD: regenerate the overlay port ports/mail/sendmail-tls (distinfo, PORTVERSION, pkg-plist ...).
     Port(freebsd::port::PortArgs),
     /// FreeBSD base system: edit usr.sbin/sendmail/Makefile so stock sendmail gets EC and chain files.
@@ -80,6 +82,7 @@ pub fn run(cli: Cli) -> Result<()> {
     // Commands that work on files the user names, not on a sendmail release.
     match &cli.command {
         Command::Setup => return setup(),
+        Command::Test(a) => return test(a),
         Command::FreebsdBase(a) => return freebsd::run_base(a),
         Command::FreebsdPortEdit(a) => return freebsd::run_port_edit(a),
         Command::FreebsdPatches(a) => return freebsd::patches::run(a),
@@ -138,6 +141,7 @@ pub fn run(cli: Cli) -> Result<()> {
             bench::run(&plan, &a)
         }
         Command::Setup
+        | Command::Test(_)
         | Command::FreebsdBase(_)
         | Command::FreebsdPortEdit(_)
         | Command::FreebsdPatches(_)
@@ -167,4 +171,52 @@ fn setup() -> Result<()> {
         );
     }
     tools::install(tools::SETUP_DEBIAN)
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TestArgs {
+    /// Passed on to `cargo test --workspace` (a filter, `--no-fail-fast`, `-- --nocapture` ...).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// The README's test command: every package the tests use is there (root
+/// installs what is missing; anyone else is told the one command to run
+/// before anything runs), then the whole suite.
+fn test(args: &TestArgs) -> Result<()> {
+    let os = tools::Os::detect();
+    if os != tools::Os::DebianLike {
+        anyhow::bail!(
+            "the test suite needs a Debian-family host (it runs apt, dpkg and a bookworm chroot); this is {os:?}"
+        );
+    }
+    let missing = tools::not_installed(tools::SETUP_DEBIAN)?;
+    if !missing.is_empty() {
+        if !tools::may_install(os) {
+            anyhow::bail!(
+                "the tests need these packages, which are not installed: {m}; install them with: \
+                 sudo apt-get install --no-install-recommends {m}  (or run this command as root)",
+                m = missing.join(" ")
+            );
+        }
+        tools::install(&missing)?;
+    }
+    if !tools::is_root() {
+        crate::progress::info(
+            "note: not root: the install and chroot tests will fail, saying so (they need root for a bookworm chroot)",
+        );
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    crate::proc::run(std::process::Command::new(cargo).args(["test", "--workspace"]).args(pass_through(args)))
+}
+
+/// The arguments after `test` exactly as given: clap drops the first `--`,
+/// which `cargo test` needs to tell its own options from the test binaries'.
+fn pass_through(args: &TestArgs) -> Vec<String> {
+    let raw: Vec<String> = std::env::args().skip_while(|a| a != "test").skip(1).collect();
+    if raw.iter().filter(|a| *a != "--").eq(args.args.iter().filter(|a| *a != "--")) {
+        raw
+    } else {
+        args.args.clone()
+    }
 }

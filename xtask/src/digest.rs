@@ -1,7 +1,8 @@
-//! SHA-256 and hex: the one digest every step, stamp and package uses.
+//! SHA-256 and hex: the one digest every step, stamp and package uses
+//! (and SHA-512, for a release whose published sum is one).
 
 use anyhow::{Context, Result};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha256, Sha512};
 use std::{io::Read, path::Path};
 
 /// Lower-case hex of `bytes`.
@@ -16,8 +17,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The SHA-256 of a file's content, in hex, read in blocks.
 pub fn sha256_file(path: &Path) -> Result<String> {
+    file_digest::<Sha256>(path)
+}
+
+/// The SHA-512 of a file's content, in hex, read in blocks.
+pub fn sha512_file(path: &Path) -> Result<String> {
+    file_digest::<Sha512>(path)
+}
+
+fn file_digest<D: Digest>(path: &Path) -> Result<String> {
     let mut f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    let mut h = Sha256::new();
+    let mut h = D::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = f.read(&mut buf).with_context(|| format!("reading {}", path.display()))?;

@@ -122,8 +122,6 @@ pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
         (_, true) => Mode::Explain(false),
         _ => Mode::Normal,
     };
-    // Refuse what cannot work before fetching or building anything.
-    configure::precheck(plan, &args.configure)?;
     let formats = match args.package.formats.is_empty() {
         true => package::default_formats(crate::tools::Os::detect()),
         false => args.package.formats.clone(),

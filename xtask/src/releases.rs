@@ -64,8 +64,16 @@ pub struct Release {
     pub version: String,
     pub upstream_file: String,
     pub size: u64,
+    /// The tarball's SHA-256, or empty when what was published is a
+    /// SHA-512 only; every sum given is checked.
+    #[serde(default)]
     pub sha256: String,
+    #[serde(default)]
+    pub sha512: String,
+    /// Empty (both) for a release Debian never carried.
+    #[serde(default)]
     pub debian_version: String,
+    #[serde(default)]
     pub debian_suites: Vec<String>,
     /// The primary fingerprint of the key that signs this release; empty
     /// when not pinned (then any of the table's `signing_keys` will do).
@@ -86,10 +94,33 @@ impl Release {
             upstream_file: format!("sendmail.{version}.tar.gz"),
             size: 0,
             sha256,
+            sha512: String::new(),
             debian_version: String::new(),
             debian_suites: vec![],
             signing_key: String::new(),
         })
+    }
+
+    /// What names the tarball in stamps and in the work directory: its
+    /// SHA-256, or `sha512:` and its SHA-512 when only that is pinned.
+    pub fn source_id(&self) -> String {
+        if self.sha256.is_empty() {
+            format!("sha512:{}", self.sha512)
+        } else {
+            self.sha256.clone()
+        }
+    }
+
+    /// The sums pinned, as the user reads them (`SHA-256 X, SHA-512 Y`).
+    pub fn sums(&self) -> String {
+        let mut s = vec![];
+        if !self.sha256.is_empty() {
+            s.push(format!("SHA-256 {}", self.sha256));
+        }
+        if !self.sha512.is_empty() {
+            s.push(format!("SHA-512 {}", self.sha512));
+        }
+        s.join(", ")
     }
 
     /// The upstream version prefix of Debian source versions carrying it.
@@ -231,6 +262,10 @@ impl Table {
         match (self.find(version), user_sha256) {
             (Some(r), Some(sum)) => {
                 let sum = normalise_sha256(sum)?;
+                if r.sha256.is_empty() {
+                    // Pinned by SHA-512 alone: the tarball must match both.
+                    return Ok(Release { sha256: sum, ..r.clone() });
+                }
                 if sum != r.sha256 {
                     bail!(
                         "--sha256 {sum} contradicts the pinned SHA-256 {} of sendmail {version} in releases.toml; drop --sha256 or fix the table",
@@ -260,6 +295,14 @@ pub fn normalise_sha256(s: &str) -> Result<String> {
     Ok(s)
 }
 
+pub fn normalise_sha512(s: &str) -> Result<String> {
+    let s = s.trim().to_ascii_lowercase();
+    if s.len() != 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("`{s}` is not a SHA-512: expected 128 hexadecimal digits");
+    }
+    Ok(s)
+}
+
 /// Parses a version given on the command line, with context for the error.
 pub fn parse_version(s: &str) -> Result<Version> {
     s.parse().with_context(|| format!("reading --version {s}"))
@@ -276,11 +319,17 @@ mod tests {
         for r in &t.releases {
             let v = r.version();
             assert_eq!(r.upstream_file, format!("sendmail.{v}.tar.gz"));
-            assert_eq!(normalise_sha256(&r.sha256).unwrap(), r.sha256);
+            assert!(!r.sha256.is_empty() || !r.sha512.is_empty(), "{v}: no sum pinned");
+            if !r.sha256.is_empty() {
+                assert_eq!(normalise_sha256(&r.sha256).unwrap(), r.sha256);
+            }
+            if !r.sha512.is_empty() {
+                assert_eq!(normalise_sha512(&r.sha512).unwrap(), r.sha512);
+            }
             assert!(r.size > 1_000_000);
-            assert!(r.debian_version.starts_with(&format!("{v}-")));
+            assert_eq!(r.debian_version.is_empty(), r.debian_suites.is_empty(), "{v}: a Debian version needs suites");
+            assert!(r.debian_version.is_empty() || r.debian_version.starts_with(&format!("{v}-")));
             assert!(r.signing_key.is_empty() || t.signing_keys.contains(&r.signing_key), "{v}: unlisted key");
-            assert!(!r.debian_suites.is_empty());
         }
         assert!(t.signing_keys.len() >= 16);
         for k in &t.signing_keys {

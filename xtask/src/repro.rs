@@ -87,7 +87,9 @@ pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", "umask \"$1\" && shift && exec \"$@\"", "sh", r.umask])
             .arg(&exe)
-            .args(["--version", &plan.version.to_string(), "--sha256", &plan.release.sha256])
+            .args(["--version", &plan.version.to_string()])
+            // A release pinned by SHA-512 alone needs no --sha256 (the table has it).
+            .args(if plan.release.sha256.is_empty() { vec![] } else { vec!["--sha256", plan.release.sha256.as_str()] })
             .arg("--work-dir")
             .arg(&work)
             .arg("--cache-dir")

@@ -170,6 +170,27 @@ pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false)
 }
 
+/// Which of `packages` dpkg does not have installed (in their order).
+pub fn not_installed<'a>(packages: &[&'a str]) -> Result<Vec<&'a str>> {
+    // dpkg-query fails for a package it has never heard of, and still lists
+    // the others: its status is not the answer, its output is.
+    let out = crate::proc::capture(
+        Command::new("dpkg-query").args(["-W", "-f", "${Package} ${db:Status-Abbrev}\\n"]).args(packages),
+    )?;
+    Ok(missing_from_status(packages, &String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The packages not listed as installed (`ii`) in dpkg-query's output.
+pub fn missing_from_status<'a>(packages: &[&'a str], status: &str) -> Vec<&'a str> {
+    let installed: std::collections::BTreeSet<&str> = status
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, st)| st.trim_end() == "ii")
+        .map(|(p, _)| p.split(':').next().unwrap_or(p))
+        .collect();
+    packages.iter().copied().filter(|p| !installed.contains(p)).collect()
+}
+
 /// `apt-get install` the given packages (after one `apt-get update`).
 pub fn install(packages: &[&str]) -> Result<()> {
     crate::progress::step(&format!("installing {} with apt-get (running as root)", packages.join(" ")));
@@ -189,6 +210,13 @@ pub fn install(packages: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn packages_not_installed_or_half_installed_are_missing() {
+        let status = "gcc ii \nlibc6-dev:amd64 ii \nlintian rc \nmake iU \n";
+        let want = ["gcc", "libc6-dev", "lintian", "make", "bmake"];
+        assert_eq!(missing_from_status(&want, status), ["lintian", "make", "bmake"]);
+    }
 
     #[test]
     fn missing_message_names_the_package() {

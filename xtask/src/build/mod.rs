@@ -149,7 +149,7 @@ fn check_configured(plan: &Plan, config: &Configuration) -> Result<()> {
 /// toolkit.
 pub fn stamp_inputs(plan: &Plan, config: Option<&Configuration>) -> Result<stamp::Inputs> {
     let mut i = stamp::Inputs::new("build");
-    i.add("source", format!("sendmail {} sha256:{}", plan.version, plan.release.sha256));
+    i.add("source", format!("sendmail {} {}", plan.version, plan.release.source_id()));
     i.add_file_content("site.config.m4", &plan.site_config());
     i.add("compiler", stamp::command_identity("cc"));
     match config {

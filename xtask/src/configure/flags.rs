@@ -115,9 +115,14 @@ mod tests {
         let t = crate::releases::table();
         let req = TlsRequest::default();
         let mut seen = vec![];
-        for (rel, ec) in
-            [("8.18.2", "TLS_EC=2"), ("8.18.1", "TLS_EC=2"), ("8.17.1.9", "TLS_EC=2"), ("8.15.2", "_FFR_TLS_EC")]
-        {
+        for (rel, ec) in [
+            ("8.18.2", "TLS_EC=2"),
+            ("8.18.1", "TLS_EC=2"),
+            ("8.17.1.9", "TLS_EC=2"),
+            ("8.17.1", "TLS_EC=2"),
+            ("8.16.1", "TLS_EC=2"),
+            ("8.15.2", "_FFR_TLS_EC"),
+        ] {
             let v: Version = rel.parse().unwrap();
             assert!(t.find(&v).is_some(), "{rel} pinned");
             let d = tls_defines(&v, &req, OPENSSL3).unwrap();
@@ -184,9 +189,14 @@ mod tests {
         let t = crate::releases::table();
         let v = |s: &str| s.parse::<crate::releases::Version>().unwrap();
         let req = TlsRequest::default();
-        for (rel, ec) in
-            [("8.18.2", "TLS_EC=2"), ("8.18.1", "TLS_EC=2"), ("8.17.1.9", "TLS_EC=2"), ("8.15.2", "_FFR_TLS_EC")]
-        {
+        for (rel, ec) in [
+            ("8.18.2", "TLS_EC=2"),
+            ("8.18.1", "TLS_EC=2"),
+            ("8.17.1.9", "TLS_EC=2"),
+            ("8.17.1", "TLS_EC=2"),
+            ("8.16.1", "TLS_EC=2"),
+            ("8.15.2", "_FFR_TLS_EC"),
+        ] {
             assert!(t.find(&v(rel)).is_some(), "{rel} pinned");
             let d = tls_defines(&v(rel), &req, 0x3000_0130).unwrap();
             assert_eq!(d, ["STARTTLS", ec, "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE"], "{rel}");

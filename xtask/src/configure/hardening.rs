@@ -80,9 +80,39 @@ pub fn for_m4(flags: &[String]) -> Result<String> {
     Ok(out.join(" "))
 }
 
+/// What dpkg-buildflags' answer depends on besides the environment: the
+/// program, its modules and the configuration files it reads.
+const DPKG_BUILDFLAGS_FILES: &[&str] = &[
+    "/etc/dpkg/buildflags.conf",
+    "/etc/dpkg/origins/default",
+    "/usr/share/perl5/Dpkg/BuildFlags.pm",
+    "/usr/share/perl5/Dpkg/Vendor/Debian.pm",
+    "/usr/share/perl5/Dpkg/Vendor/Ubuntu.pm",
+];
+
+/// The flags for this host (see [`probe`]), from the probe cache while the
+/// compiler, dpkg-buildflags, their configuration and environment are the
+/// same.
+pub fn detect(scratch: &Path) -> Result<Hardening> {
+    let mut key = crate::stamp::Inputs::new("hardening");
+    key.add("compiler", super::cache::compiler_identity())
+        .add("environment", super::cache::compiler_environment())
+        .add("dpkg-buildflags", crate::stamp::command_identity("dpkg-buildflags"));
+    for f in DPKG_BUILDFLAGS_FILES {
+        key.add_file_identity(f, Path::new(f));
+    }
+    let user = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")));
+    if let Some(dir) = user {
+        key.add_file_identity("user buildflags.conf", &dir.join("dpkg/buildflags.conf"));
+    }
+    super::cache::cached(&key, &mut Default::default(), |_| probe(scratch))
+}
+
 /// The flags for this host: dpkg-buildflags when installed, else the
 /// fallback flags the compiler accepts (each tried on a small program).
-pub fn detect(scratch: &Path) -> Result<Hardening> {
+fn probe(scratch: &Path) -> Result<Hardening> {
     std::fs::create_dir_all(scratch).with_context(|| format!("creating {}", scratch.display()))?;
     let src = scratch.join("harden.c");
     std::fs::write(

@@ -1,6 +1,7 @@
 //! configure: decide the defines, probe OpenSSL and Berkeley DB, and write
 //! `devtools/Site/site.config.m4` from the fragments.
 
+mod cache;
 pub(crate) mod flags;
 pub mod hardening;
 pub mod options;
@@ -99,10 +100,11 @@ impl Configuration {
 /// read (and, when Berkeley DB was not found, of the directories holding
 /// them, where installing it would add files).
 pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs, previous: Option<&Configuration>) -> Result<stamp::Inputs> {
+    cache::use_dir(&plan.work_dir);
     let mut i = stamp::Inputs::new("configure");
     i.add(
         "source",
-        format!("sendmail {} sha256:{} in {}", plan.version, plan.release.sha256, plan.source_dir().display()),
+        format!("sendmail {} {} in {}", plan.version, plan.release.source_id(), plan.source_dir().display()),
     );
     // Every field of the arguments, so an option added later is keyed too.
     i.add("arguments", format!("{args:?}"));
@@ -150,7 +152,35 @@ pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
 }
 
 pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
+    cache::use_dir(&plan.work_dir);
     let t = progress::Timer::start(format!("configure sendmail {}", plan.version));
+    require_source_and_tools(plan)?;
+    let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
+    // The version alone can already refuse (no EC before 8.14.8, ...).
+    flags::tls_defines(&plan.version, &request, 0)?;
+    let found = probe_host(plan, args, &request)?;
+    let (fragments, vars) = fragments_for(plan, args, &request, &found)?;
+    let text = write_site_config(plan, &fragments, &vars, &found.defines)?;
+    let config = Configuration {
+        version: plan.version.to_string(),
+        source_sha256: plan.release.source_id(),
+        request,
+        defines: found.defines,
+        openssl: found.openssl,
+        berkeley_db: found.berkeley_db,
+        options: found.decisions.iter().filter(|d| d.enabled()).map(|d| d.name.to_string()).collect(),
+        options_off: found.decisions.iter().filter(|d| !d.enabled()).map(|d| d.name.to_string()).collect(),
+        fragments: fragments.iter().map(|f| f.name.clone()).collect(),
+        site_config_sha256: crate::digest::sha256_hex(text.as_bytes()),
+        probed_files: found.probed.into_iter().collect(),
+        hardening: Some(found.hardening),
+    };
+    record(plan, args, &config)?;
+    t.done();
+    Ok(config)
+}
+
+fn require_source_and_tools(plan: &Plan) -> Result<()> {
     let source = plan.source_dir();
     if !source.join("devtools/bin/Build").is_file() {
         bail!("{} holds no unpacked sendmail source: run `cargo xtask fetch` first", source.display());
@@ -158,10 +188,23 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     for need in [&tools::CC, &tools::M4, &tools::MAKE] {
         tools::find(need)?;
     }
-    let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
-    // The version alone can already refuse (no EC before 8.14.8, ...).
-    flags::tls_defines(&plan.version, &request, 0)?;
+    Ok(())
+}
 
+/// What the probes found on this host, and the defines that follows.
+struct Found {
+    openssl: OpenSsl,
+    defines: Vec<String>,
+    decisions: Vec<options::Decision>,
+    berkeley_db: Option<String>,
+    hardening: hardening::Hardening,
+    probed: std::collections::BTreeSet<PathBuf>,
+}
+
+/// Probes OpenSSL (installing its headers where smtls may), decides the
+/// build options, checks the release fits what was found, and reads the
+/// hardening flags; says what it found.
+fn probe_host(plan: &Plan, args: &ConfigureArgs, request: &TlsRequest) -> Result<Found> {
     let scratch = plan.work_dir.join("probe");
     if tools::may_install(tools::Os::detect())
         && args.openssl_prefix.is_none()
@@ -178,7 +221,7 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         openssl.linked,
         if openssl.ec { "works" } else { "unavailable" }
     ));
-    let defines = flags::tls_defines(&plan.version, &request, openssl.compiled)?;
+    let defines = flags::tls_defines(&plan.version, request, openssl.compiled)?;
     if request.ec && !openssl.ec {
         bail!("this OpenSSL cannot make P-256 keys (built with no-ec?), so TLS_EC cannot work: use an OpenSSL with EC or pass --no-ec");
     }
@@ -193,13 +236,29 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     let berkeley_db = if enabled("bdb") { probe::berkeley_db(&scratch, &mut probed).ok() } else { None };
     let harden = hardening::detect(&scratch.join("hardening"));
     let _ = std::fs::remove_dir_all(&scratch);
-    let harden = harden?;
+    let hardening = harden?;
+    progress::info(&format!(
+        "hardening from {}: {} | {}",
+        hardening.source,
+        hardening.cflags.join(" "),
+        hardening.ldflags.join(" ")
+    ));
+    Ok(Found { openssl, defines, decisions, berkeley_db, hardening, probed })
+}
 
+/// The fragments of site.config.m4, in order, and the values of their
+/// placeholders.
+fn fragments_for(
+    plan: &Plan,
+    args: &ConfigureArgs,
+    request: &TlsRequest,
+    found: &Found,
+) -> Result<(Vec<Fragment>, BTreeMap<&'static str, String>)> {
     let mut fragments = vec![site_config::builtin("tls.m4")?];
     let mut vars = BTreeMap::new();
     if request.ec {
         fragments.push(site_config::builtin("ec.m4")?);
-        vars.insert("EC_DEFINE", flags::ec_define_for(&plan.version, openssl.compiled)?);
+        vars.insert("EC_DEFINE", flags::ec_define_for(&plan.version, found.openssl.compiled)?);
     }
     if request.cert_chain {
         fragments.push(site_config::builtin("cert-chain.m4")?);
@@ -210,26 +269,20 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         vars.insert("OPENSSL_INCDIR", inc.display().to_string());
         vars.insert("OPENSSL_LIBDIR", lib.display().to_string());
     }
-    for d in &decisions {
+    for d in &found.decisions {
         match (d.enabled(), d.spec.off_fragment) {
             (true, _) => fragments.push(site_config::builtin(d.spec.fragment)?),
             (false, Some(off)) => fragments.push(site_config::builtin(off)?),
             (false, None) => {}
         }
     }
-    progress::info(&format!(
-        "hardening from {}: {} | {}",
-        harden.source,
-        harden.cflags.join(" "),
-        harden.ldflags.join(" ")
-    ));
     fragments.push(site_config::builtin("hardening.m4")?);
-    vars.insert("HARDENING_CFLAGS", hardening::for_m4(&harden.cflags)?);
-    vars.insert("HARDENING_LDFLAGS", hardening::for_m4(&harden.ldflags)?);
+    vars.insert("HARDENING_CFLAGS", hardening::for_m4(&found.hardening.cflags)?);
+    vars.insert("HARDENING_LDFLAGS", hardening::for_m4(&found.hardening.ldflags)?);
     fragments.push(site_config::builtin("reproducible.m4")?);
     // Berkeley DB 4 and later (the probe found <db.h> and -ldb).
     vars.insert("DB_LIBS", "-ldb".to_string());
-    vars.insert("SOURCE_DIR", source.display().to_string());
+    vars.insert("SOURCE_DIR", plan.source_dir().display().to_string());
     vars.insert("VERSION", plan.version.to_string());
     if !request.extra.is_empty() {
         let text: String =
@@ -239,7 +292,18 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
     for f in &args.site_configs {
         fragments.push(site_config::user(f)?);
     }
-    let text = site_config::generate(&fragments, &vars)?;
+    Ok((fragments, vars))
+}
+
+/// Generates site.config.m4 from the fragments and writes it (the old
+/// stamp forgotten first); returns its text.
+fn write_site_config(
+    plan: &Plan,
+    fragments: &[Fragment],
+    vars: &BTreeMap<&'static str, String>,
+    defines: &[String],
+) -> Result<String> {
+    let text = site_config::generate(fragments, vars)?;
     stamp::forget(&plan.work_dir, "configure")?;
     crate::util::write_in_tree(&plan.work_dir, &plan.site_config(), text.as_bytes())?;
     progress::info(&format!("wrote {} ({} fragments)", plan.site_config().display(), fragments.len()));
@@ -247,31 +311,19 @@ pub fn run(plan: &Plan, args: &ConfigureArgs) -> Result<Configuration> {
         "sendmail defines: {}",
         defines.iter().map(|d| format!("-D{d}")).collect::<Vec<_>>().join(" ")
     ));
+    Ok(text)
+}
 
-    let config = Configuration {
-        version: plan.version.to_string(),
-        source_sha256: plan.release.sha256.clone(),
-        request,
-        defines,
-        openssl,
-        berkeley_db,
-        options: decisions.iter().filter(|d| d.enabled()).map(|d| d.name.to_string()).collect(),
-        options_off: decisions.iter().filter(|d| !d.enabled()).map(|d| d.name.to_string()).collect(),
-        fragments: fragments.iter().map(|f| f.name.clone()).collect(),
-        site_config_sha256: crate::digest::sha256_hex(text.as_bytes()),
-        probed_files: probed.into_iter().collect(),
-        hardening: Some(harden),
-    };
-    crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(&config)?.as_bytes())?;
+/// Writes configuration.json and the configure stamp.
+fn record(plan: &Plan, args: &ConfigureArgs, config: &Configuration) -> Result<()> {
+    crate::util::write_atomic(&plan.configuration_file(), serde_json::to_string_pretty(config)?.as_bytes())?;
     let note = format!(
         "{}, Berkeley DB {}, {} probed files unchanged",
         config.openssl.text,
         config.berkeley_db.as_deref().unwrap_or("off"),
         config.probed_files.len()
     );
-    stamp::record(&plan.work_dir, &stamp_inputs(plan, args, Some(&config))?, &note)?;
-    t.done();
-    Ok(config)
+    stamp::record(&plan.work_dir, &stamp_inputs(plan, args, Some(config))?, &note)
 }
 
 /// Refuses an OpenSSL or Cyrus SASL that this release does not fit (the
@@ -292,6 +344,7 @@ pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -
 /// lacks, and an OpenSSL or Cyrus SASL it does not fit (both probed here,
 /// without the source).
 pub fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
+    cache::use_dir(&plan.work_dir);
     let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
     flags::tls_defines(&plan.version, &request, 0)?;
     let without = options::parse_list(&args.without)?;
@@ -360,6 +413,7 @@ pub struct OptionsArgs {
 
 /// `cargo xtask options`: every option, whether it would be on, and why.
 pub fn report(plan: &Plan, args: &OptionsArgs) -> Result<Vec<options::Decision>> {
+    cache::use_dir(&plan.work_dir);
     let scratch = plan.work_dir.join(format!("probe-options-{}", std::process::id()));
     let decisions = decide_options(plan, &args.configure, &scratch, &mut Default::default());
     let _ = std::fs::remove_dir_all(&scratch);

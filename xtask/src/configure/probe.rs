@@ -104,6 +104,8 @@ pub fn parse_openssl(out: &str, prefix: Option<&Path>) -> Result<OpenSsl> {
 /// (`-MD`) and the files the linker opened (`--trace`) are added to `files`:
 /// what a later `dist` compares to know whether probing again could find
 /// something else.
+/// `compile`'s output, from the probe cache while the compiler, its
+/// environment and every file the probe read are unchanged.
 fn compile_and_run(
     source: &str,
     name: &str,
@@ -111,6 +113,18 @@ fn compile_and_run(
     scratch: &Path,
     files: &mut BTreeSet<PathBuf>,
 ) -> Result<String> {
+    let mut key = crate::stamp::Inputs::new(name);
+    key.add("source", source)
+        .add("arguments", args.join(" "))
+        .add("target", env!("SMTLS_TARGET"))
+        .add("compiler", super::cache::compiler_identity())
+        .add("environment", super::cache::compiler_environment());
+    super::cache::cached(&key, files, |files| compile(source, name, args, scratch, files))
+}
+
+/// Compiles `source` with `args`, runs it and returns its stdout; `files`
+/// gains the headers and libraries the compiler and linker read.
+fn compile(source: &str, name: &str, args: &[String], scratch: &Path, files: &mut BTreeSet<PathBuf>) -> Result<String> {
     std::fs::create_dir_all(scratch)?;
     let c = scratch.join(format!("{name}.c"));
     let exe = scratch.join(name);

@@ -1,13 +1,19 @@
 //! Proving a tarball is the pinned one: size, SHA-256, and the upstream
 //! OpenPGP signature checked against the pinned key fingerprint.
 
-use crate::{digest::sha256_file, plan::workspace_root, releases::Release, tools};
+use crate::{
+    digest::{sha256_file, sha512_file},
+    plan::workspace_root,
+    releases::Release,
+    tools,
+};
 use anyhow::{bail, Context, Result};
 use base64::Engine;
 use std::path::Path;
 use std::process::Command;
 
-/// Fails unless `path` has the release's size (when pinned) and SHA-256.
+/// Fails unless `path` has the release's size (when pinned) and every sum
+/// pinned (SHA-256, SHA-512).
 pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if release.size != 0 && size != release.size {
@@ -18,9 +24,30 @@ pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
             release.size
         );
     }
-    let sum = sha256_file(path)?;
-    if sum != release.sha256 {
-        bail!("{} has SHA-256 {sum}, but sendmail {} is pinned at {}", path.display(), release.version, release.sha256);
+    if release.sha256.is_empty() && release.sha512.is_empty() {
+        bail!("sendmail {} has no pinned sum: pin it with --sha256 HEX", release.version);
+    }
+    if !release.sha256.is_empty() {
+        let sum = sha256_file(path)?;
+        if sum != release.sha256 {
+            bail!(
+                "{} has SHA-256 {sum}, but sendmail {} is pinned at {}",
+                path.display(),
+                release.version,
+                release.sha256
+            );
+        }
+    }
+    if !release.sha512.is_empty() {
+        let sum = sha512_file(path)?;
+        if sum != release.sha512 {
+            bail!(
+                "{} has SHA-512 {sum}, but sendmail {} is pinned at SHA-512 {}",
+                path.display(),
+                release.version,
+                release.sha512
+            );
+        }
     }
     Ok(())
 }
@@ -176,6 +203,30 @@ mod tests {
         check_tarball(&f, &r).unwrap();
         r.size = 6;
         assert!(check_tarball(&f, &r).unwrap_err().to_string().contains("5 bytes"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_release_pinned_by_sha512_alone_is_checked_by_it() {
+        let dir = std::env::temp_dir().join(format!("smtls-checksum512-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("t.tar.gz");
+        std::fs::write(&f, b"hello").unwrap();
+        let mut r = crate::releases::Release::user_pinned(&"8.16.1".parse().unwrap(), &"00".repeat(32)).unwrap();
+        r.sha256 = String::new();
+        r.sha512 = "00".repeat(64);
+        let e = check_tarball(&f, &r).unwrap_err().to_string();
+        assert!(e.contains("SHA-512") && e.contains("pinned at SHA-512"), "{e}");
+        // sha512sum of "hello", computed independently of this crate.
+        r.sha512 = "9b71d224bd62f3785d96d46ad3ea3d73319bfbc2890caadae2dff72519673ca72323c3d99ba5c11d7c7acc6e14b8c5da0c4663475c2e5c3adef46f73bcdec043".into();
+        check_tarball(&f, &r).unwrap();
+        assert_eq!(r.source_id(), format!("sha512:{}", r.sha512));
+        // A --sha256 given too must hold as well.
+        r.sha256 = "00".repeat(32);
+        assert!(check_tarball(&f, &r).unwrap_err().to_string().contains("SHA-256"));
+        r.sha256 = String::new();
+        r.sha512 = String::new();
+        assert!(check_tarball(&f, &r).unwrap_err().to_string().contains("no pinned sum"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -124,10 +124,10 @@ pub fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
         }
     }
     bail!(
-        "could not obtain a verified sendmail {} tarball ({}, SHA-256 {}); every source failed:\n  - {}",
+        "could not obtain a verified sendmail {} tarball ({}, {}); every source failed:\n  - {}",
         plan.version,
         plan.release.upstream_file,
-        plan.release.sha256,
+        plan.release.sums(),
         failures.join("\n  - ")
     )
 }
@@ -218,7 +218,7 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     let source_dir = plan.source_dir();
     let stamp_is_file = std::fs::symlink_metadata(&stamp).map(|m| m.is_file()).unwrap_or(false);
     if stamp_is_file
-        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.sha256.as_str())
+        && std::fs::read_to_string(&stamp).ok().as_deref() == Some(plan.release.source_id().as_str())
         && source_dir.is_dir()
     {
         progress::info(&format!("source already unpacked in {}", source_dir.display()));
@@ -242,7 +242,11 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
                 plan.version
             );
         }
-        crate::util::write_in_tree(&partial, &partial.join(".smtls-source-sha256"), plan.release.sha256.as_bytes())?;
+        crate::util::write_in_tree(
+            &partial,
+            &partial.join(".smtls-source-sha256"),
+            plan.release.source_id().as_bytes(),
+        )?;
         crate::util::require_real_dir(&src_root)?;
         if src_root.exists() {
             crate::util::make_writable_and_remove(&src_root)
@@ -287,7 +291,7 @@ pub fn build_time(plan: &Plan) -> Result<crate::epoch::BuildTime> {
 /// matter: it is the same tarball, byte for byte.
 pub fn stamp_inputs(plan: &Plan, args: &FetchArgs) -> crate::stamp::Inputs {
     let mut i = crate::stamp::Inputs::new("fetch");
-    i.add("source", format!("sendmail {} sha256:{}", plan.version, plan.release.sha256));
+    i.add("source", format!("sendmail {} {}", plan.version, plan.release.source_id()));
     i.add("signature required", args.require_signature.to_string());
     i
 }
@@ -311,7 +315,7 @@ pub fn run(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
         Signature::Verified(by) => format!("signature good, {by}"),
         Signature::NotChecked(_) => "signature not checked".into(),
     };
-    let note = format!("sendmail {} unpacked, SHA-256 {}, {signature}", plan.version, plan.release.sha256);
+    let note = format!("sendmail {} unpacked, {}, {signature}", plan.version, plan.release.sums());
     crate::stamp::record(&plan.work_dir, &stamp_inputs(plan, args), &note)?;
     t.done();
     Ok(fetched)

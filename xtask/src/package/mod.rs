@@ -400,14 +400,29 @@ fn keep_foreign_files(out_dir: &Path, fresh: &Path, ours: &[String]) -> Result<(
     Ok(())
 }
 
-/// One contents entry as a tar member called `name`: its data, and the
-/// owner, group and mode the list records (numeric ids as on FreeBSD).
-pub fn tar_member(input: &Input, e: &stage::Entry, name: String) -> Result<archive::TarMember> {
-    let data = match &e.kind {
+/// What a contents entry is in a tar archive: a directory, a symbolic
+/// link, or a regular file with the bytes `read` gives (called only then).
+pub fn tar_data(e: &stage::Entry, read: impl FnOnce() -> Result<Vec<u8>>) -> Result<archive::TarData> {
+    Ok(match &e.kind {
         stage::Kind::Dir => archive::TarData::Dir,
         stage::Kind::Symlink { target } => archive::TarData::Symlink(target.to_string_lossy().into()),
-        stage::Kind::File { .. } | stage::Kind::Config { .. } => archive::TarData::File(input.bytes(e)?),
-    };
+        stage::Kind::File { .. } | stage::Kind::Config { .. } => archive::TarData::File(read()?),
+    })
+}
+
+/// A member's name in the .deb's data.tar and the .tar.gz: `./<path>`,
+/// with a trailing `/` for a directory.
+pub fn member_name(e: &stage::Entry) -> String {
+    let rel = e.relative().to_string_lossy();
+    match e.kind {
+        stage::Kind::Dir => format!("./{rel}/"),
+        _ => format!("./{rel}"),
+    }
+}
+
+/// One contents entry as a tar member called `name` with `data`, and the
+/// owner, group and mode the list records (numeric ids as on FreeBSD).
+pub fn tar_member(input: &Input, e: &stage::Entry, name: String, data: archive::TarData) -> Result<archive::TarMember> {
     Ok(archive::TarMember {
         name,
         data,

@@ -72,15 +72,31 @@ pub fn decide_abi(
     }
 }
 
-/// The ELF files of the staged list: (install path, what they say).
-pub fn staged_elf_files(input: &Input) -> Result<Vec<(PathBuf, elf_abi::ElfAbi)>> {
-    let mut files = vec![];
-    for e in &input.contents.entries {
-        if let Kind::File { .. } = e.kind {
-            files.push((e.path.as_path(), input.bytes(e)?));
+/// The bytes of every regular file of the list, read once for the ABI, the
+/// manifest's sums and the archive.
+pub struct Files<'a>(BTreeMap<&'a Path, Vec<u8>>);
+
+impl<'a> Files<'a> {
+    pub fn read(input: &'a Input) -> Result<Files<'a>> {
+        let mut m = BTreeMap::new();
+        for e in &input.contents.entries {
+            if let Kind::File { .. } | Kind::Config { .. } = e.kind {
+                m.insert(e.path.as_path(), input.bytes(e)?);
+            }
         }
+        Ok(Files(m))
     }
-    elf_abi::read_all(files)
+
+    fn get(&self, e: &crate::stage::Entry) -> Result<&[u8]> {
+        self.0.get(e.path.as_path()).map(Vec::as_slice).with_context(|| format!("{} was not read", e.path.display()))
+    }
+
+    /// The ELF files among the programs (not the configuration): (install
+    /// path, what they say).
+    pub fn elf(&self, input: &Input) -> Result<Vec<(PathBuf, elf_abi::ElfAbi)>> {
+        let programs = input.contents.entries.iter().filter(|e| matches!(e.kind, Kind::File { .. }));
+        elf_abi::read_all(programs.map(|e| Ok((e.path.as_path(), self.get(e)?.to_vec()))).collect::<Result<Vec<_>>>()?)
+    }
 }
 
 fn perm(mode: u32) -> String {
@@ -121,9 +137,11 @@ pub fn message(version: &str, prefix: &str) -> Result<String> {
     crate::template::render("pkg-message", &vars)
 }
 
-/// The manifest; `compact` leaves out files, directories, config and scripts
-/// (that is `+COMPACT_MANIFEST`).
-pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> Result<Value> {
+/// The keys of `+MANIFEST` that `+COMPACT_MANIFEST` leaves out.
+const NOT_COMPACT: &[&str] = &["files", "directories", "scripts", "messages"];
+
+/// `+MANIFEST`; `+COMPACT_MANIFEST` is it without [`NOT_COMPACT`].
+pub fn manifest(input: &Input, files_read: &Files, abi: &str, shlibs: &[String]) -> Result<Value> {
     let c = input.contents;
     if c.target != Target::FreeBsd {
         bail!("a .pkg needs the freebsd layout, not {}", c.target);
@@ -135,9 +153,9 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
         let key = e.path.to_string_lossy().to_string();
         match &e.kind {
             Kind::File { .. } | Kind::Config { .. } => {
-                let bytes = input.bytes(e)?;
+                let bytes = files_read.get(e)?;
                 flatsize += bytes.len() as u64;
-                let sum = format!("1${}", crate::digest::sha256_hex(&bytes));
+                let sum = format!("1${}", crate::digest::sha256_hex(bytes));
                 files.insert(key, json!({"sum": sum, "uname": e.owner, "gname": e.group, "perm": perm(e.mode)}));
             }
             Kind::Symlink { target } => {
@@ -167,41 +185,47 @@ pub fn manifest(input: &Input, abi: &str, shlibs: &[String], compact: bool) -> R
     m.insert("categories".into(), json!(["mail"]));
     m.insert("desc".into(), json!(info.description));
     m.insert("shlibs_required".into(), json!(shlibs));
-    if !compact {
-        m.insert("files".into(), Value::Object(files));
-        m.insert("directories".into(), Value::Object(dirs));
-        // No `config` key: the configuration entries are samples, handled by
-        // the scripts below as the port's `@sample` is, not by pkg's merge.
-        m.insert(
-            "scripts".into(),
-            json!({
-                "pre-install": script("pre-install", c)?,
-                "post-install": script("post-install", c)?,
-                "pre-deinstall": script("pre-deinstall", c)?,
-            }),
-        );
-        m.insert(
-            "messages".into(),
-            json!([{"message": message(&info.version, Target::FreeBsd.prefix())?, "type": "install"}]),
-        );
-    }
+    m.insert("files".into(), Value::Object(files));
+    m.insert("directories".into(), Value::Object(dirs));
+    // No `config` key: the configuration entries are samples, handled by
+    // the scripts below as the port's `@sample` is, not by pkg's merge.
+    m.insert(
+        "scripts".into(),
+        json!({
+            "pre-install": script("pre-install", c)?,
+            "post-install": script("post-install", c)?,
+            "pre-deinstall": script("pre-deinstall", c)?,
+        }),
+    );
+    m.insert(
+        "messages".into(),
+        json!([{"message": message(&info.version, Target::FreeBsd.prefix())?, "type": "install"}]),
+    );
     Ok(Value::Object(m))
 }
 
+/// `+COMPACT_MANIFEST` from `+MANIFEST`.
+pub fn compact(manifest: &Value) -> Value {
+    let mut m = manifest.clone();
+    if let Some(o) = m.as_object_mut() {
+        o.retain(|k, _| !NOT_COMPACT.contains(&k.as_str()));
+    }
+    m
+}
+
 /// Every tar member: the two manifests, then the list in order.
-pub fn members(input: &Input, abi: &str, shlibs: &[String]) -> Result<Vec<TarMember>> {
+pub fn members(input: &Input, files: &Files, abi: &str, shlibs: &[String]) -> Result<Vec<TarMember>> {
     let t = input.time;
     let manifest_member = |name: &str, v: &Value| -> Result<TarMember> {
         let mut m = TarMember::file(name, serde_json::to_vec(v)?, 0o644, t);
         m.meta.gname = "wheel".into();
         Ok(m)
     };
-    let mut out = vec![
-        manifest_member("+COMPACT_MANIFEST", &manifest(input, abi, shlibs, true)?)?,
-        manifest_member("+MANIFEST", &manifest(input, abi, shlibs, false)?)?,
-    ];
+    let full = manifest(input, files, abi, shlibs)?;
+    let mut out = vec![manifest_member("+COMPACT_MANIFEST", &compact(&full))?, manifest_member("+MANIFEST", &full)?];
     for e in &input.contents.entries {
-        out.push(super::tar_member(input, e, e.path.to_string_lossy().to_string())?);
+        let data = super::tar_data(e, || Ok(files.get(e)?.to_vec()))?;
+        out.push(super::tar_member(input, e, e.path.to_string_lossy().to_string(), data)?);
     }
     Ok(out)
 }
@@ -221,10 +245,11 @@ impl Packager for Pkg {
     }
 
     fn build(&self, input: &Input) -> Result<Vec<u8>> {
-        let elf = staged_elf_files(input)?;
+        let files = Files::read(input)?;
+        let elf = files.elf(input)?;
         let (abi, _) = decide_abi(&elf, self.abi_override.as_deref())?;
         let shlibs = elf_abi::shlibs_required(&elf, &elf_abi::in_freebsd_base);
-        archive::gzip(&archive::tar(&members(input, &abi, &shlibs)?)?)
+        archive::gzip(&archive::tar(&members(input, &files, &abi, &shlibs)?)?)
     }
 }
 

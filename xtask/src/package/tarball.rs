@@ -5,7 +5,7 @@
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarMember};
-use crate::stage::{Kind, Target};
+use crate::stage::Target;
 use anyhow::Result;
 
 pub struct Tarball {
@@ -15,9 +15,8 @@ pub struct Tarball {
 pub fn members(input: &Input) -> Result<Vec<TarMember>> {
     let mut out = vec![];
     for e in &input.contents.entries {
-        let rel = e.relative().to_string_lossy();
-        let name = if matches!(e.kind, Kind::Dir) { format!("./{rel}/") } else { format!("./{rel}") };
-        out.push(super::tar_member(input, e, name)?);
+        let data = super::tar_data(e, || input.bytes(e))?;
+        out.push(super::tar_member(input, e, super::member_name(e), data)?);
     }
     Ok(out)
 }

@@ -296,3 +296,26 @@ pub const RPM: Layout = Layout {
     under_prefix_only: false,
     versioned_with_revision: true,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layouts place programs; which programs exist is build's list
+    /// alone: a layout names only programs that are built, and every
+    /// program built is installed by some layout.
+    #[test]
+    fn layouts_place_only_the_programs_build_builds() {
+        for layout in [&DEBIAN, &FREEBSD, &RPM] {
+            for (name, _) in layout.programs {
+                assert!(crate::build::PROGRAMS.contains(name), "{name} is placed but not built");
+            }
+        }
+        for p in crate::build::PROGRAMS {
+            assert!(
+                [&DEBIAN, &FREEBSD, &RPM].iter().any(|l| l.programs.iter().any(|(n, _)| n == p)),
+                "{p} is built but no layout installs it"
+            );
+        }
+    }
+}

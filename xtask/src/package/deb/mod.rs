@@ -39,13 +39,8 @@ pub fn data_members(input: &Input) -> Result<Vec<TarMember>> {
     let mut out = vec![TarMember { data: TarData::Dir, ..TarMember::file("./", vec![], 0o755, t) }];
     for e in &input.contents.entries {
         let mode = if neutral(e) { e.mode } else { neutral_mode(e) };
-        let rel = e.relative().to_string_lossy();
-        let (name, data) = match &e.kind {
-            Kind::Dir => (format!("./{rel}/"), TarData::Dir),
-            Kind::Symlink { target } => (format!("./{rel}"), TarData::Symlink(target.to_string_lossy().into())),
-            Kind::File { .. } | Kind::Config { .. } => (format!("./{rel}"), TarData::File(input.bytes(e)?)),
-        };
-        out.push(TarMember { name, data, ..TarMember::file("", vec![], mode, t) });
+        let data = super::tar_data(e, || input.bytes(e))?;
+        out.push(TarMember { name: super::member_name(e), data, ..TarMember::file("", vec![], mode, t) });
     }
     Ok(out)
 }
