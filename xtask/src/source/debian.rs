@@ -45,6 +45,10 @@ impl Generator for Debian {
         Some(MULTIARCH.to_string())
     }
 
+    fn owns(&self, file: &str) -> bool {
+        file.starts_with(&format!("{}_", crate::meta::PACKAGE_NAME))
+    }
+
     fn files(&self, input: &Input) -> Result<Vec<(String, Vec<u8>)>> {
         let info = input.info;
         let orig = format!("{}_{}.orig.tar.gz", info.name, info.version);

@@ -87,6 +87,9 @@ pub trait Generator {
     fn multiarch(&self) -> Option<String>;
     /// (file name, bytes) of every output file.
     fn files(&self, input: &Input) -> Result<Vec<(String, Vec<u8>)>>;
+    /// Whether an output file of this name is this format's, so a rerun
+    /// replaces it; the other formats' files in the directory are kept.
+    fn owns(&self, file: &str) -> bool;
 }
 
 /// The generator of a format.
@@ -146,7 +149,7 @@ pub fn run(plan: &Plan, args: &SourceArgs, config: &Configuration, time: &epoch:
         links,
     };
     let files = gen.files(&input)?;
-    let written = write_all(&out, &files)?;
+    let written = write_all(&out, &files, |f| gen.owns(f))?;
     for p in &written {
         progress::info(&p.display().to_string());
     }
@@ -181,9 +184,11 @@ pub fn signer(by: &str) -> Option<String> {
     by.split(|c: char| !c.is_ascii_hexdigit()).find(|w| w.len() == 40).map(|w| w.to_ascii_uppercase())
 }
 
-/// Writes `files` into a fresh directory beside `out`, then swaps it in:
-/// `out` holds either the previous outputs or all the new ones.
-pub fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>> {
+/// Writes `files` into a fresh directory beside `out`, with the files of
+/// `out` that are not `ours` carried over, then swaps it in: `out` holds
+/// either the previous outputs or all the new ones, and another format's
+/// outputs stay.
+pub fn write_all(out: &Path, files: &[(String, Vec<u8>)], ours: impl Fn(&str) -> bool) -> Result<Vec<PathBuf>> {
     let out = std::path::absolute(out).with_context(|| format!("making {} absolute", out.display()))?;
     let parent = out.parent().context("the output directory has no parent")?;
     std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
@@ -199,8 +204,29 @@ pub fn write_all(out: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>
         }
         util::write_atomic(&fresh.join(file), bytes)?;
     }
+    carry_over(&out, &fresh, ours)?;
     util::replace_dir(&fresh, &out)?;
     Ok(files.iter().map(|(f, _)| out.join(f)).collect())
+}
+
+/// Copies the plain files of `out` that are not `ours` into `fresh`.
+fn carry_over(out: &Path, fresh: &Path, ours: impl Fn(&str) -> bool) -> Result<()> {
+    let entries = match std::fs::read_dir(out) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", out.display())),
+    };
+    for entry in entries {
+        let entry = entry.with_context(|| format!("reading {}", out.display()))?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let kept = fresh.join(&name);
+        if ours(&name) || kept.exists() || !entry.file_type()?.is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(entry.path()).with_context(|| format!("reading {}", entry.path().display()))?;
+        util::write_atomic(&kept, &bytes)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -211,14 +237,19 @@ mod tests {
     fn a_failed_run_leaves_the_previous_outputs() {
         let dir = std::env::temp_dir().join(format!("smtls-source-{}", std::process::id()));
         let out = dir.join("source");
-        write_all(&out, &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())]).unwrap();
+        let all = |_: &str| true;
+        write_all(&out, &[("a".into(), b"1".to_vec()), ("b".into(), b"2".to_vec())], all).unwrap();
         // A name that cannot be written fails the run half way.
         let bad = [("a".to_string(), b"new".to_vec()), ("no/such/dir/c".to_string(), vec![])];
-        assert!(write_all(&out, &bad).is_err());
+        assert!(write_all(&out, &bad, all).is_err());
         assert_eq!(std::fs::read(out.join("a")).unwrap(), b"1");
         assert_eq!(std::fs::read(out.join("b")).unwrap(), b"2");
-        write_all(&out, &[("c".into(), b"3".to_vec())]).unwrap();
+        write_all(&out, &[("c".into(), b"3".to_vec())], all).unwrap();
         assert!(!out.join("a").exists(), "a rerun replaces the outputs as a whole");
+        // Another format's run keeps what is not its own.
+        write_all(&out, &[("d".into(), b"4".to_vec())], |f| f == "d").unwrap();
+        assert_eq!(std::fs::read(out.join("c")).unwrap(), b"3");
+        assert_eq!(std::fs::read(out.join("d")).unwrap(), b"4");
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
         assert_eq!(left, [std::ffi::OsString::from("source")], "no partial directory is left");
         std::fs::remove_dir_all(&dir).unwrap();

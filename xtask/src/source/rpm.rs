@@ -570,6 +570,10 @@ impl super::Generator for Rpm {
         Target::Rpm
     }
 
+    fn owns(&self, file: &str) -> bool {
+        file == SPEC_FILE || file == RPMLINTRC || file.ends_with(".src.rpm")
+    }
+
     fn files(&self, input: &super::Input) -> Result<Vec<(String, Vec<u8>)>> {
         let sig = input.upstream.signature.as_ref().with_context(|| {
             format!(
