@@ -133,7 +133,7 @@ pub fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
     Ok(gz.finish()?)
 }
 
-pub fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn gunzip(bytes: &[u8]) -> Result<Vec<u8>> {
     let mut out = vec![];
     flate2::read::GzDecoder::new(bytes).read_to_end(&mut out).context("not a valid gzip stream")?;
     Ok(out)

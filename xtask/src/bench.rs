@@ -85,29 +85,29 @@ int main(int argc, char **argv) {
 
 /// What one measured build cost.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Measured {
-    pub wall: f64,
+pub(crate) struct Measured {
+    pub(crate) wall: f64,
     /// The started process itself (for the toolkit: xtask).
-    pub own_cpu: f64,
+    pub(crate) own_cpu: f64,
     /// Everything it waited for (make, sh, compilers, ...).
-    pub children_cpu: f64,
+    pub(crate) children_cpu: f64,
     /// CPU of compiler and linker processes, from the wrapper's log.
-    pub compiler_cpu: f64,
+    pub(crate) compiler_cpu: f64,
     /// Wall time during which at least one compiler or linker ran.
-    pub compiler_busy: f64,
+    pub(crate) compiler_busy: f64,
 }
 
 impl Measured {
-    pub fn cpu(&self) -> f64 {
+    pub(crate) fn cpu(&self) -> f64 {
         self.own_cpu + self.children_cpu
     }
 
     /// CPU outside compiler and linker processes.
-    pub fn other_cpu(&self) -> f64 {
+    pub(crate) fn other_cpu(&self) -> f64 {
         (self.cpu() - self.compiler_cpu).max(0.0)
     }
 
-    pub fn other_cpu_share(&self) -> f64 {
+    pub(crate) fn other_cpu_share(&self) -> f64 {
         if self.cpu() > 0.0 {
             self.other_cpu() / self.cpu()
         } else {
@@ -117,11 +117,11 @@ impl Measured {
 
     /// Wall time with no compiler or linker running: start-up, Build
     /// configuring object directories, make deciding, manual pages, waits.
-    pub fn overhead(&self) -> f64 {
+    pub(crate) fn overhead(&self) -> f64 {
         (self.wall - self.compiler_busy).max(0.0)
     }
 
-    pub fn overhead_share(&self) -> f64 {
+    pub(crate) fn overhead_share(&self) -> f64 {
         if self.wall > 0.0 {
             self.overhead() / self.wall
         } else {
@@ -129,7 +129,7 @@ impl Measured {
         }
     }
 
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         format!(
             "{:6.2} s wall ({:.2} s = {:.1}% with no compiler running), {:6.2} s CPU (compilers and linkers {:.2} s, other {:.2} s, this process {:.2} s)",
             self.wall,
@@ -145,7 +145,7 @@ impl Measured {
 
 /// The wrapper's log: the total CPU of the compiler runs and their
 /// `(start, end)` intervals.
-pub fn parse_cc_times(text: &str) -> (f64, Vec<(f64, f64)>) {
+pub(crate) fn parse_cc_times(text: &str) -> (f64, Vec<(f64, f64)>) {
     let mut cpu = 0.0;
     let mut spans = vec![];
     for line in text.lines() {
@@ -159,7 +159,7 @@ pub fn parse_cc_times(text: &str) -> (f64, Vec<(f64, f64)>) {
 }
 
 /// The length of the union of intervals, clipped to `[from, to]`.
-pub fn covered(spans: &[(f64, f64)], from: f64, to: f64) -> f64 {
+pub(crate) fn covered(spans: &[(f64, f64)], from: f64, to: f64) -> f64 {
     let mut v: Vec<(f64, f64)> = spans.iter().map(|&(a, b)| (a.max(from), b.min(to))).filter(|(a, b)| b > a).collect();
     v.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut total = 0.0;
@@ -186,7 +186,7 @@ fn monotonic() -> f64 {
     }
 }
 
-pub fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
     if v.is_empty() {
         return f64::NAN;
@@ -202,7 +202,7 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// (own, children) CPU seconds from /proc/PID/stat: fields 14-17 (utime,
 /// stime, cutime, cstime) in clock ticks.
-pub fn parse_proc_stat(text: &str, ticks_per_second: f64) -> Option<(f64, f64)> {
+pub(crate) fn parse_proc_stat(text: &str, ticks_per_second: f64) -> Option<(f64, f64)> {
     let after = &text[text.rfind(')')? + 1..];
     let f: Vec<f64> = after.split_whitespace().filter_map(|w| w.parse().ok()).collect();
     // `after` starts at field 3 (the state letter, which does not parse).
@@ -213,7 +213,7 @@ pub fn parse_proc_stat(text: &str, ticks_per_second: f64) -> Option<(f64, f64)> 
 /// Runs `cmd` to the end and measures it. The child is waited for with
 /// WNOWAIT first, so its /proc entry (own and children's CPU) can be read
 /// before it is reaped.
-pub fn measure(cmd: &mut Command, cc_log: &Path, what: &str) -> Result<Measured> {
+pub(crate) fn measure(cmd: &mut Command, cc_log: &Path, what: &str) -> Result<Measured> {
     let _ = std::fs::remove_file(cc_log);
     let start = Instant::now();
     let from = monotonic();
@@ -299,7 +299,7 @@ fn load_average() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-pub fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
+pub(crate) fn run(plan: &Plan, args: &BenchArgs) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }

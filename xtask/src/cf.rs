@@ -9,7 +9,7 @@ use std::process::Command;
 /// `cf/cf/Build` does (`_NO_MAKEINFO_`: no user, host or date stamp), with
 /// a fixed locale and time zone. Returns the .cf text and whatever m4 said on
 /// stderr; fails when m4 fails or reports an ERROR.
-pub fn run_m4(m4: &Path, cf_dir: &Path, mc: &Path) -> Result<(String, String)> {
+pub(crate) fn run_m4(m4: &Path, cf_dir: &Path, mc: &Path) -> Result<(String, String)> {
     let cf_cf = cf_dir.join("cf");
     if !cf_dir.join("m4/cf.m4").is_file() {
         bail!("{} is missing: the release's cf/ tree is needed to generate a .cf", cf_dir.join("m4/cf.m4").display());

@@ -6,22 +6,22 @@ use sha2::{Digest, Sha256, Sha512};
 use std::{io::Read, path::Path};
 
 /// Lower-case hex of `bytes`.
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The SHA-256 of `bytes`, in hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
 /// The SHA-256 of a file's content, in hex, read in blocks.
-pub fn sha256_file(path: &Path) -> Result<String> {
+pub(crate) fn sha256_file(path: &Path) -> Result<String> {
     file_digest::<Sha256>(path)
 }
 
 /// The SHA-512 of a file's content, in hex, read in blocks.
-pub fn sha512_file(path: &Path) -> Result<String> {
+pub(crate) fn sha512_file(path: &Path) -> Result<String> {
     file_digest::<Sha512>(path)
 }
 

@@ -28,7 +28,7 @@ pub struct DistArgs {
 
 /// How `step` treats a step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Skip it when up to date.
     Normal,
     /// Run it whatever its stamp says.
@@ -40,7 +40,7 @@ pub enum Mode {
 
 /// Runs `run` unless the step is up to date; says which and why. Returns
 /// whether it ran (or, explaining, would run).
-pub fn step(
+pub(crate) fn step(
     plan: &Plan,
     mode: Mode,
     inputs: &stamp::Inputs,
@@ -80,17 +80,22 @@ pub fn step(
 /// The steps of one `dist`, in order: each is skipped, run or explained
 /// according to the mode. Another step (e.g. packaging) joins with one more
 /// `steps.run(...)` line.
-pub struct Steps<'a> {
+pub(crate) struct Steps<'a> {
     plan: &'a Plan,
     mode: Mode,
 }
 
 impl<'a> Steps<'a> {
-    pub fn new(plan: &'a Plan, mode: Mode) -> Steps<'a> {
+    pub(crate) fn new(plan: &'a Plan, mode: Mode) -> Steps<'a> {
         Steps { plan, mode }
     }
 
-    pub fn run(&mut self, inputs: &stamp::Inputs, outputs: &[PathBuf], run: impl FnOnce() -> Result<()>) -> Result<()> {
+    pub(crate) fn run(
+        &mut self,
+        inputs: &stamp::Inputs,
+        outputs: &[PathBuf],
+        run: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
         let ran = step(self.plan, self.mode, inputs, outputs, run)?;
         if let (Mode::Explain(_), true) = (self.mode, ran) {
             // Explaining, a step that would run leaves the later ones undecided.
@@ -104,7 +109,7 @@ impl<'a> Steps<'a> {
 /// build time (SOURCE_DATE_EPOCH), the user's site.config fragments, a
 /// `--revision` without a .deb, then configure's own precheck (defines, OpenSSL, SASL). (`--jobs` and
 /// `--version` are checked when the command line is read.)
-pub fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
+pub(crate) fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
     crate::epoch::check_environment()?;
     for f in &args.configure.site_configs {
         configure::site_config::user(f)?;
@@ -113,7 +118,7 @@ pub fn validate(plan: &Plan, args: &DistArgs) -> Result<()> {
     configure::precheck(plan, &args.configure)
 }
 
-pub fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
+pub(crate) fn run(plan: &Plan, args: &DistArgs) -> Result<()> {
     // Refuse what cannot work before fetching or building anything.
     validate(plan, args)?;
     let t = progress::Timer::start(format!("dist sendmail {} in {}", plan.version, plan.work_dir.display()));

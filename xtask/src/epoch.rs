@@ -16,12 +16,12 @@ pub enum Origin {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BuildTime {
-    pub secs: u64,
+    pub(crate) secs: u64,
     pub origin: Origin,
 }
 
 impl BuildTime {
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let how = match self.origin {
             Origin::Environment => "from SOURCE_DATE_EPOCH",
             Origin::SourceRelease => "from the source release (SOURCE_DATE_EPOCH unset)",
@@ -34,12 +34,12 @@ impl BuildTime {
 /// ustar header's mtime is 11 octal digits (8^11 - 1, in the year 2242),
 /// tighter than `ar`'s 12 decimal digits; gzip headers carry 0 and the pkg
 /// manifest a plain integer.
-pub const MAX_SECS: u64 = 0o77_777_777_777;
+pub(crate) const MAX_SECS: u64 = 0o77_777_777_777;
 
 /// Parses a SOURCE_DATE_EPOCH value: ASCII digits only (no sign, space or
 /// fraction), no later than [`MAX_SECS`]. Anything else is an error, as the
 /// reproducible-builds specification asks.
-pub fn parse_source_date_epoch(value: &str) -> Result<u64> {
+pub(crate) fn parse_source_date_epoch(value: &str) -> Result<u64> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         bail!(
             "SOURCE_DATE_EPOCH={value:?} is malformed: expected a non-negative integer number of seconds since \
@@ -57,7 +57,7 @@ pub fn parse_source_date_epoch(value: &str) -> Result<u64> {
 }
 
 /// Checks SOURCE_DATE_EPOCH in the environment, if set, before any work.
-pub fn check_environment() -> Result<()> {
+pub(crate) fn check_environment() -> Result<()> {
     match std::env::var_os("SOURCE_DATE_EPOCH") {
         None => Ok(()),
         Some(v) => match v.to_str() {
@@ -68,7 +68,7 @@ pub fn check_environment() -> Result<()> {
 }
 
 /// The newest mtime among the entries of a `.tar.gz`; never 0.
-pub fn newest_entry_mtime(tarball: &Path) -> Result<u64> {
+pub(crate) fn newest_entry_mtime(tarball: &Path) -> Result<u64> {
     let f = std::fs::File::open(tarball).with_context(|| {
         format!(
             "opening the source tarball {} to derive the build time from it: run `cargo xtask fetch`, \
@@ -93,7 +93,7 @@ pub fn newest_entry_mtime(tarball: &Path) -> Result<u64> {
 
 /// SOURCE_DATE_EPOCH if set (malformed is an error), else the tarball's
 /// newest entry.
-pub fn build_time(env: Option<&str>, tarball: &Path) -> Result<BuildTime> {
+pub(crate) fn build_time(env: Option<&str>, tarball: &Path) -> Result<BuildTime> {
     match env {
         Some(v) => Ok(BuildTime { secs: parse_source_date_epoch(v)?, origin: Origin::Environment }),
         None => Ok(BuildTime { secs: newest_entry_mtime(tarball)?, origin: Origin::SourceRelease }),
@@ -102,7 +102,7 @@ pub fn build_time(env: Option<&str>, tarball: &Path) -> Result<BuildTime> {
 
 /// The build time for this process: reads SOURCE_DATE_EPOCH from the
 /// environment; a value that is not valid UTF-8 is malformed too.
-pub fn from_environment(tarball: &Path) -> Result<BuildTime> {
+pub(crate) fn from_environment(tarball: &Path) -> Result<BuildTime> {
     match std::env::var_os("SOURCE_DATE_EPOCH") {
         None => build_time(None, tarball),
         Some(v) => match v.to_str() {
@@ -129,7 +129,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// RFC 2822 date in UTC, as Debian changelogs want it:
 /// `Sat, 27 Dec 2025 00:00:00 +0000`.
-pub fn rfc2822(secs: u64) -> String {
+pub(crate) fn rfc2822(secs: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let days = (secs / 86_400) as i64;

@@ -14,7 +14,7 @@ pub enum Os {
 }
 
 impl Os {
-    pub fn detect() -> Os {
+    pub(crate) fn detect() -> Os {
         if std::env::consts::OS == "freebsd" {
             return Os::FreeBsd;
         }
@@ -24,7 +24,7 @@ impl Os {
 }
 
 /// Classifies an `/etc/os-release` by its ID and ID_LIKE fields.
-pub fn os_from_release(text: &str) -> Os {
+pub(crate) fn os_from_release(text: &str) -> Os {
     let ids: Vec<String> = text
         .lines()
         .filter_map(|l| l.strip_prefix("ID=").or_else(|| l.strip_prefix("ID_LIKE=")))
@@ -41,7 +41,7 @@ pub fn os_from_release(text: &str) -> Os {
 }
 
 /// `dpkg --print-architecture`, or the Debian name of Rust's target arch.
-pub fn debian_arch() -> Result<String> {
+pub(crate) fn debian_arch() -> Result<String> {
     if let Some(arch) = proc::probe(Command::new("dpkg").arg("--print-architecture")) {
         return Ok(arch);
     }
@@ -59,7 +59,7 @@ pub fn debian_arch() -> Result<String> {
 }
 
 /// Debian's multiarch tuple for a Debian architecture name.
-pub fn multiarch_of(debian_arch: &str) -> Option<&'static str> {
+pub(crate) fn multiarch_of(debian_arch: &str) -> Option<&'static str> {
     Some(match debian_arch {
         "amd64" => "x86_64-linux-gnu",
         "arm64" => "aarch64-linux-gnu",
@@ -113,7 +113,7 @@ pub fn parse_abi(abi: &str) -> Result<(u32, &str)> {
 }
 
 /// A clap value parser for `--abi`: refused when the command line is read.
-pub fn abi_arg(abi: &str) -> Result<String> {
+pub(crate) fn abi_arg(abi: &str) -> Result<String> {
     parse_abi(abi).map(|_| abi.to_string())
 }
 

@@ -2,6 +2,8 @@
 //! sendmail. The binary (`cargo xtask`) is a thin clap front end; the
 //! integration tests in `tests/` use this library directly.
 
+#![warn(unreachable_pub)]
+
 pub mod archive;
 pub(crate) mod bench;
 pub mod build;

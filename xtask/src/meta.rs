@@ -9,33 +9,33 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 
 /// The package's name in every format.
-pub const PACKAGE_NAME: &str = "smtls-sendmail";
+pub(crate) const PACKAGE_NAME: &str = "smtls-sendmail";
 /// Who the packages name as maintainer unless [`MAINTAINER_ENV`] says.
 pub const MAINTAINER: &str = "smtls packagers <smtls-packagers@users.noreply.github.com>";
 /// The one place a user sets the maintainer ("Name <address>") of every
 /// format and of the port.
-pub const MAINTAINER_ENV: &str = "SMTLS_MAINTAINER";
+pub(crate) const MAINTAINER_ENV: &str = "SMTLS_MAINTAINER";
 /// The FreeBSD port's origin (category/name): the overlay port in
 /// `ports/`, and the `origin` of the .pkg.
-pub const FREEBSD_ORIGIN: &str = "mail/sendmail-tls";
+pub(crate) const FREEBSD_ORIGIN: &str = "mail/sendmail-tls";
 /// The Debian revision appended to the upstream version unless
 /// `package --revision` names another.
-pub const DEBIAN_REVISION: &str = "0smtls1";
+pub(crate) const DEBIAN_REVISION: &str = "0smtls1";
 /// One line about the package.
-pub const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
+pub(crate) const SUMMARY: &str = "sendmail MTA with STARTTLS, TLS_EC and full certificate chains";
 /// sendmail's home page (the releases come from ftp.sendmail.org).
-pub const HOMEPAGE: &str = "https://www.sendmail.org/";
+pub(crate) const HOMEPAGE: &str = "https://www.sendmail.org/";
 /// The FreeBSD port's PORTNAME and PKGNAMESUFFIX: a variant of sendmail,
 /// named with a suffix as the Porter's Handbook names variants, so the
 /// package is called like the port's directory ([`FREEBSD_ORIGIN`]).
-pub const FREEBSD_PORTNAME: &str = "sendmail";
-pub const FREEBSD_PKGNAMESUFFIX: &str = "-tls";
+pub(crate) const FREEBSD_PORTNAME: &str = "sendmail";
+pub(crate) const FREEBSD_PKGNAMESUFFIX: &str = "-tls";
 /// PORTNAME and PKGNAMESUFFIX: the port's package and the .pkg's name.
-pub const FREEBSD_PACKAGE_NAME: &str = "sendmail-tls";
+pub(crate) const FREEBSD_PACKAGE_NAME: &str = "sendmail-tls";
 /// The FreeBSD MAINTAINER unless [`MAINTAINER_ENV`] says: the Porter's
 /// Handbook's address for a port nobody has taken (problem reports reach
 /// the ports team, not an unread mailbox).
-pub const FREEBSD_DEFAULT_MAINTAINER: &str = "ports@FreeBSD.org";
+pub(crate) const FREEBSD_DEFAULT_MAINTAINER: &str = "ports@FreeBSD.org";
 
 /// Everything a package format says about the package, resolved once (the
 /// environment read, the relations computed) before any writer runs.
@@ -55,33 +55,33 @@ pub struct Info {
     /// The long description: paragraphs of lines of at most 72
     /// characters, separated by one empty line ([`description`]).
     pub description: String,
-    pub homepage: String,
+    pub(crate) homepage: String,
     /// The FreeBSD port's origin (category/name).
-    pub freebsd_origin: String,
+    pub(crate) freebsd_origin: String,
     /// The FreeBSD package's name ([`FREEBSD_PACKAGE_NAME`]).
-    pub freebsd_name: String,
+    pub(crate) freebsd_name: String,
     /// The FreeBSD MAINTAINER address: [`MAINTAINER_ENV`]'s when set, else
     /// [`FREEBSD_DEFAULT_MAINTAINER`].
-    pub freebsd_maintainer: String,
+    pub(crate) freebsd_maintainer: String,
     /// The build options the binaries have, in table order.
     pub options: Vec<String>,
     /// Package relations (Debian's names): what the option table adds,
     /// and Depends once computed from the staged ELF files.
-    pub relations: Relations,
+    pub(crate) relations: Relations,
 }
 
 /// Debian package relations, each list sorted, each package once.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Relations {
-    pub pre_depends: Vec<String>,
+pub(crate) struct Relations {
+    pub(crate) pre_depends: Vec<String>,
     /// Empty until the Depends of the built files are computed
     /// (`package` resolves it before writing a .deb).
     pub depends: Vec<String>,
     pub recommends: Vec<String>,
-    pub suggests: Vec<String>,
+    pub(crate) suggests: Vec<String>,
     pub conflicts: Vec<String>,
     pub replaces: Vec<String>,
-    pub provides: Vec<String>,
+    pub(crate) provides: Vec<String>,
 }
 
 impl Info {
@@ -111,7 +111,7 @@ impl Info {
 
     /// COMMENT of the port and the .pkg: the summary starting with a
     /// capital, as the ports tree's COMMENT does.
-    pub fn freebsd_comment(&self) -> String {
+    pub(crate) fn freebsd_comment(&self) -> String {
         let mut c = self.summary.chars();
         c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
     }
@@ -119,11 +119,6 @@ impl Info {
     /// The Debian version, upstream-revision.
     pub fn debian_version(&self) -> String {
         debian_version(&self.version, &self.revision)
-    }
-
-    /// The address of the maintainer (what pkg(8) and the port's MAINTAINER show).
-    pub fn maintainer_address(&self) -> Result<String> {
-        Ok(parse_maintainer(&self.maintainer)?.1)
     }
 }
 
@@ -155,7 +150,7 @@ pub fn description(version: &str, options: &[String]) -> String {
 }
 
 /// Words joined into lines of at most `width` characters.
-pub fn wrap(words: &[&str], width: usize) -> Vec<String> {
+pub(crate) fn wrap(words: &[&str], width: usize) -> Vec<String> {
     let mut lines: Vec<String> = vec![];
     for w in words {
         match lines.last_mut() {
@@ -188,7 +183,7 @@ fn maintainer_from_env() -> Result<Option<String>> {
 
 /// (name, address) of "Name <address>"; refuses anything else, so every
 /// format gets a name and a plausible address.
-pub fn parse_maintainer(m: &str) -> Result<(String, String)> {
+pub(crate) fn parse_maintainer(m: &str) -> Result<(String, String)> {
     let bad = || format!("the maintainer must look like `Full Name <user@example.org>`, not {m:?}");
     let (name, rest) = m.trim().split_once('<').with_context(bad)?;
     let addr = rest.strip_suffix('>').with_context(bad)?.trim();
@@ -203,7 +198,7 @@ pub fn parse_maintainer(m: &str) -> Result<(String, String)> {
 /// A Debian revision as Policy 5.6.12 allows it: not empty, only ASCII
 /// letters, digits and `+ . ~` (no hyphen: the version's last hyphen
 /// separates the revision). Returns it as given.
-pub fn parse_revision(r: &str) -> Result<String> {
+pub(crate) fn parse_revision(r: &str) -> Result<String> {
     let what = "a Debian revision (Policy 5.6.12) is not empty and has only letters, digits, `+`, `.` and `~`, \
                 e.g. 0smtls2";
     if r.is_empty() {
@@ -221,7 +216,7 @@ pub fn debian_version(upstream: &str, revision: &str) -> String {
 }
 
 /// The Debian changelog of this build.
-pub fn debian_changelog(info: &Info, secs: u64) -> Result<String> {
+pub(crate) fn debian_changelog(info: &Info, secs: u64) -> Result<String> {
     let (version, maintainer) = (&info.version, &info.maintainer);
     Ok(format!(
         "{PACKAGE_NAME} ({}) unstable; urgency=medium\n\n  * sendmail {version} built by smtls with STARTTLS, TLS_EC and\n    \

@@ -75,17 +75,17 @@ impl Plan {
         self.work_dir.join("src").join(format!("sendmail-{}", self.version))
     }
 
-    pub fn logs_dir(&self) -> PathBuf {
+    pub(crate) fn logs_dir(&self) -> PathBuf {
         self.work_dir.join("logs")
     }
 
     /// The stable object root: Build picks a pre-created `obj.` directory.
-    pub fn obj_dir(&self) -> PathBuf {
+    pub(crate) fn obj_dir(&self) -> PathBuf {
         self.source_dir().join("obj.")
     }
 
     /// The configuration chosen by `configure`, read by later steps.
-    pub fn configuration_file(&self) -> PathBuf {
+    pub(crate) fn configuration_file(&self) -> PathBuf {
         self.work_dir.join("configuration.json")
     }
 
@@ -101,13 +101,13 @@ impl Plan {
 
 /// Where a version's work directory records the SHA-256 of the tarball it
 /// unpacked (written by `fetch`).
-pub fn source_sha256_file(version_dir: &Path) -> PathBuf {
+pub(crate) fn source_sha256_file(version_dir: &Path) -> PathBuf {
     version_dir.join("src").join(".smtls-source-sha256")
 }
 
 pub use crate::util::workspace_root;
 
-pub fn default_cache_dir() -> Result<PathBuf> {
+pub(crate) fn default_cache_dir() -> Result<PathBuf> {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     if let Some(d) = env("SMTLS_CACHE_DIR") {
         return Ok(d);
@@ -129,7 +129,7 @@ pub struct Lock(std::fs::File);
 
 impl Lock {
     /// The lock's file descriptor (handed to the guard process).
-    pub fn fd(&self) -> i32 {
+    pub(crate) fn fd(&self) -> i32 {
         std::os::unix::io::AsRawFd::as_raw_fd(&self.0)
     }
 }
@@ -153,14 +153,14 @@ pub fn lock(path: &Path, what: &str) -> Result<Lock> {
 
 impl Plan {
     /// Locks this version's work directory for the duration of a command.
-    pub fn lock_work(&self) -> Result<Lock> {
+    pub(crate) fn lock_work(&self) -> Result<Lock> {
         lock(&self.work_dir.join(".lock"), "the work directory")
     }
 }
 
 /// Removes what killed or failed runs left in `dir` (`*.partial-PID`,
 /// `*.tmp-PID` whose process is gone), saying so.
-pub fn clean_leftovers(dir: &Path) -> Result<()> {
+pub(crate) fn clean_leftovers(dir: &Path) -> Result<()> {
     for p in crate::util::remove_stale_leftovers(dir)? {
         crate::progress::info(&format!("removed {}, left by a run that is gone", p.display()));
     }

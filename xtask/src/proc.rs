@@ -24,7 +24,7 @@ static GUARD_PROCESS: Mutex<Option<Child>> = Mutex::new(None);
 
 /// Starts the guard, handing it `lock_fd` (the work directory's lock) to
 /// hold until every registered group is gone.
-pub fn start_guard(lock_fd: i32) -> Result<()> {
+pub(crate) fn start_guard(lock_fd: i32) -> Result<()> {
     let exe = std::env::current_exe().context("finding the xtask executable for the guard")?;
     let mut cmd = Command::new(exe);
     cmd.arg("guard").stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
@@ -48,7 +48,7 @@ pub fn start_guard(lock_fd: i32) -> Result<()> {
 
 /// At the end of a command: the guard ends what is left and exits; we wait
 /// for it, so the lock is free when we return.
-pub fn stop_guard() {
+pub(crate) fn stop_guard() {
     if let Ok(mut g) = GUARD.lock() {
         g.take();
     }
@@ -67,7 +67,7 @@ fn tell_guard(line: &str) {
 }
 
 /// Makes `cmd` start a process group of its own that dies with us.
-pub fn own_group(cmd: &mut Command) {
+pub(crate) fn own_group(cmd: &mut Command) {
     cmd.process_group(0);
     #[cfg(target_os = "linux")]
     {
@@ -87,7 +87,7 @@ pub fn own_group(cmd: &mut Command) {
 }
 
 /// Spawns `cmd` in a group of its own, registered with the guard.
-pub fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
+pub(crate) fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
     own_group(cmd);
     let child = cmd.spawn()?;
     tell_guard(&format!("+{}", child.id()));
@@ -96,7 +96,7 @@ pub fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
 
 /// Waits for a child from [`spawn`]; then ends whatever it left in its
 /// group and unregisters it.
-pub fn wait(child: &mut Child) -> std::io::Result<ExitStatus> {
+pub(crate) fn wait(child: &mut Child) -> std::io::Result<ExitStatus> {
     let status = child.wait();
     let pgid = child.id() as i32;
     kill_group(pgid, libc::SIGKILL);
@@ -105,7 +105,7 @@ pub fn wait(child: &mut Child) -> std::io::Result<ExitStatus> {
 }
 
 /// [`spawn`] then [`wait`].
-pub fn status(cmd: &mut Command) -> std::io::Result<ExitStatus> {
+pub(crate) fn status(cmd: &mut Command) -> std::io::Result<ExitStatus> {
     let mut child = spawn(cmd)?;
     wait(&mut child)
 }
@@ -113,7 +113,7 @@ pub fn status(cmd: &mut Command) -> std::io::Result<ExitStatus> {
 /// Caps every file the child writes at `bytes` (RLIMIT_FSIZE: past it the
 /// write fails and the program gets SIGXFSZ), so a runaway log cannot fill
 /// the disk.
-pub fn cap_file_size(cmd: &mut Command, bytes: u64) {
+pub(crate) fn cap_file_size(cmd: &mut Command, bytes: u64) {
     // SAFETY: setrlimit is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
@@ -125,29 +125,29 @@ pub fn cap_file_size(cmd: &mut Command, bytes: u64) {
 }
 
 /// Registers a group started elsewhere (the smoke daemon) with the guard.
-pub fn register(pgid: i32) {
+pub(crate) fn register(pgid: i32) {
     tell_guard(&format!("+{pgid}"));
 }
 
-pub fn unregister(pgid: i32) {
+pub(crate) fn unregister(pgid: i32) {
     tell_guard(&format!("-{pgid}"));
 }
 
-pub fn kill_group(pgid: i32, signal: i32) {
+pub(crate) fn kill_group(pgid: i32, signal: i32) {
     if pgid > 1 {
         // SAFETY: a negative pid names the group we created.
         unsafe { libc::kill(-pgid, signal) };
     }
 }
 
-pub fn group_alive(pgid: i32) -> bool {
+pub(crate) fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks.
     pgid > 1 && unsafe { libc::kill(-pgid, 0) } == 0
 }
 
 /// The guard itself (`xtask guard`): reads `+PGID` / `-PGID` lines; at
 /// end of input ends every group still registered.
-pub fn guard_main() -> ! {
+pub(crate) fn guard_main() -> ! {
     // SAFETY: setting signal dispositions to SIG_IGN.
     unsafe {
         for s in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGPIPE] {
@@ -172,7 +172,7 @@ pub fn guard_main() -> ! {
 
 /// SIGTERM to every group, SIGKILL to what is left after 2 s; waits
 /// (bounded) until they are gone.
-pub fn end_groups(groups: &[i32]) {
+pub(crate) fn end_groups(groups: &[i32]) {
     let alive = |gs: &[i32]| gs.iter().copied().filter(|g| group_alive(*g)).collect::<Vec<_>>();
     for g in groups {
         kill_group(*g, libc::SIGTERM);
@@ -191,12 +191,12 @@ pub fn end_groups(groups: &[i32]) {
 }
 
 /// What a bounded run of a probed program gave.
-pub struct Bounded {
+pub(crate) struct Bounded {
     pub stdout: Vec<u8>,
     /// Whether the output reached the cap (the program was then stopped).
-    pub capped: bool,
+    pub(crate) capped: bool,
     /// Whether the time limit ended it.
-    pub timed_out: bool,
+    pub(crate) timed_out: bool,
 }
 
 /// Runs `cmd` (stdin null, stderr discarded) in a group of its own and
@@ -204,7 +204,7 @@ pub struct Bounded {
 /// program ends, or `limit` has passed, whatever it prints; then the whole
 /// group is killed and reaped.
 /// `quiet_after`: stop once output has come and then nothing for this long.
-pub fn run_bounded(
+pub(crate) fn run_bounded(
     cmd: &mut Command,
     limit: Duration,
     max_bytes: usize,
@@ -269,7 +269,7 @@ pub fn run_bounded(
 }
 
 /// Fails when `b` was cut off, naming the program and the bound.
-pub fn require_complete(b: &Bounded, what: &str, limit: Duration, max_bytes: usize) -> Result<()> {
+pub(crate) fn require_complete(b: &Bounded, what: &str, limit: Duration, max_bytes: usize) -> Result<()> {
     if b.capped {
         bail!("{what} printed more than {max_bytes} bytes; it was stopped (is it really sendmail?)");
     }
@@ -284,7 +284,7 @@ pub fn require_complete(b: &Bounded, what: &str, limit: Duration, max_bytes: usi
 // and fail naming the command line, its status and the end of its stderr.
 
 /// The command line as the user would type it (program and arguments).
-pub fn describe(cmd: &Command) -> String {
+pub(crate) fn describe(cmd: &Command) -> String {
     std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
         .map(|a| a.to_string_lossy().into_owned())
@@ -295,14 +295,14 @@ pub fn describe(cmd: &Command) -> String {
 /// Runs `cmd` with no input and captures stdout and stderr, whatever its
 /// exit status (for a caller that judges the output itself); fails only
 /// when it cannot be started, naming the command line.
-pub fn capture(cmd: &mut Command) -> Result<std::process::Output> {
+pub(crate) fn capture(cmd: &mut Command) -> Result<std::process::Output> {
     let line = describe(cmd);
     cmd.stdin(Stdio::null()).output().with_context(|| format!("running {line}"))
 }
 
 /// Fails unless `out` is a success, naming the command line `line`, its
 /// exit status and the last lines of its stderr.
-pub fn check(line: &str, out: &std::process::Output) -> Result<()> {
+pub(crate) fn check(line: &str, out: &std::process::Output) -> Result<()> {
     if !out.status.success() {
         bail!("{line} failed ({}){}", out.status, stderr_tail(&out.stderr));
     }
@@ -310,7 +310,7 @@ pub fn check(line: &str, out: &std::process::Output) -> Result<()> {
 }
 
 /// `: ` and the last five lines of `stderr`, or nothing when it is empty.
-pub fn stderr_tail(stderr: &[u8]) -> String {
+pub(crate) fn stderr_tail(stderr: &[u8]) -> String {
     let err = String::from_utf8_lossy(stderr);
     let tail: Vec<&str> = err.trim_end().lines().rev().take(5).collect();
     let tail: Vec<&str> = tail.into_iter().rev().collect();
@@ -323,7 +323,7 @@ pub fn stderr_tail(stderr: &[u8]) -> String {
 
 /// Runs `cmd` with no input, captures stdout and stderr, and fails unless it
 /// exits 0.
-pub fn output(cmd: &mut Command) -> Result<std::process::Output> {
+pub(crate) fn output(cmd: &mut Command) -> Result<std::process::Output> {
     let line = describe(cmd);
     let out = capture(cmd)?;
     check(&line, &out)?;
@@ -333,7 +333,7 @@ pub fn output(cmd: &mut Command) -> Result<std::process::Output> {
 /// Runs `cmd` with no input and its output on the terminal (a long command
 /// the user watches, like apt-get install); fails unless it exits 0, naming
 /// the command line and its status.
-pub fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     let line = describe(cmd);
     let status = cmd.stdin(Stdio::null()).status().with_context(|| format!("running {line}"))?;
     if !status.success() {
@@ -343,13 +343,13 @@ pub fn run(cmd: &mut Command) -> Result<()> {
 }
 
 /// [`output`]'s stdout as text, surrounding whitespace trimmed.
-pub fn stdout(cmd: &mut Command) -> Result<String> {
+pub(crate) fn stdout(cmd: &mut Command) -> Result<String> {
     Ok(String::from_utf8_lossy(&output(cmd)?.stdout).trim().to_string())
 }
 
 /// The trimmed stdout of a command that may be missing or may fail (a
 /// probe of the host): `None` then, or when it prints nothing.
-pub fn probe(cmd: &mut Command) -> Option<String> {
+pub(crate) fn probe(cmd: &mut Command) -> Option<String> {
     stdout(cmd).ok().filter(|s| !s.is_empty())
 }
 

@@ -2,32 +2,32 @@
 
 use std::time::Instant;
 
-pub fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     eprintln!("==> {what}");
 }
 
-pub fn info(what: &str) {
+pub(crate) fn info(what: &str) {
     eprintln!("    {what}");
 }
 
 /// Measures one step and reports its duration when done.
-pub struct Timer {
+pub(crate) struct Timer {
     what: String,
     start: Instant,
 }
 
 impl Timer {
-    pub fn start(what: impl Into<String>) -> Timer {
+    pub(crate) fn start(what: impl Into<String>) -> Timer {
         let what = what.into();
         step(&what);
         Timer { what, start: Instant::now() }
     }
 
-    pub fn elapsed_secs(&self) -> f64 {
+    pub(crate) fn elapsed_secs(&self) -> f64 {
         self.start.elapsed().as_secs_f64()
     }
 
-    pub fn done(self) {
+    pub(crate) fn done(self) {
         info(&format!("{} done in {:.1} s", self.what, self.elapsed_secs()));
     }
 }

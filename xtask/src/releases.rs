@@ -74,7 +74,7 @@ pub struct Release {
     #[serde(default)]
     pub debian_version: String,
     #[serde(default)]
-    pub debian_suites: Vec<String>,
+    pub(crate) debian_suites: Vec<String>,
     /// The primary fingerprint of the key that signs this release; empty
     /// when not pinned (then any of the table's `signing_keys` will do).
     #[serde(default)]
@@ -103,7 +103,7 @@ impl Release {
 
     /// What names the tarball in stamps and in the work directory: its
     /// SHA-256, or `sha512:` and its SHA-512 when only that is pinned.
-    pub fn source_id(&self) -> String {
+    pub(crate) fn source_id(&self) -> String {
         if self.sha256.is_empty() {
             format!("sha512:{}", self.sha512)
         } else {
@@ -124,7 +124,7 @@ impl Release {
     }
 
     /// The upstream version prefix of Debian source versions carrying it.
-    pub fn debian_upstream_version(&self) -> &str {
+    pub(crate) fn debian_upstream_version(&self) -> &str {
         &self.version
     }
 }
@@ -148,8 +148,8 @@ pub struct Table {
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub before: String,
-    pub openssl_before: Option<String>,
-    pub cyrus_sasl_before: Option<String>,
+    pub(crate) openssl_before: Option<String>,
+    pub(crate) cyrus_sasl_before: Option<String>,
     /// Defines (as `sendmail -d0.14` lists them) these releases do not have.
     #[serde(default)]
     pub lacks: Vec<String>,
@@ -162,9 +162,9 @@ pub struct Rule {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Compat {
     /// The first OpenSSL it does not build with, e.g. "3.0.0".
-    pub openssl_before: Option<(String, String)>,
+    pub(crate) openssl_before: Option<(String, String)>,
     /// The first Cyrus SASL its AUTH code does not work with, e.g. "2.1.28".
-    pub cyrus_sasl_before: Option<(String, String)>,
+    pub(crate) cyrus_sasl_before: Option<(String, String)>,
     /// Defines it does not have, each with the fix.
     pub lacks: Vec<(String, String)>,
     /// Flaws it carries, each with the fix.
@@ -179,7 +179,7 @@ fn triple(s: &str) -> (u64, u64, u64) {
 
 /// (major, minor, patch) of an `OPENSSL_VERSION_NUMBER`: 0xMNN00PP0 since
 /// 3.0, 0xMNNFFPPS before (1.1.1w is 0x1010117f; the letter is the FF byte).
-pub fn openssl_triple(n: u64) -> (u64, u64, u64) {
+pub(crate) fn openssl_triple(n: u64) -> (u64, u64, u64) {
     let major = n >> 28;
     if major >= 3 {
         (major, (n >> 20) & 0xff, (n >> 4) & 0xff)
@@ -210,12 +210,12 @@ impl Compat {
     }
 
     /// The fix when this release lacks `define`, None when it has it.
-    pub fn lacking(&self, define: &str) -> Option<&str> {
+    pub(crate) fn lacking(&self, define: &str) -> Option<&str> {
         self.lacks.iter().find(|(d, _)| d == define).map(|(_, fix)| fix.as_str())
     }
 
     /// One line per flaw of `version` that no build switch closes.
-    pub fn warning_lines(&self, version: &Version) -> Vec<String> {
+    pub(crate) fn warning_lines(&self, version: &Version) -> Vec<String> {
         self.warnings.iter().map(|(w, fix)| format!("sendmail {version} {w}: {fix}")).collect()
     }
 }
@@ -287,7 +287,7 @@ impl Table {
     }
 }
 
-pub fn normalise_sha256(s: &str) -> Result<String> {
+pub(crate) fn normalise_sha256(s: &str) -> Result<String> {
     let s = s.trim().to_ascii_lowercase();
     if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("`{s}` is not a SHA-256: expected 64 hexadecimal digits");
@@ -295,7 +295,8 @@ pub fn normalise_sha256(s: &str) -> Result<String> {
     Ok(s)
 }
 
-pub fn normalise_sha512(s: &str) -> Result<String> {
+#[cfg(test)]
+fn normalise_sha512(s: &str) -> Result<String> {
     let s = s.trim().to_ascii_lowercase();
     if s.len() != 128 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         bail!("`{s}` is not a SHA-512: expected 128 hexadecimal digits");
@@ -304,7 +305,7 @@ pub fn normalise_sha512(s: &str) -> Result<String> {
 }
 
 /// Parses a version given on the command line, with context for the error.
-pub fn parse_version(s: &str) -> Result<Version> {
+pub(crate) fn parse_version(s: &str) -> Result<Version> {
     s.parse().with_context(|| format!("reading --version {s}"))
 }
 

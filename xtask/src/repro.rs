@@ -25,27 +25,27 @@ pub struct ReproArgs {
     pub abi: Option<String>,
     /// Only package again the builds a previous `repro` left in DIR (skip fetch, configure, build).
     #[arg(long)]
-    pub reuse_builds: bool,
+    pub(crate) reuse_builds: bool,
     /// Test use: change one file in the second run, which must then fail.
     #[arg(long, hide = true)]
-    pub inject_difference: bool,
+    pub(crate) inject_difference: bool,
 }
 
 /// How one run differs from the other.
-pub struct Run {
+pub(crate) struct Run {
     pub name: &'static str,
-    pub umask: &'static str,
-    pub tz: &'static str,
+    pub(crate) umask: &'static str,
+    pub(crate) tz: &'static str,
     pub locale: &'static str,
 }
 
-pub const RUNS: [Run; 2] = [
+pub(crate) const RUNS: [Run; 2] = [
     Run { name: "first", umask: "022", tz: "UTC", locale: "C" },
     // A longer path, a strict umask, an odd UTC offset, a UTF-8 locale.
     Run { name: "second-run-elsewhere", umask: "077", tz: "Pacific/Chatham", locale: "C.UTF-8" },
 ];
 
-pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
+pub(crate) fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
     let work_root = plan.work_dir.parent().context("work directory has no parent")?.to_path_buf();
     let dir = args.dir.clone().unwrap_or_else(|| work_root.join("repro"));
     let dir = std::path::absolute(&dir)?;
@@ -146,14 +146,14 @@ pub fn run(plan: &Plan, args: &ReproArgs) -> Result<()> {
 
 /// What comparing two output directories found.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// (file name, sha256) of identical artifacts.
     pub same: Vec<(String, String)>,
-    pub differences: Vec<String>,
-    pub first_differing_file: Option<String>,
+    pub(crate) differences: Vec<String>,
+    pub(crate) first_differing_file: Option<String>,
 }
 
-pub fn compare_dirs(a: &Path, b: &Path) -> Result<Report> {
+pub(crate) fn compare_dirs(a: &Path, b: &Path) -> Result<Report> {
     let names = |d: &Path| -> Result<BTreeSet<String>> {
         Ok(std::fs::read_dir(d)
             .with_context(|| format!("reading {}", d.display()))?
@@ -189,7 +189,7 @@ pub fn compare_dirs(a: &Path, b: &Path) -> Result<Report> {
 
 /// Names the first differing member of two archives (recursing into the
 /// tar members of a .deb), or the first differing byte of other files.
-pub fn first_difference(name: &str, a: &[u8], b: &[u8]) -> String {
+pub(crate) fn first_difference(name: &str, a: &[u8], b: &[u8]) -> String {
     if a.starts_with(b"!<arch>\n") && b.starts_with(b"!<arch>\n") {
         if let (Ok(ma), Ok(mb)) = (archive::read_ar(a), archive::read_ar(b)) {
             for (x, y) in ma.iter().zip(&mb) {

@@ -18,31 +18,31 @@ use std::path::{Path, PathBuf};
 
 /// The values a step's output depends on, by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub step: String,
     pub values: BTreeMap<String, String>,
 }
 
 impl Inputs {
-    pub fn new(step: &str) -> Inputs {
+    pub(crate) fn new(step: &str) -> Inputs {
         let mut i = Inputs { step: step.to_string(), values: BTreeMap::new() };
         i.add("toolkit", toolkit_version());
         i
     }
 
     /// A short value, kept as text so a change can be shown.
-    pub fn add(&mut self, name: &str, value: impl Into<String>) -> &mut Inputs {
+    pub(crate) fn add(&mut self, name: &str, value: impl Into<String>) -> &mut Inputs {
         self.values.insert(name.to_string(), value.into());
         self
     }
 
     /// A long value, kept as its SHA-256.
-    pub fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> &mut Inputs {
+    pub(crate) fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> &mut Inputs {
         self.add(name, format!("sha256:{}", hex(&Sha256::digest(bytes))))
     }
 
     /// A file's content (its SHA-256), or "missing".
-    pub fn add_file_content(&mut self, name: &str, path: &Path) -> &mut Inputs {
+    pub(crate) fn add_file_content(&mut self, name: &str, path: &Path) -> &mut Inputs {
         match std::fs::read(path) {
             Ok(bytes) => self.add_bytes(name, &bytes),
             Err(_) => self.add(name, "missing"),
@@ -51,12 +51,12 @@ impl Inputs {
 
     /// A file's identity without reading it: path, size and modification
     /// time (after symbolic links), or "missing".
-    pub fn add_file_identity(&mut self, name: &str, path: &Path) -> &mut Inputs {
+    pub(crate) fn add_file_identity(&mut self, name: &str, path: &Path) -> &mut Inputs {
         self.add(name, identity(path))
     }
 
     /// One digest of everything: what a later step keys on.
-    pub fn digest(&self) -> String {
+    pub(crate) fn digest(&self) -> String {
         let mut h = Sha256::new();
         for (k, v) in &self.values {
             h.update(k.as_bytes());
@@ -69,7 +69,7 @@ impl Inputs {
 }
 
 /// `path size mtime` of a file after symbolic links, or `path missing`.
-pub fn identity(path: &Path) -> String {
+pub(crate) fn identity(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(path) {
         Ok(m) => format!("{} size={} mtime={}.{:09}", path.display(), m.size(), m.mtime(), m.mtime_nsec()),
@@ -80,13 +80,13 @@ pub fn identity(path: &Path) -> String {
 /// The environment variable naming the compiler a timing wrapper first on
 /// PATH as `cc` runs (`bench` sets it): stamps key on that compiler, not on
 /// the wrapper.
-pub const TIMED_CC_VAR: &str = "SMTLS_TIMED_CC";
+pub(crate) const TIMED_CC_VAR: &str = "SMTLS_TIMED_CC";
 
 /// The identity of a command on PATH (e.g. `cc`), its symbolic links
 /// resolved: a new or upgraded compiler is a new identity. Under `bench`,
 /// whose timing wrapper is first on PATH as `cc`, it is the compiler the
 /// wrapper runs.
-pub fn command_identity(name: &str) -> String {
+pub(crate) fn command_identity(name: &str) -> String {
     if name == "cc" {
         if let Some(real) = std::env::var_os(TIMED_CC_VAR).filter(|v| !v.is_empty()) {
             let real = PathBuf::from(real);
@@ -101,20 +101,20 @@ pub fn command_identity(name: &str) -> String {
 
 /// The toolkit's own version: the crate version and a digest of its sources
 /// (computed by build.rs), so a changed toolkit redoes every step.
-pub fn toolkit_version() -> String {
+pub(crate) fn toolkit_version() -> String {
     format!("{}+{}", env!("CARGO_PKG_VERSION"), env!("SMTLS_TOOLKIT_HASH"))
 }
 
 /// What was recorded after the step last succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     pub inputs: Inputs,
     pub digest: String,
     /// A line for the user when the step is skipped, e.g. the verify summary.
-    pub note: String,
+    pub(crate) note: String,
 }
 
-pub fn stamps_dir(work_dir: &Path) -> PathBuf {
+pub(crate) fn stamps_dir(work_dir: &Path) -> PathBuf {
     work_dir.join("stamps")
 }
 
@@ -122,13 +122,13 @@ fn path(work_dir: &Path, step: &str) -> PathBuf {
     stamps_dir(work_dir).join(format!("{step}.json"))
 }
 
-pub fn load(work_dir: &Path, step: &str) -> Option<Stamp> {
+pub(crate) fn load(work_dir: &Path, step: &str) -> Option<Stamp> {
     let text = std::fs::read_to_string(path(work_dir, step)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// Records a successful run of `inputs.step`.
-pub fn record(work_dir: &Path, inputs: &Inputs, note: &str) -> Result<()> {
+pub(crate) fn record(work_dir: &Path, inputs: &Inputs, note: &str) -> Result<()> {
     let stamp = Stamp { inputs: inputs.clone(), digest: inputs.digest(), note: note.to_string() };
     let p = path(work_dir, &inputs.step);
     crate::util::write_atomic(&p, serde_json::to_string_pretty(&stamp)?.as_bytes())
@@ -136,7 +136,7 @@ pub fn record(work_dir: &Path, inputs: &Inputs, note: &str) -> Result<()> {
 }
 
 /// Forgets a step's stamp: called before the step changes its outputs.
-pub fn forget(work_dir: &Path, step: &str) -> Result<()> {
+pub(crate) fn forget(work_dir: &Path, step: &str) -> Result<()> {
     match std::fs::remove_file(path(work_dir, step)) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
             Err(e).with_context(|| format!("removing the {step} stamp"))
@@ -147,7 +147,7 @@ pub fn forget(work_dir: &Path, step: &str) -> Result<()> {
 
 /// Whether a step can be skipped, and if not, why.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Inputs unchanged and outputs present; the recorded note.
     Fresh(String),
     /// What changed, one reason per entry.
@@ -155,7 +155,7 @@ pub enum Verdict {
 }
 
 /// Compares the inputs now with the recorded stamp and checks the outputs.
-pub fn check(work_dir: &Path, inputs: &Inputs, outputs: &[PathBuf]) -> Verdict {
+pub(crate) fn check(work_dir: &Path, inputs: &Inputs, outputs: &[PathBuf]) -> Verdict {
     let Some(stamp) = load(work_dir, &inputs.step) else {
         return Verdict::Stale(vec!["no record of a finished run".into()]);
     };
@@ -174,7 +174,7 @@ pub fn check(work_dir: &Path, inputs: &Inputs, outputs: &[PathBuf]) -> Verdict {
 
 /// The inputs that differ, as "NAME changed (OLD -> NEW)" when both are
 /// short enough to read, else "NAME changed".
-pub fn changes(old: &Inputs, new: &Inputs) -> Vec<String> {
+pub(crate) fn changes(old: &Inputs, new: &Inputs) -> Vec<String> {
     let mut out = vec![];
     for (k, v) in &new.values {
         match old.values.get(k) {

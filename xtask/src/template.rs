@@ -12,14 +12,14 @@ pub fn dir() -> PathBuf {
 }
 
 /// The template `name` of [`dir`], filled.
-pub fn render(name: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
+pub(crate) fn render(name: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
     let path = dir().join(name);
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading template {}", path.display()))?;
     fill(name, &text, vars)
 }
 
 /// Fills `@NAME@` placeholders; an unknown one is an error.
-pub fn fill(name: &str, text: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
+pub(crate) fn fill(name: &str, text: &str, vars: &BTreeMap<&str, String>) -> Result<String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find('@') {

@@ -1,7 +1,7 @@
 //! System tools and libraries the toolkit runs or links, the package that
 //! provides each on every supported OS, and installing them where allowed.
 
-pub use crate::host::Os;
+pub(crate) use crate::host::Os;
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::process::Command;
@@ -16,7 +16,7 @@ pub struct Need {
     pub fedora: &'static str,
     /// The name on openSUSE where it differs from Fedora's (an RPM spec's
     /// BuildRequires under `%if 0%{?suse_version}`); empty when the same.
-    pub suse: &'static str,
+    pub(crate) suse: &'static str,
     pub freebsd: &'static str,
 }
 
@@ -30,7 +30,7 @@ impl Need {
     }
 
     /// The package on openSUSE.
-    pub fn suse(&self) -> &'static str {
+    pub(crate) fn suse(&self) -> &'static str {
         if self.suse.is_empty() {
             self.fedora
         } else {
@@ -43,19 +43,19 @@ const fn tool(command: &'static str, debian: &'static str, fedora: &'static str,
     Need { command, what: command, debian, fedora, suse: "", freebsd }
 }
 
-pub const CC: Need = tool("cc", "gcc", "gcc", "llvm (base system)");
-pub const MAKE: Need = tool("make", "make", "make", "(base system)");
-pub const M4: Need = tool("m4", "m4", "m4", "(base system)");
-pub const CURL: Need = tool("curl", "curl", "curl", "ftp/curl");
-pub const GPGV: Need = tool("gpgv", "gpgv", "gnupg2", "security/gnupg");
-pub const APT_GET: Need = tool("apt-get", "apt", "", "");
-pub const PATCHELF: Need = tool("patchelf", "patchelf", "patchelf", "sysutils/patchelf");
-pub const STRIP: Need = tool("strip", "binutils", "binutils", "(base system)");
+pub(crate) const CC: Need = tool("cc", "gcc", "gcc", "llvm (base system)");
+pub(crate) const MAKE: Need = tool("make", "make", "make", "(base system)");
+pub(crate) const M4: Need = tool("m4", "m4", "m4", "(base system)");
+pub(crate) const CURL: Need = tool("curl", "curl", "curl", "ftp/curl");
+pub(crate) const GPGV: Need = tool("gpgv", "gpgv", "gnupg2", "security/gnupg");
+pub(crate) const APT_GET: Need = tool("apt-get", "apt", "", "");
+pub(crate) const PATCHELF: Need = tool("patchelf", "patchelf", "patchelf", "sysutils/patchelf");
+pub(crate) const STRIP: Need = tool("strip", "binutils", "binutils", "(base system)");
 pub const OPENSSL: Need = tool("openssl", "openssl", "openssl", "security/openssl");
 /// The source RPM is written by RPM's own rpmbuild.
-pub const RPMBUILD: Need = tool("rpmbuild", "rpm", "rpm-build", "archivers/rpm4");
-pub const UNSHARE: Need = tool("unshare", "util-linux", "util-linux", "(none)");
-pub const OPENSSL_HEADERS: Need = Need {
+pub(crate) const RPMBUILD: Need = tool("rpmbuild", "rpm", "rpm-build", "archivers/rpm4");
+pub(crate) const UNSHARE: Need = tool("unshare", "util-linux", "util-linux", "(none)");
+pub(crate) const OPENSSL_HEADERS: Need = Need {
     command: "",
     what: "OpenSSL headers (<openssl/ssl.h>)",
     debian: "libssl-dev",
@@ -63,7 +63,7 @@ pub const OPENSSL_HEADERS: Need = Need {
     suse: "libopenssl-devel",
     freebsd: "security/openssl",
 };
-pub const BERKELEY_DB: Need = Need {
+pub(crate) const BERKELEY_DB: Need = Need {
     command: "",
     what: "Berkeley DB headers and library (<db.h>, -ldb)",
     debian: "libdb-dev",
@@ -72,9 +72,9 @@ pub const BERKELEY_DB: Need = Need {
     freebsd: "databases/db5",
 };
 
-pub const SASLPASSWD2: Need = tool("saslpasswd2", "sasl2-bin", "cyrus-sasl", "security/cyrus-sasl2");
+pub(crate) const SASLPASSWD2: Need = tool("saslpasswd2", "sasl2-bin", "cyrus-sasl", "security/cyrus-sasl2");
 /// The PLAIN, LOGIN and CRAM-MD5 plugins the smoke test's AUTH checks use.
-pub const SASL_MODULES: Need = Need {
+pub(crate) const SASL_MODULES: Need = Need {
     command: "",
     what: "Cyrus SASL PLAIN, LOGIN and CRAM-MD5 plugins",
     debian: "libsasl2-modules",
@@ -85,7 +85,7 @@ pub const SASL_MODULES: Need = Need {
 
 /// What `cargo xtask setup` installs on a Debian-family host: everything
 /// the main job and the tests run.
-pub const SETUP_DEBIAN: &[&str] = &[
+pub(crate) const SETUP_DEBIAN: &[&str] = &[
     "gcc",
     "make",
     "m4",
@@ -145,7 +145,7 @@ pub fn find(need: &Need) -> Result<PathBuf> {
     bail!("{}", missing_message(need, os))
 }
 
-pub fn missing_message(need: &Need, os: Os) -> String {
+pub(crate) fn missing_message(need: &Need, os: Os) -> String {
     let pkg = need.package(os);
     let how = match os {
         Os::DebianLike | Os::Other => {
@@ -159,7 +159,7 @@ pub fn missing_message(need: &Need, os: Os) -> String {
 
 /// Installing is allowed for root on a Debian-family host, unless
 /// SMTLS_NO_INSTALL is set.
-pub fn may_install(os: Os) -> bool {
+pub(crate) fn may_install(os: Os) -> bool {
     os == Os::DebianLike
         && is_root()
         && std::env::var_os("SMTLS_NO_INSTALL").is_none()
@@ -171,7 +171,7 @@ pub fn is_root() -> bool {
 }
 
 /// Which of `packages` dpkg does not have installed (in their order).
-pub fn not_installed<'a>(packages: &[&'a str]) -> Result<Vec<&'a str>> {
+pub(crate) fn not_installed<'a>(packages: &[&'a str]) -> Result<Vec<&'a str>> {
     // dpkg-query fails for a package it has never heard of, and still lists
     // the others: its status is not the answer, its output is.
     let out = crate::proc::capture(
@@ -181,7 +181,7 @@ pub fn not_installed<'a>(packages: &[&'a str]) -> Result<Vec<&'a str>> {
 }
 
 /// The packages not listed as installed (`ii`) in dpkg-query's output.
-pub fn missing_from_status<'a>(packages: &[&'a str], status: &str) -> Vec<&'a str> {
+pub(crate) fn missing_from_status<'a>(packages: &[&'a str], status: &str) -> Vec<&'a str> {
     let installed: std::collections::BTreeSet<&str> = status
         .lines()
         .filter_map(|l| l.split_once(' '))

@@ -15,7 +15,7 @@ pub fn workspace_root() -> PathBuf {
 /// place: readers never see a half-written file. The temporary file is
 /// created new with no-follow semantics and the rename replaces whatever
 /// `path` was (a planted link included) without following it.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().with_context(|| format!("{} has no parent directory", path.display()))?;
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     write_in_dir(dir, path, bytes)
@@ -28,7 +28,7 @@ fn write_in_dir(dir: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Creates `path` new, never through a link planted at its name.
-pub fn create_new_no_follow(path: &Path, mode: u32) -> Result<std::fs::File> {
+pub(crate) fn create_new_no_follow(path: &Path, mode: u32) -> Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -67,7 +67,7 @@ fn replace_via_temp(
 /// link is followed to the file it names (the link stays a link), the
 /// file's mode and owner are kept, and the new contents land in one rename
 /// in the file's own directory.
-pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let real = std::fs::canonicalize(path).with_context(|| format!("resolving {}", path.display()))?;
     let meta = std::fs::metadata(&real).with_context(|| format!("reading {}", real.display()))?;
@@ -94,21 +94,21 @@ pub fn edit_in_place(path: &Path, bytes: &[u8]) -> Result<()> {
 /// trust (the unpacked source): every directory from `root` down to the
 /// file must be a real directory, never a link, so a link planted in the
 /// tree cannot send the write elsewhere.
-pub fn write_in_tree(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_in_tree(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = real_dir_below(root, path.parent().context("a file without a directory")?)?;
     write_in_dir(&dir, path, bytes)
 }
 
 /// Checks that `dir` lies below `root` through real directories only,
 /// creating missing ones; returns it.
-pub fn real_dir_below(root: &Path, dir: &Path) -> Result<PathBuf> {
+pub(crate) fn real_dir_below(root: &Path, dir: &Path) -> Result<PathBuf> {
     let rel = dir.strip_prefix(root).with_context(|| format!("{} is not inside {}", dir.display(), root.display()))?;
     real_dirs(root, rel)
 }
 
 /// Opens `path` for writing (truncated, or appended) without following a
 /// link at its name, in a directory that must be real below `root`.
-pub fn open_in_tree(root: &Path, path: &Path, append: bool) -> Result<std::fs::File> {
+pub(crate) fn open_in_tree(root: &Path, path: &Path, append: bool) -> Result<std::fs::File> {
     real_dir_below(root, path.parent().context("a file without a directory")?)?;
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create(true).custom_flags(libc::O_NOFOLLOW).mode(0o644);
@@ -123,7 +123,7 @@ pub fn open_in_tree(root: &Path, path: &Path, append: bool) -> Result<std::fs::F
 }
 
 /// The process id in a name like `src.partial-1234` or `.x.deb.tmp-1234`.
-pub fn leftover_pid(name: &str) -> Option<u32> {
+pub(crate) fn leftover_pid(name: &str) -> Option<u32> {
     for marker in [".partial-", ".tmp-"] {
         if let Some(i) = name.rfind(marker) {
             let pid = &name[i + marker.len()..];
@@ -135,7 +135,7 @@ pub fn leftover_pid(name: &str) -> Option<u32> {
     None
 }
 
-pub fn process_alive(pid: u32) -> bool {
+pub(crate) fn process_alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
     }
@@ -146,7 +146,7 @@ pub fn process_alive(pid: u32) -> bool {
 
 /// Removes `*.partial-PID` and `*.tmp-PID` in `dir` whose process is gone:
 /// what a crash, a SIGKILL or a full disk left behind. Returns what was removed.
-pub fn remove_stale_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn remove_stale_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut removed = Vec::new();
     let Ok(rd) = std::fs::read_dir(dir) else { return Ok(removed) };
     for e in rd.flatten() {
@@ -169,7 +169,7 @@ pub fn remove_stale_leftovers(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Removes a partial directory when dropped: on every error path, and a
 /// no-op once the directory has been renamed into place.
-pub struct RemoveOnDrop(pub PathBuf);
+pub(crate) struct RemoveOnDrop(pub PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
@@ -185,7 +185,7 @@ impl Drop for RemoveOnDrop {
 /// directory or the new one, never a mix; the old one is then removed.
 /// Elsewhere the old directory is renamed aside first (a crash between the
 /// two renames leaves no `dir`, never a mixed one).
-pub fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
+pub(crate) fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
     if std::fs::symlink_metadata(dir).is_err() {
         return std::fs::rename(new, dir).with_context(|| format!("renaming {} to {}", new.display(), dir.display()));
     }
@@ -213,7 +213,7 @@ pub fn replace_dir(new: &Path, dir: &Path) -> Result<()> {
 }
 
 /// Fails unless `p` is absent or a real directory (not a link).
-pub fn require_real_dir(p: &Path) -> Result<()> {
+pub(crate) fn require_real_dir(p: &Path) -> Result<()> {
     match std::fs::symlink_metadata(p) {
         Ok(m) if m.file_type().is_dir() => Ok(()),
         Ok(_) => bail!("{} is not a real directory (a link or a file); refusing to write through it", p.display()),
@@ -223,7 +223,7 @@ pub fn require_real_dir(p: &Path) -> Result<()> {
 
 /// `root/rel` where every component of `rel` is a real directory (created
 /// when missing), never a link: returns the full path.
-pub fn real_dirs(root: &Path, rel: &Path) -> Result<PathBuf> {
+pub(crate) fn real_dirs(root: &Path, rel: &Path) -> Result<PathBuf> {
     let mut p = root.to_path_buf();
     for c in rel.components() {
         match c {
@@ -244,7 +244,7 @@ pub fn real_dirs(root: &Path, rel: &Path) -> Result<PathBuf> {
 }
 
 /// Removes a tree even where the tarball made directories read-only.
-pub fn make_writable_and_remove(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn make_writable_and_remove(dir: &Path) -> std::io::Result<()> {
     if std::fs::remove_dir_all(dir).is_ok() {
         return Ok(());
     }

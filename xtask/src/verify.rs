@@ -20,18 +20,19 @@ pub struct VerifyArgs {
 /// The defines smtls exists to deliver: the three TLS ones, and the one
 /// that lets RejectNUL close the NUL variant of SMTP smuggling
 /// (CVE-2023-51765), which every shipped .mc sets.
-pub const REQUIRED: &[&str] = &["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "_FFR_REJECT_NUL_BYTE"];
+pub(crate) const REQUIRED: &[&str] =
+    &["STARTTLS", "TLS_EC", "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE", "_FFR_REJECT_NUL_BYTE"];
 
 /// What `sendmail -d0.14` says about itself.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct D0Info {
     pub version: Option<String>,
     pub compiled_with: Vec<String>,
-    pub os_defines: Vec<String>,
-    pub libsm_defines: Vec<String>,
+    pub(crate) os_defines: Vec<String>,
+    pub(crate) libsm_defines: Vec<String>,
     pub ffr_defines: Vec<String>,
-    pub openssl_compiled: Option<u64>,
-    pub openssl_linked: Option<u64>,
+    pub(crate) openssl_compiled: Option<u64>,
+    pub(crate) openssl_linked: Option<u64>,
 }
 
 impl D0Info {
@@ -42,7 +43,7 @@ impl D0Info {
 }
 
 /// Parses `-d0.14` output; lists wrap onto tab-indented lines.
-pub fn parse_d0(text: &str) -> D0Info {
+pub(crate) fn parse_d0(text: &str) -> D0Info {
     let mut info = D0Info::default();
     let mut current: Option<&str> = None;
     for line in text.lines() {
@@ -95,7 +96,7 @@ pub fn parse_d0(text: &str) -> D0Info {
 /// On a host whose name is not fully qualified sendmail prints everything
 /// and then sleeps 60 s; we read as it streams and end it by pid once the
 /// `OpenSSL: linked` line (or a second of silence after output) is in.
-pub fn capture_d0(binary: &Path) -> Result<String> {
+pub(crate) fn capture_d0(binary: &Path) -> Result<String> {
     // Whatever the program does, it is stopped within the time limit and
     // after the output cap, its whole process group with it.
     const LIMIT: Duration = Duration::from_secs(15);
@@ -168,9 +169,9 @@ impl Report {
 /// listed, tokens that must not be (an option switched off), and libraries
 /// that must be linked.
 #[derive(Clone, Debug, Default)]
-pub struct Expectations {
+pub(crate) struct Expectations {
     pub required: Vec<String>,
-    pub absent: Vec<String>,
+    pub(crate) absent: Vec<String>,
     /// (option, ELF NEEDED prefix)
     pub links: Vec<(String, String)>,
     /// With --openssl-prefix: the library directory the run path must name
@@ -179,11 +180,11 @@ pub struct Expectations {
 }
 
 impl Expectations {
-    pub fn baseline() -> Expectations {
+    pub(crate) fn baseline() -> Expectations {
         Expectations { required: REQUIRED.iter().map(|s| s.to_string()).collect(), ..Default::default() }
     }
 
-    pub fn from_configuration(c: &Configuration) -> Expectations {
+    pub(crate) fn from_configuration(c: &Configuration) -> Expectations {
         let mut e = Expectations::baseline();
         for d in &c.defines {
             let name = d.split('=').next().unwrap_or(d).to_string();
@@ -235,7 +236,7 @@ fn required_names(info: &D0Info, required: &[String]) -> Vec<String> {
     out
 }
 
-pub fn judge(binary: &Path, info: D0Info, dynamic: Dynamic, expect: &Expectations) -> Report {
+pub(crate) fn judge(binary: &Path, info: D0Info, dynamic: Dynamic, expect: &Expectations) -> Report {
     let needed = dynamic.needed.clone();
     let mut checks = vec![];
     let mut check = |name: String, ok: bool, detail: String| checks.push(Check { name, ok, detail });
@@ -312,7 +313,7 @@ pub fn judge(binary: &Path, info: D0Info, dynamic: Dynamic, expect: &Expectation
 
 /// What verifying the built binary depends on: the build (its stamp) and
 /// the binary itself.
-pub fn stamp_inputs(plan: &Plan) -> crate::stamp::Inputs {
+pub(crate) fn stamp_inputs(plan: &Plan) -> crate::stamp::Inputs {
     let mut i = crate::stamp::Inputs::new("verify");
     let build = crate::stamp::load(&plan.work_dir, "build")
         .map_or_else(|| "no finished build".into(), |s| format!("sha256:{}", s.digest));

@@ -35,7 +35,7 @@ fn is_excerpt(line: &str) -> bool {
 /// The summary of a failed build's log: the first error lines (with gcc's
 /// excerpt under the first), the first make failure line, or the log's
 /// last lines when neither is there. Each line indented `    | `.
-pub fn summarize(log: &str) -> String {
+pub(crate) fn summarize(log: &str) -> String {
     let lines: Vec<&str> = log.lines().collect();
     let mut out = Vec::new();
     let mut errors = 0;

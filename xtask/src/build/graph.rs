@@ -16,16 +16,16 @@
 use anyhow::{bail, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
+pub(crate) enum Stage {
     Configure,
     Objects,
     Link,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Configure, Stage::Objects, Stage::Link];
+    pub(crate) const ALL: [Stage; 3] = [Stage::Configure, Stage::Objects, Stage::Link];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Stage::Configure => "configure",
             Stage::Objects => "objects",
@@ -36,7 +36,7 @@ impl Stage {
 
 /// One task: a stage of one subdirectory (an index into `Graph::subdirs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Task {
+pub(crate) struct Task {
     pub sub: usize,
     pub stage: Stage,
 }
@@ -49,7 +49,7 @@ enum State {
 }
 
 #[derive(Clone, Debug)]
-pub struct Graph {
+pub(crate) struct Graph {
     /// Subdirectories in priority order: the longest chain first.
     pub subdirs: Vec<String>,
     state: Vec<[State; 3]>,
@@ -59,7 +59,7 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn new(subdirs: &[&str]) -> Graph {
+    pub(crate) fn new(subdirs: &[&str]) -> Graph {
         Graph {
             subdirs: subdirs.iter().map(|s| s.to_string()).collect(),
             state: vec![[State::Waiting; 3]; subdirs.len()],
@@ -89,7 +89,7 @@ impl Graph {
     /// Tasks that can start now, best first: the subdirectory order, then
     /// the stage (so sendmail's objects start as soon as its Makefile is
     /// there, ahead of the small programs' configure).
-    pub fn ready(&self) -> Vec<Task> {
+    pub(crate) fn ready(&self) -> Vec<Task> {
         let mut out = vec![];
         for sub in 0..self.subdirs.len() {
             for stage in Stage::ALL {
@@ -102,17 +102,17 @@ impl Graph {
         out
     }
 
-    pub fn start(&mut self, t: Task) {
+    pub(crate) fn start(&mut self, t: Task) {
         debug_assert_eq!(self.state(t), State::Waiting);
         self.state[t.sub][t.stage as usize] = State::Running;
     }
 
-    pub fn finish(&mut self, t: Task) {
+    pub(crate) fn finish(&mut self, t: Task) {
         self.state[t.sub][t.stage as usize] = State::Done;
     }
 
     /// Records which libraries `sub` links, by subdirectory name.
-    pub fn set_libraries(&mut self, sub: usize, libs: &[String]) -> Result<()> {
+    pub(crate) fn set_libraries(&mut self, sub: usize, libs: &[String]) -> Result<()> {
         let mut idx = vec![];
         for l in libs {
             match self.subdirs.iter().position(|s| s == l) {
@@ -129,21 +129,21 @@ impl Graph {
         Ok(())
     }
 
-    pub fn libraries(&self, sub: usize) -> Option<Vec<&str>> {
+    pub(crate) fn libraries(&self, sub: usize) -> Option<Vec<&str>> {
         self.libs[sub].as_ref().map(|l| l.iter().map(|&i| self.subdirs[i].as_str()).collect())
     }
 
-    pub fn running(&self) -> usize {
+    pub(crate) fn running(&self) -> usize {
         self.state.iter().flatten().filter(|s| **s == State::Running).count()
     }
 
-    pub fn all_done(&self) -> bool {
+    pub(crate) fn all_done(&self) -> bool {
         self.state.iter().flatten().all(|s| *s == State::Done)
     }
 
     /// Nothing runs, nothing is ready, yet work remains: the libraries
     /// depend on each other in a circle.
-    pub fn stuck(&self) -> Option<String> {
+    pub(crate) fn stuck(&self) -> Option<String> {
         if self.all_done() || self.running() > 0 || !self.ready().is_empty() {
             return None;
         }
@@ -157,7 +157,7 @@ impl Graph {
 
 /// The libraries a generated Makefile links from other subdirectories: the
 /// `<sub>SMDEPLIBS=` line lists them as `<obj>/<lib>/<lib>.a`.
-pub fn smdeplibs(makefile: &str, sub: &str) -> Option<Vec<String>> {
+pub(crate) fn smdeplibs(makefile: &str, sub: &str) -> Option<Vec<String>> {
     let key = format!("{sub}SMDEPLIBS=");
     let line = makefile.lines().find(|l| l.starts_with(&key))?;
     let libs = line[key.len()..]

@@ -17,18 +17,18 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What a finished task reports back.
-pub struct Outcome {
+pub(crate) struct Outcome {
     /// For `Configure`: the libraries the subdirectory links.
     pub libraries: Option<Vec<String>>,
 }
 
 /// Child processes of running tasks, by task, so a failure can stop them.
 #[derive(Clone, Default)]
-pub struct Children(Arc<Mutex<HashMap<(usize, Stage), u32>>>);
+pub(crate) struct Children(Arc<Mutex<HashMap<(usize, Stage), u32>>>);
 
 impl Children {
     /// Spawns `cmd` for task `t`, waits for it and returns its status.
-    pub fn run(&self, t: Task, cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    pub(crate) fn run(&self, t: Task, cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
         let mut child: Child = crate::proc::spawn(cmd)?;
         self.0.lock().expect("children lock").insert((t.sub, t.stage), child.id());
         let status = crate::proc::wait(&mut child);
@@ -52,15 +52,15 @@ enum Event {
 }
 
 /// Progress of one finished task, for the caller's report.
-pub struct Finished {
-    pub task: Task,
+pub(crate) struct Finished {
+    pub(crate) task: Task,
     pub took: Duration,
 }
 
 /// Runs every task of `graph`, `jobs` at a time. `exec` runs one task; it
 /// must start its make through `client.configure_make` and its processes
 /// through `children.run`. `on_done` sees each task as it finishes.
-pub fn run(
+pub(crate) fn run(
     graph: &mut Graph,
     jobs: usize,
     exec: &(dyn Fn(Task, &jobserver::Client, &Children) -> Result<Outcome> + Sync),

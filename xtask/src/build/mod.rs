@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Built first by upstream, in this order: everything else links them.
-pub const LIBRARIES: &[&str] = &["libsm", "libsmutil", "libsmdb"];
+pub(crate) const LIBRARIES: &[&str] = &["libsm", "libsmutil", "libsmdb"];
 /// The programs, as upstream's top-level Makefile lists them.
 pub const PROGRAMS: &[&str] =
     &["sendmail", "editmap", "mail.local", "mailstats", "makemap", "praliases", "rmail", "smrsh", "vacation"];
@@ -32,7 +32,7 @@ pub const PROGRAMS: &[&str] =
 /// (sendmail's objects are three quarters of the work), then the libraries
 /// everything links, then the small programs; any other subdirectory (e.g.
 /// libmilter) after these.
-pub const PRIORITY: &[&str] = &[
+pub(crate) const PRIORITY: &[&str] = &[
     "sendmail",
     "libsm",
     "libsmutil",
@@ -56,11 +56,11 @@ pub struct BuildArgs {
     /// with make -jN (the way before the parallel graph; chosen by itself
     /// when make is not GNU make).
     #[arg(long)]
-    pub one_by_one: bool,
+    pub(crate) one_by_one: bool,
 }
 
 /// `subdirs` in the order of `PRIORITY`, the ones it does not name last.
-pub fn in_priority_order<'a>(subdirs: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn in_priority_order<'a>(subdirs: &[&'a str]) -> Vec<&'a str> {
     let mut v = subdirs.to_vec();
     v.sort_by_key(|s| PRIORITY.iter().position(|p| p == s).unwrap_or(PRIORITY.len()));
     v
@@ -68,11 +68,11 @@ pub fn in_priority_order<'a>(subdirs: &[&'a str]) -> Vec<&'a str> {
 
 /// The most jobs one build runs: the make jobserver holds a token per job
 /// in a pipe, and far more compilers than this would only thrash.
-pub const MAX_JOBS: usize = 1024;
+pub(crate) const MAX_JOBS: usize = 1024;
 
 /// `--jobs N`: 1 to [`MAX_JOBS`], checked when the command line is read,
 /// before anything is wiped.
-pub fn parse_jobs(s: &str) -> std::result::Result<usize, String> {
+pub(crate) fn parse_jobs(s: &str) -> std::result::Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n) if (1..=MAX_JOBS).contains(&n) => Ok(n),
         _ => Err(format!("expected a number of jobs from 1 to {MAX_JOBS}, got `{s}`")),
@@ -87,7 +87,7 @@ impl BuildArgs {
 
 /// The environment every build process sees: no locale or time zone leaks
 /// into the output, and no make settings from whoever started us.
-pub fn clean_env(cmd: &mut Command) {
+pub(crate) fn clean_env(cmd: &mut Command) {
     cmd.env("LC_ALL", "C").env("TZ", "UTC");
     for v in ["MAKEFLAGS", "MFLAGS", "MAKELEVEL", "CARGO_MAKEFLAGS", "MAKE", "MAKEFILES"] {
         cmd.env_remove(v);
@@ -95,14 +95,14 @@ pub fn clean_env(cmd: &mut Command) {
 }
 
 /// The environment of the one-by-one build: make -jN in each subdirectory.
-pub fn build_env(cmd: &mut Command, jobs: usize) {
+pub(crate) fn build_env(cmd: &mut Command, jobs: usize) {
     clean_env(cmd);
     cmd.env("MAKEFLAGS", format!("-j{jobs}"));
 }
 
 /// Runs `sh ./Build ARGS` in `dir`, output to `log`; on failure the error
 /// carries the log's last lines and path.
-pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<()> {
+pub(crate) fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<()> {
     let file = crate::util::open_in_tree(log.parent().and_then(Path::parent).unwrap_or(Path::new("/")), log, false)?;
     let mut cmd = Command::new("sh");
     cmd.arg("./Build").args(args).current_dir(dir).stdin(Stdio::null()).stdout(file.try_clone()?).stderr(file);
@@ -121,7 +121,7 @@ pub fn run_build(dir: &Path, args: &[&str], jobs: usize, log: &Path) -> Result<(
 }
 
 /// The first errors and the failed make target of a build log.
-pub fn failure_summary(log: &Path) -> String {
+pub(crate) fn failure_summary(log: &Path) -> String {
     errors::summarize(&String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default()))
 }
 
@@ -147,7 +147,7 @@ fn check_configured(plan: &Plan, config: &Configuration) -> Result<()> {
 /// generated site.config.m4, the compiler, the OpenSSL (and Berkeley DB)
 /// the configuration found (none before the first configure), and the
 /// toolkit.
-pub fn stamp_inputs(plan: &Plan, config: Option<&Configuration>) -> Result<stamp::Inputs> {
+pub(crate) fn stamp_inputs(plan: &Plan, config: Option<&Configuration>) -> Result<stamp::Inputs> {
     let mut i = stamp::Inputs::new("build");
     i.add("source", format!("sendmail {} {}", plan.version, plan.release.source_id()));
     i.add_file_content("site.config.m4", &plan.site_config());
@@ -178,7 +178,7 @@ pub fn subdirs(config: &Configuration) -> Vec<&'static str> {
 }
 
 /// The files a finished build leaves: every program and library.
-pub fn outputs(plan: &Plan, config: Option<&Configuration>) -> Vec<PathBuf> {
+pub(crate) fn outputs(plan: &Plan, config: Option<&Configuration>) -> Vec<PathBuf> {
     let obj = plan.obj_dir();
     let libraries = match config {
         Some(c) => subdirs(c).into_iter().filter(|s| s.starts_with("lib")).collect(),
@@ -261,7 +261,7 @@ fn build_one_by_one(plan: &Plan, jobs: usize, all: &[&str]) -> Result<()> {
 /// the jobserver a goal's prerequisites start together, so every object
 /// waits for them explicitly (order-only: a newer link does not make an
 /// object out of date, as in upstream's Makefile).
-pub const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking,\n\
+pub(crate) const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking,\n\
 # largest sources first, each after the files BEFORE and LINKS make.\n\
 smtls-by-size := $(patsubst %.c,%.o,$(shell ls -LS $(OBJS:.o=.c) 2>/dev/null))\n\
 smtls-objects: $(BEFORE) $(LINKS) $(filter $(OBJS),$(smtls-by-size)) $(OBJS)\n\

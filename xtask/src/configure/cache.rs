@@ -18,7 +18,7 @@ static DIR: OnceLock<PathBuf> = OnceLock::new();
 
 /// Where this process keeps the entries (`<work>/probe-cache`); set once
 /// by configure's entry points. Without it nothing is cached.
-pub fn use_dir(work_dir: &Path) {
+pub(crate) fn use_dir(work_dir: &Path) {
     let _ = DIR.set(work_dir.join("probe-cache"));
 }
 
@@ -32,7 +32,7 @@ struct Entry<T> {
 
 /// `compute`'s result for `key`, from the cache while every file it read
 /// is unchanged; `files` gains the files it read either way.
-pub fn cached<T: Serialize + DeserializeOwned>(
+pub(super) fn cached<T: Serialize + DeserializeOwned>(
     key: &Inputs,
     files: &mut BTreeSet<PathBuf>,
     compute: impl FnOnce(&mut BTreeSet<PathBuf>) -> Result<T>,
@@ -65,7 +65,7 @@ fn load<T: DeserializeOwned>(path: &Path, key: &Inputs) -> Option<Entry<T>> {
 /// The environment a C compiler run by the `cc` crate, and dpkg-buildflags,
 /// read: compiler and flag variables, search paths, and DEB_* (such as
 /// DEB_BUILD_MAINT_OPTIONS and DEB_CFLAGS_APPEND).
-pub fn compiler_environment() -> String {
+pub(crate) fn compiler_environment() -> String {
     let mut vars: Vec<String> = std::env::vars()
         .filter(|(k, _)| {
             ["CC", "CFLAGS", "CPPFLAGS", "LDFLAGS", "TARGET_", "HOST_", "CRATE_CC", "DEB_", "DPKG_"]
@@ -82,7 +82,7 @@ pub fn compiler_environment() -> String {
 /// The compiler a probe runs: `cc` on PATH, or the one `CC` names, by
 /// identity (path, size, mtime after links), so an upgraded compiler is
 /// a new key.
-pub fn compiler_identity() -> String {
+pub(crate) fn compiler_identity() -> String {
     let mut id = stamp::command_identity("cc");
     if let Some(cc) = std::env::var("CC").ok().and_then(|c| c.split_whitespace().next().map(str::to_string)) {
         id.push('\n');

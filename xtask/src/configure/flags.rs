@@ -5,9 +5,9 @@ use anyhow::{bail, Result};
 
 /// What the user asked for; STARTTLS is always on.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct TlsRequest {
+pub(crate) struct TlsRequest {
     pub ec: bool,
-    pub cert_chain: bool,
+    pub(crate) cert_chain: bool,
     /// Extra defines for sendmail itself, such as `NO_DH`.
     pub extra: Vec<String>,
 }
@@ -23,17 +23,17 @@ fn v(s: &str) -> Version {
 }
 
 /// The first version with `_FFR_TLS_EC`.
-pub const EC_FFR_SINCE: &str = "8.14.8";
+pub(crate) const EC_FFR_SINCE: &str = "8.14.8";
 /// Since this version the EC flag is spelled `TLS_EC`.
-pub const EC_OFFICIAL_SINCE: &str = "8.16.1";
+pub(crate) const EC_OFFICIAL_SINCE: &str = "8.16.1";
 /// The first version with `_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE`.
-pub const CERT_CHAIN_SINCE: &str = "8.15.1";
+pub(crate) const CERT_CHAIN_SINCE: &str = "8.15.1";
 /// Since this version `NO_DH` together with `TLS_EC` is an `#error`.
-pub const NO_DH_WITH_EC_ERROR_SINCE: &str = "8.17.2";
+pub(crate) const NO_DH_WITH_EC_ERROR_SINCE: &str = "8.17.2";
 
 /// The first OpenSSL (version number) where `SSL_CTX_set_ecdh_auto` leaves
 /// OpenSSL's own list of groups on: 1.1.0.
-pub const ECDH_AUTO_OPENSSL: u64 = 0x1010_0000;
+pub(crate) const ECDH_AUTO_OPENSSL: u64 = 0x1010_0000;
 
 /// The EC define with its value, for this version and the OpenSSL it is
 /// built against (`OPENSSL_VERSION_NUMBER`).
@@ -46,7 +46,7 @@ pub const ECDH_AUTO_OPENSSL: u64 = 0x1010_0000;
 /// P-384, P-521, X448) in place. Before 1.1.0 automatic selection was
 /// opt-in and less proven, so 1 stays there. `_FFR_TLS_EC` (before 8.16.1)
 /// knows only the fixed curve.
-pub fn ec_define_for(version: &Version, openssl: u64) -> Result<String> {
+pub(crate) fn ec_define_for(version: &Version, openssl: u64) -> Result<String> {
     let name = ec_define(version)?;
     Ok(match name {
         "TLS_EC" if openssl >= ECDH_AUTO_OPENSSL => "TLS_EC=2".to_string(),
@@ -56,7 +56,7 @@ pub fn ec_define_for(version: &Version, openssl: u64) -> Result<String> {
 }
 
 /// The name of the EC define for this version.
-pub fn ec_define(version: &Version) -> Result<&'static str> {
+pub(crate) fn ec_define(version: &Version) -> Result<&'static str> {
     if *version < v(EC_FFR_SINCE) {
         bail!("sendmail {version} has no elliptic-curve key exchange (it arrived in {EC_FFR_SINCE} as _FFR_TLS_EC); use a newer release or --no-ec");
     }
@@ -67,14 +67,14 @@ pub fn ec_define(version: &Version) -> Result<&'static str> {
 /// official name first. Since `TLS_EC` became official, `tls.h` still maps
 /// `_FFR_TLS_EC` onto it, so a build file that already says either needs no
 /// change.
-pub fn ec_spellings(version: &Version) -> Result<Vec<&'static str>> {
+pub(crate) fn ec_spellings(version: &Version) -> Result<Vec<&'static str>> {
     let official = ec_define(version)?;
     Ok(if official == "TLS_EC" { vec!["TLS_EC", "_FFR_TLS_EC"] } else { vec![official] })
 }
 
 /// The defines (without `-D`) for sendmail, in the order they are passed,
 /// for a build against OpenSSL `openssl` (`OPENSSL_VERSION_NUMBER`).
-pub fn tls_defines(version: &Version, req: &TlsRequest, openssl: u64) -> Result<Vec<String>> {
+pub(crate) fn tls_defines(version: &Version, req: &TlsRequest, openssl: u64) -> Result<Vec<String>> {
     let mut out = vec!["STARTTLS".to_string()];
     if req.ec {
         out.push(ec_define_for(version, openssl)?);

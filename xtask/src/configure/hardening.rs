@@ -20,18 +20,19 @@ use std::process::Command;
 /// dpkg 1.21 does not) and the compiler takes it without a word: gcc
 /// warns about stack clash protection on targets without it, and refuses
 /// the other architecture's branch flag.
-pub const DPKG_1_22_FLAGS: &[&str] = &["-fstack-clash-protection", "-fcf-protection", "-mbranch-protection=standard"];
+pub(crate) const DPKG_1_22_FLAGS: &[&str] =
+    &["-fstack-clash-protection", "-fcf-protection", "-mbranch-protection=standard"];
 
 /// What the fallback asks the compiler for, as dpkg-buildflags would give it.
-pub const FALLBACK_CFLAGS: &[&str] =
+pub(crate) const FALLBACK_CFLAGS: &[&str] =
     &["-fstack-protector-strong", "-Wformat", "-Werror=format-security", "-D_FORTIFY_SOURCE=2", "-fPIE"];
-pub const FALLBACK_LDFLAGS: &[&str] = &["-Wl,-z,relro", "-Wl,-z,now", "-pie"];
+pub(crate) const FALLBACK_LDFLAGS: &[&str] = &["-Wl,-z,relro", "-Wl,-z,now", "-pie"];
 
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hardening {
     /// Compiler flags (CPPFLAGS and CFLAGS together).
-    pub cflags: Vec<String>,
-    pub ldflags: Vec<String>,
+    pub(crate) cflags: Vec<String>,
+    pub(crate) ldflags: Vec<String>,
     /// Where they came from, for the log and the stamp.
     pub source: String,
 }
@@ -47,7 +48,7 @@ pub fn keep(flag: &str) -> bool {
 }
 
 /// The hardening flags from dpkg-buildflags' `--get` outputs.
-pub fn from_buildflags(cppflags: &str, cflags: &str, ldflags: &str) -> Hardening {
+pub(crate) fn from_buildflags(cppflags: &str, cflags: &str, ldflags: &str) -> Hardening {
     let split = |s: &str| s.split_whitespace().filter(|f| keep(f)).map(str::to_string).collect::<Vec<_>>();
     let mut c = split(cppflags);
     c.extend(split(cflags));
@@ -64,7 +65,7 @@ fn buildflags(which: &str) -> Option<String> {
 /// The flags as sendmail's m4 build can carry them: a comma would split
 /// the macro's arguments, so `-Wl,-z,now` becomes the equivalent
 /// `-Xlinker -z -Xlinker now`; any other comma is refused.
-pub fn for_m4(flags: &[String]) -> Result<String> {
+pub(crate) fn for_m4(flags: &[String]) -> Result<String> {
     let mut out = vec![];
     for f in flags {
         if let Some(args) = f.strip_prefix("-Wl,") {
@@ -93,7 +94,7 @@ const DPKG_BUILDFLAGS_FILES: &[&str] = &[
 /// The flags for this host (see [`probe`]), from the probe cache while the
 /// compiler, dpkg-buildflags, their configuration and environment are the
 /// same.
-pub fn detect(scratch: &Path) -> Result<Hardening> {
+pub(crate) fn detect(scratch: &Path) -> Result<Hardening> {
     let mut key = crate::stamp::Inputs::new("hardening");
     key.add("compiler", super::cache::compiler_identity())
         .add("environment", super::cache::compiler_environment())

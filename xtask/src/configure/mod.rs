@@ -23,13 +23,13 @@ pub struct ConfigureArgs {
     pub openssl_prefix: Option<PathBuf>,
     /// Append your own site.config.m4 fragment (repeatable, in order).
     #[arg(long = "site-config", value_name = "FILE")]
-    pub site_configs: Vec<PathBuf>,
+    pub(crate) site_configs: Vec<PathBuf>,
     /// Build without elliptic-curve key exchange (TLS_EC / _FFR_TLS_EC).
     #[arg(long)]
-    pub no_ec: bool,
+    pub(crate) no_ec: bool,
     /// Build without _FFR_TLS_USE_CERTIFICATE_CHAIN_FILE (a negative control: the server then sends only its leaf).
     #[arg(long)]
-    pub no_cert_chain: bool,
+    pub(crate) no_cert_chain: bool,
     /// Extra define for sendmail, NAME or NAME=VALUE (repeatable), e.g. NO_DH.
     #[arg(long = "define", value_name = "NAME[=VALUE]")]
     pub defines: Vec<String>,
@@ -45,26 +45,26 @@ pub struct ConfigureArgs {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Configuration {
     pub version: String,
-    pub source_sha256: String,
-    pub request: TlsRequest,
+    pub(crate) source_sha256: String,
+    pub(crate) request: TlsRequest,
     /// The defines sendmail is compiled with (without -D).
     pub defines: Vec<String>,
     pub openssl: OpenSsl,
     /// Berkeley DB version, when its maps are enabled.
-    pub berkeley_db: Option<String>,
+    pub(crate) berkeley_db: Option<String>,
     /// Build options switched on, in table order.
     #[serde(default)]
     pub options: Vec<String>,
     /// Build options off or unavailable (their -d0.14 token must be absent).
     #[serde(default)]
-    pub options_off: Vec<String>,
+    pub(crate) options_off: Vec<String>,
     /// The fragments, in order.
     pub fragments: Vec<String>,
-    pub site_config_sha256: String,
+    pub(crate) site_config_sha256: String,
     /// Every header and library the probes read: when none of them changed,
     /// probing again would find the same (see `stamp_inputs`).
     #[serde(default)]
-    pub probed_files: Vec<PathBuf>,
+    pub(crate) probed_files: Vec<PathBuf>,
     /// The hardening flags compiled and linked with.
     #[serde(default)]
     pub hardening: Option<hardening::Hardening>,
@@ -88,7 +88,7 @@ impl Configuration {
     }
 
     /// One digest of the probed files' identities (path, size, mtime).
-    pub fn probed_files_digest(&self) -> String {
+    pub(crate) fn probed_files_digest(&self) -> String {
         let ids: String = self.probed_files.iter().map(|p| stamp::identity(p) + "\n").collect();
         crate::digest::sha256_hex(ids.as_bytes())
     }
@@ -99,7 +99,11 @@ impl Configuration {
 /// variables the probes obey, and the identity of every file the last probes
 /// read (and, when Berkeley DB was not found, of the directories holding
 /// them, where installing it would add files).
-pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs, previous: Option<&Configuration>) -> Result<stamp::Inputs> {
+pub(crate) fn stamp_inputs(
+    plan: &Plan,
+    args: &ConfigureArgs,
+    previous: Option<&Configuration>,
+) -> Result<stamp::Inputs> {
     cache::use_dir(&plan.work_dir);
     let mut i = stamp::Inputs::new("configure");
     i.add(
@@ -147,7 +151,7 @@ pub fn stamp_inputs(plan: &Plan, args: &ConfigureArgs, previous: Option<&Configu
 }
 
 /// What configure leaves: the site.config.m4 and configuration.json.
-pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+pub(crate) fn outputs(plan: &Plan) -> Vec<PathBuf> {
     vec![plan.site_config(), plan.configuration_file()]
 }
 
@@ -328,7 +332,7 @@ fn record(plan: &Plan, args: &ConfigureArgs, config: &Configuration) -> Result<(
 
 /// Refuses an OpenSSL or Cyrus SASL that this release does not fit (the
 /// compatibility rules in releases.toml).
-pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -> Result<()> {
+pub(crate) fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -> Result<()> {
     let compat = crate::releases::table().compat(&plan.version);
     compat.check(&plan.version, openssl.compiled, &openssl.text, sasl)?;
     for w in compat.warning_lines(&plan.version) {
@@ -343,7 +347,7 @@ pub fn check_compatibility(plan: &Plan, openssl: &OpenSsl, sasl: Option<&str>) -
 /// What can be refused before anything is fetched: defines the release
 /// lacks, and an OpenSSL or Cyrus SASL it does not fit (both probed here,
 /// without the source).
-pub fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
+pub(crate) fn precheck(plan: &Plan, args: &ConfigureArgs) -> Result<()> {
     cache::use_dir(&plan.work_dir);
     let request = TlsRequest { ec: !args.no_ec, cert_chain: !args.no_cert_chain, extra: args.defines.clone() };
     flags::tls_defines(&plan.version, &request, 0)?;
@@ -380,7 +384,7 @@ fn describe(state: &options::State) -> String {
 /// An option asked for with --with, or in the default set, whose library is
 /// missing is installed first where smtls may install (root on Debian,
 /// SMTLS_NO_INSTALL unset); the defaults are the same on every host.
-pub fn decide_options(
+pub(crate) fn decide_options(
     plan: &Plan,
     args: &ConfigureArgs,
     scratch: &std::path::Path,

@@ -11,7 +11,7 @@ use anyhow::{bail, Result};
 #[derive(Clone, Copy, Debug)]
 pub struct Probe {
     pub code: &'static str,
-    pub libs: &'static [&'static str],
+    pub(crate) libs: &'static [&'static str],
     pub need: Need,
 }
 
@@ -49,7 +49,7 @@ pub struct DebianRelations {
     /// Packages that make the option useful at run time (Recommends).
     pub recommends: &'static [&'static str],
     /// Packages that help (Suggests).
-    pub suggests: &'static [&'static str],
+    pub(crate) suggests: &'static [&'static str],
     /// Packages that ship the same files the option adds (Conflicts and
     /// Replaces: the .deb takes their place).
     pub replaces: &'static [&'static str],
@@ -88,25 +88,25 @@ const fn dev(
     Need { command: "", what, debian, fedora, suse, freebsd }
 }
 
-pub const SASL_DEV: Need = dev(
+pub(crate) const SASL_DEV: Need = dev(
     "Cyrus SASL v2 headers and library (<sasl/sasl.h>, -lsasl2)",
     "libsasl2-dev",
     "cyrus-sasl-devel",
     "",
     "security/cyrus-sasl2",
 );
-pub const LDAP_DEV: Need = dev(
+pub(crate) const LDAP_DEV: Need = dev(
     "OpenLDAP client headers and library (<ldap.h>, -lldap)",
     "libldap-dev",
     "openldap-devel",
     "openldap2-devel",
     "net/openldap26-client",
 );
-pub const CDB_DEV: Need =
+pub(crate) const CDB_DEV: Need =
     dev("tinycdb headers and library (<cdb.h>, -lcdb)", "libcdb-dev", "tinycdb-devel", "", "databases/tinycdb");
-pub const ICU_DEV: Need =
+pub(crate) const ICU_DEV: Need =
     dev("ICU headers and library (<unicode/ucasemap.h>, -licuuc)", "libicu-dev", "libicu-devel", "", "devel/icu");
-pub const WRAP_DEV: Need = dev(
+pub(crate) const WRAP_DEV: Need = dev(
     "TCP wrappers headers and library (<tcpd.h>, -lwrap)",
     "libwrap0-dev",
     "tcp_wrappers-devel",
@@ -437,7 +437,7 @@ impl Decision {
 }
 
 /// Splits `--with a,b --with c` into names, refusing unknown ones.
-pub fn parse_list(lists: &[String]) -> Result<Vec<String>> {
+pub(crate) fn parse_list(lists: &[String]) -> Result<Vec<String>> {
     let mut out = vec![];
     for name in lists.iter().flat_map(|l| l.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
         if find(name).is_none() {
@@ -514,7 +514,7 @@ pub fn resolve(
 
 /// Fails when a default option's library is missing, naming every such
 /// package and the two ways out, as for a missing tool such as m4.
-pub fn require_defaults(decisions: &[Decision], os: tools::Os) -> Result<()> {
+pub(crate) fn require_defaults(decisions: &[Decision], os: tools::Os) -> Result<()> {
     let missing: Vec<&Decision> = decisions.iter().filter(|d| matches!(d.state, State::Missing(_))).collect();
     if missing.is_empty() {
         return Ok(());

@@ -72,14 +72,14 @@ pub struct OpenSsl {
 
 impl OpenSsl {
     /// "3.0" for 0x30000130.
-    pub fn major_minor(n: u64) -> (u64, u64) {
+    pub(crate) fn major_minor(n: u64) -> (u64, u64) {
         // 0xMNN00PP0 since 3.0; 0xMNNFFPPS before (1.1.1w is 0x1010117f).
         (n >> 28, (n >> 20) & 0xff)
     }
 }
 
 /// Parses the probe's `key=value` lines.
-pub fn parse_kv(out: &str) -> BTreeMap<String, String> {
+pub(crate) fn parse_kv(out: &str) -> BTreeMap<String, String> {
     out.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect()
 }
 
@@ -87,7 +87,7 @@ fn parse_hex(s: &str) -> Result<u64> {
     u64::from_str_radix(s.trim_start_matches("0x"), 16).with_context(|| format!("`{s}` is not a hex number"))
 }
 
-pub fn parse_openssl(out: &str, prefix: Option<&Path>) -> Result<OpenSsl> {
+pub(crate) fn parse_openssl(out: &str, prefix: Option<&Path>) -> Result<OpenSsl> {
     let kv = parse_kv(out);
     let get = |k: &str| kv.get(k).with_context(|| format!("the OpenSSL probe printed no {k}= line: {out}"));
     Ok(OpenSsl {
@@ -158,14 +158,14 @@ fn compile(source: &str, name: &str, args: &[String], scratch: &Path, files: &mu
 }
 
 /// The absolute paths a `-MD` dependency file names as prerequisites.
-pub fn parse_depfile(text: &str) -> Vec<PathBuf> {
+pub(crate) fn parse_depfile(text: &str) -> Vec<PathBuf> {
     let body = text.split_once(": ").map_or("", |(_, b)| b);
     body.split_whitespace().filter(|w| w.starts_with('/')).map(PathBuf::from).collect()
 }
 
 /// The files `ld --trace` reports: one per line, either a path or
 /// `-lname (path)`.
-pub fn parse_trace(text: &str) -> Vec<PathBuf> {
+pub(crate) fn parse_trace(text: &str) -> Vec<PathBuf> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim();
@@ -179,13 +179,13 @@ pub fn parse_trace(text: &str) -> Vec<PathBuf> {
 }
 
 /// Compiler and linker flags for an OpenSSL under `prefix`.
-pub fn prefix_flags(prefix: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn prefix_flags(prefix: &Path) -> (PathBuf, PathBuf) {
     let lib =
         ["lib64", "lib"].iter().map(|l| prefix.join(l)).find(|p| p.is_dir()).unwrap_or_else(|| prefix.join("lib"));
     (prefix.join("include"), lib)
 }
 
-pub fn openssl(prefix: Option<&Path>, scratch: &Path, files: &mut BTreeSet<PathBuf>) -> Result<OpenSsl> {
+pub(crate) fn openssl(prefix: Option<&Path>, scratch: &Path, files: &mut BTreeSet<PathBuf>) -> Result<OpenSsl> {
     let mut args = vec![];
     if let Some(p) = prefix {
         if !p.join("include/openssl/ssl.h").is_file() {
@@ -216,7 +216,7 @@ pub fn openssl(prefix: Option<&Path>, scratch: &Path, files: &mut BTreeSet<PathB
 
 /// Whether a library can be used: `code` must compile, link with `libs`
 /// and run. Err carries why, and the package that would provide it.
-pub fn library(
+pub(crate) fn library(
     name: &str,
     code: &str,
     libs: &[&str],
@@ -232,7 +232,7 @@ pub fn library(
 
 /// The Cyrus SASL library's own version (`sasl_version_info`), or why it
 /// cannot be used.
-pub fn cyrus_sasl(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result::Result<String, String> {
+pub(crate) fn cyrus_sasl(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result::Result<String, String> {
     match compile_and_run(SASL_PROBE, "sasl-version-probe", &["-lsasl2".into()], scratch, files) {
         Ok(out) => parse_kv(&out).get("version").cloned().ok_or_else(|| format!("the probe printed: {out}")),
         Err(e) => Err(first_line(&format!("{e:#}")).to_string()),
@@ -240,7 +240,7 @@ pub fn cyrus_sasl(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result:
 }
 
 /// Berkeley DB's version, or why it is not usable.
-pub fn berkeley_db(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result::Result<String, String> {
+pub(crate) fn berkeley_db(scratch: &Path, files: &mut BTreeSet<PathBuf>) -> std::result::Result<String, String> {
     match compile_and_run(DB_PROBE, "db-probe", &["-ldb".into()], scratch, files) {
         Ok(out) => parse_kv(&out).get("version").cloned().ok_or_else(|| format!("the probe printed: {out}")),
         Err(e) => Err(format!(

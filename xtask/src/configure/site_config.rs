@@ -12,7 +12,7 @@ pub struct Fragment {
     pub text: String,
 }
 
-pub fn fragments_dir() -> PathBuf {
+pub(crate) fn fragments_dir() -> PathBuf {
     crate::plan::workspace_root().join("site-configs")
 }
 
@@ -31,7 +31,7 @@ pub fn user(path: &Path) -> Result<Fragment> {
 }
 
 /// Fills `@NAME@` placeholders; an unknown one is an error.
-pub fn fill(fragment: &Fragment, vars: &BTreeMap<&str, String>) -> Result<String> {
+pub(crate) fn fill(fragment: &Fragment, vars: &BTreeMap<&str, String>) -> Result<String> {
     crate::template::fill(&fragment.name, &fragment.text, vars)
 }
 
@@ -47,7 +47,11 @@ pub fn generate(fragments: &[Fragment], vars: &BTreeMap<&str, String>) -> Result
 
 /// [`generate`] under another header (the FreeBSD port's fragments say
 /// which command wrote them).
-pub fn generate_with_header(header: &str, fragments: &[Fragment], vars: &BTreeMap<&str, String>) -> Result<String> {
+pub(crate) fn generate_with_header(
+    header: &str,
+    fragments: &[Fragment],
+    vars: &BTreeMap<&str, String>,
+) -> Result<String> {
     let mut out = String::from(header);
     for f in fragments {
         let text = fill(f, vars)?;

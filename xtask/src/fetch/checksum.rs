@@ -14,7 +14,7 @@ use std::process::Command;
 
 /// Fails unless `path` has the release's size (when pinned) and every sum
 /// pinned (SHA-256, SHA-512).
-pub fn check_tarball(path: &Path, release: &Release) -> Result<()> {
+pub(crate) fn check_tarball(path: &Path, release: &Release) -> Result<()> {
     let size = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.len();
     if release.size != 0 && size != release.size {
         bail!(
@@ -91,7 +91,7 @@ pub fn check_signature(file: &Path, sig: Option<&Path>, release: &Release, scrat
 }
 
 /// Whether a good signature by `fpr` counts for `release`.
-pub fn judge_signer(fpr: &str, release: &Release, pinned: &[String]) -> Result<Signature> {
+pub(crate) fn judge_signer(fpr: &str, release: &Release, pinned: &[String]) -> Result<Signature> {
     let fpr = fpr.to_ascii_uppercase();
     if !release.signing_key.is_empty() {
         if fpr.eq_ignore_ascii_case(&release.signing_key) {
@@ -113,7 +113,7 @@ pub fn keys_file() -> std::path::PathBuf {
 }
 
 /// The primary key fingerprint from gpgv's `VALIDSIG` status line, if any.
-pub fn valid_signer(status: &str) -> Option<String> {
+pub(crate) fn valid_signer(status: &str) -> Option<String> {
     status
         .lines()
         .filter_map(|l| l.strip_prefix("[GNUPG:] VALIDSIG "))
@@ -122,7 +122,7 @@ pub fn valid_signer(status: &str) -> Option<String> {
 }
 
 /// Decodes an ASCII-armored OpenPGP block (gpgv reads only binary keyrings).
-pub fn dearmor(text: &str) -> Result<Vec<u8>> {
+pub(crate) fn dearmor(text: &str) -> Result<Vec<u8>> {
     let mut body = String::new();
     let mut in_block = false;
     let mut in_headers = false;

@@ -14,14 +14,14 @@ use std::process::{Command, Stdio};
 /// codenames such as `bookworm`, and `-updates`), or the security archive
 /// (serving `bookworm-security`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Archive {
+pub(crate) struct Archive {
     pub uri: String,
-    pub signed_by: Option<String>,
+    pub(crate) signed_by: Option<String>,
     pub security: bool,
 }
 
 /// Archives from deb822 text.
-pub fn archives_from_deb822(text: &str) -> Vec<Archive> {
+pub(crate) fn archives_from_deb822(text: &str) -> Vec<Archive> {
     let mut out = Vec::new();
     for stanza in text.split("\n\n") {
         let mut fields = std::collections::HashMap::new();
@@ -59,7 +59,7 @@ pub fn archives_from_deb822(text: &str) -> Vec<Archive> {
 }
 
 /// Archives from one-line `sources.list` text.
-pub fn archives_from_list(text: &str) -> Vec<Archive> {
+pub(crate) fn archives_from_list(text: &str) -> Vec<Archive> {
     let mut out = Vec::new();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -90,11 +90,11 @@ pub fn archives_from_list(text: &str) -> Vec<Archive> {
 
 /// The suite names every Debian archive serves besides the codenames: the
 /// archive's own aliases (each has a Release file under dists/).
-pub const ARCHIVE_ALIASES: &[&str] = &["unstable", "testing", "stable", "oldstable"];
+pub(crate) const ARCHIVE_ALIASES: &[&str] = &["unstable", "testing", "stable", "oldstable"];
 
 /// The plain suites (codenames, no `-updates`/`-security`) the host's
 /// sources name, from deb822 `Suites:` fields and one-line `deb` entries.
-pub fn suites_in_sources(text: &str) -> Vec<String> {
+pub(crate) fn suites_in_sources(text: &str) -> Vec<String> {
     let mut out: Vec<String> = vec![];
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("").trim();
@@ -121,7 +121,7 @@ pub fn suites_in_sources(text: &str) -> Vec<String> {
 /// The suites to search for a release's source package: those given with
 /// --debian-suite, else the release's own from the table, else (a release
 /// outside the table) the host's own suites and the archive's aliases.
-pub fn suites_to_search(given: &[String], pinned: &[String], host: &[String]) -> Vec<String> {
+pub(crate) fn suites_to_search(given: &[String], pinned: &[String], host: &[String]) -> Vec<String> {
     if !given.is_empty() {
         return given.to_vec();
     }
@@ -138,7 +138,7 @@ pub fn suites_to_search(given: &[String], pinned: &[String], host: &[String]) ->
 }
 
 /// The host's plain suites, from /etc/apt.
-pub fn host_suites() -> Vec<String> {
+pub(crate) fn host_suites() -> Vec<String> {
     let etc = Path::new("/etc/apt");
     let mut text = std::fs::read_to_string(etc.join("sources.list")).unwrap_or_default();
     if let Ok(dir) = std::fs::read_dir(etc.join("sources.list.d")) {
@@ -178,7 +178,7 @@ fn push_unique(v: &mut Vec<Archive>, a: Archive) {
 
 /// The deb-src stanzas for our private apt state: security suites from the
 /// security archive, the others from the main archive.
-pub fn deb_src_stanza(archives: &[Archive], suites: &[String]) -> String {
+pub(crate) fn deb_src_stanza(archives: &[Archive], suites: &[String]) -> String {
     let mut s = String::new();
     for a in archives {
         let wanted: Vec<&str> =
@@ -200,7 +200,7 @@ pub fn deb_src_stanza(archives: &[Archive], suites: &[String]) -> String {
 
 /// Source versions of `sendmail` from `apt-cache showsrc` output that carry
 /// upstream version `upstream`, the preferred one first.
-pub fn carrying_versions(showsrc: &str, upstream: &str, preferred: &str) -> Vec<String> {
+pub(crate) fn carrying_versions(showsrc: &str, upstream: &str, preferred: &str) -> Vec<String> {
     let mut v: Vec<String> = showsrc
         .lines()
         .filter_map(|l| l.strip_prefix("Version: "))
@@ -217,7 +217,7 @@ pub fn carrying_versions(showsrc: &str, upstream: &str, preferred: &str) -> Vec<
 }
 
 /// The host's main archives, from /etc/apt.
-pub fn host_archives() -> Result<Vec<Archive>> {
+pub(crate) fn host_archives() -> Result<Vec<Archive>> {
     let mut out = Vec::new();
     let etc = Path::new("/etc/apt");
     if let Ok(t) = std::fs::read_to_string(etc.join("sources.list")) {

@@ -23,15 +23,15 @@ pub struct FetchArgs {
     pub mirror: Vec<String>,
     /// Base URL of sendmail's distribution site.
     #[arg(long, env = "SMTLS_UPSTREAM_URL", default_value = upstream::DEFAULT_URL, value_name = "URL")]
-    pub upstream_url: String,
+    pub(crate) upstream_url: String,
     /// Fail unless the upstream OpenPGP signature is checked and good.
     #[arg(long)]
-    pub require_signature: bool,
+    pub(crate) require_signature: bool,
     /// Debian suite to look for the source package in (repeatable) [default:
     /// the release's from releases.toml; for others, the host's suites and
     /// the archive's unstable, testing, stable, oldstable].
     #[arg(long = "debian-suite", value_name = "SUITE")]
-    pub debian_suites: Vec<String>,
+    pub(crate) debian_suites: Vec<String>,
 }
 
 impl Default for FetchArgs {
@@ -101,7 +101,7 @@ pub struct Fetched {
 }
 
 /// Obtains and verifies the tarball in the cache; nothing is unpacked.
-pub fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
+pub(crate) fn obtain(plan: &Plan, args: &FetchArgs) -> Result<Fetched> {
     let cached = plan.cached_tarball();
     let distfiles = cached.parent().expect("cached tarball has a parent").to_path_buf();
     let _lock =
@@ -189,7 +189,7 @@ fn checked_signature(
 }
 
 /// The detached signature (`.sig` or `.asc`) cached beside the tarball.
-pub fn cached_signature(cached: &Path) -> Option<PathBuf> {
+pub(crate) fn cached_signature(cached: &Path) -> Option<PathBuf> {
     ["sig", "asc"].iter().map(|e| PathBuf::from(format!("{}.{e}", cached.display()))).find(|p| p.is_file())
 }
 
@@ -212,7 +212,7 @@ fn nanos() -> u128 {
 
 /// Unpacks the verified tarball into the work directory, unless the same
 /// tarball is unpacked there already. The tarball is verified again first.
-pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
+pub(crate) fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
     let src_root = plan.work_dir.join("src");
     let stamp = crate::plan::source_sha256_file(&plan.work_dir);
     let source_dir = plan.source_dir();
@@ -265,7 +265,7 @@ pub fn ensure_unpacked(plan: &Plan, fetched: &Fetched) -> Result<PathBuf> {
 /// The cached tarball, checked again (size and SHA-256) for a step that
 /// reads it after fetch; a file changed or damaged since is refused with
 /// the fix.
-pub fn verified_tarball(plan: &Plan) -> Result<PathBuf> {
+pub(crate) fn verified_tarball(plan: &Plan) -> Result<PathBuf> {
     let cached = plan.cached_tarball();
     checksum::check_tarball(&cached, &plan.release).with_context(|| {
         format!(
@@ -279,7 +279,7 @@ pub fn verified_tarball(plan: &Plan) -> Result<PathBuf> {
 
 /// The build time for a step that needs it: SOURCE_DATE_EPOCH, or the
 /// newest entry of the verified tarball.
-pub fn build_time(plan: &Plan) -> Result<crate::epoch::BuildTime> {
+pub(crate) fn build_time(plan: &Plan) -> Result<crate::epoch::BuildTime> {
     if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
         return crate::epoch::from_environment(&plan.cached_tarball());
     }
@@ -289,7 +289,7 @@ pub fn build_time(plan: &Plan) -> Result<crate::epoch::BuildTime> {
 /// What fetch's output (the unpacked tree) depends on: the pinned tarball,
 /// and whether its signature had to be checked. Where it came from does not
 /// matter: it is the same tarball, byte for byte.
-pub fn stamp_inputs(plan: &Plan, args: &FetchArgs) -> crate::stamp::Inputs {
+pub(crate) fn stamp_inputs(plan: &Plan, args: &FetchArgs) -> crate::stamp::Inputs {
     let mut i = crate::stamp::Inputs::new("fetch");
     i.add("source", format!("sendmail {} {}", plan.version, plan.release.source_id()));
     i.add("signature required", args.require_signature.to_string());
@@ -297,7 +297,7 @@ pub fn stamp_inputs(plan: &Plan, args: &FetchArgs) -> crate::stamp::Inputs {
 }
 
 /// What fetch leaves: the unpacked tree.
-pub fn outputs(plan: &Plan) -> Vec<PathBuf> {
+pub(crate) fn outputs(plan: &Plan) -> Vec<PathBuf> {
     vec![plan.source_dir().join("devtools/bin/Build"), plan.work_dir.join("src").join(".smtls-source-sha256")]
 }
 

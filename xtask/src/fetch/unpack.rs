@@ -33,7 +33,7 @@ enum Node {
 /// What one entry does, once checked: paths are relative to the
 /// destination and made of real directories only (every link followed).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Dir(PathBuf),
     File(PathBuf),
     Symlink(PathBuf, PathBuf),
@@ -44,12 +44,12 @@ pub enum Action {
 
 /// The tree a tarball builds, as far as it has been read.
 #[derive(Default)]
-pub struct Model {
+pub(crate) struct Model {
     nodes: BTreeMap<PathBuf, Node>,
 }
 
 impl Model {
-    pub fn new() -> Model {
+    pub(crate) fn new() -> Model {
         Model::default()
     }
 
@@ -124,7 +124,7 @@ impl Model {
     }
 
     /// Checks one entry against the tree so far and records it.
-    pub fn add(&mut self, path: &Path, kind: EntryType, link: Option<&Path>) -> Result<Action> {
+    pub(crate) fn add(&mut self, path: &Path, kind: EntryType, link: Option<&Path>) -> Result<Action> {
         let what = || format!("refusing tar entry {}", path.display());
         match kind {
             EntryType::XGlobalHeader | EntryType::XHeader | EntryType::GNULongName | EntryType::GNULongLink => {
@@ -181,7 +181,7 @@ impl Model {
 
     /// After the last entry: every link, followed through the final tree,
     /// still resolves inside.
-    pub fn finish(&self) -> Result<()> {
+    pub(crate) fn finish(&self) -> Result<()> {
         for (at, node) in &self.nodes {
             if let Node::Symlink(target) = node {
                 let parent = at.parent().unwrap_or(Path::new(""));
@@ -219,7 +219,7 @@ fn plain_name(path: &Path) -> Result<()> {
 
 /// Checks every entry of `tarball` and returns what to do; writes nothing.
 /// Every entry must lie under `top/` when `top` is given.
-pub fn plan_unpack(tarball: &Path, top: Option<&str>) -> Result<Vec<(Action, u32, u64)>> {
+pub(crate) fn plan_unpack(tarball: &Path, top: Option<&str>) -> Result<Vec<(Action, u32, u64)>> {
     let f = std::fs::File::open(tarball).with_context(|| format!("opening {}", tarball.display()))?;
     let mut archive = tar::Archive::new(GzDecoder::new(std::io::BufReader::new(f)));
     let mut model = Model::new();

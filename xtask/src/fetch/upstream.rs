@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::Command;
 
-pub const DEFAULT_URL: &str = "https://ftp.sendmail.org/";
+pub(crate) const DEFAULT_URL: &str = "https://ftp.sendmail.org/";
 
 /// Downloads the tarball and, when published, its detached signature.
 pub fn download(plan: &Plan, base: &str, into: &Path) -> Result<Candidate> {
@@ -26,12 +26,12 @@ pub fn download(plan: &Plan, base: &str, into: &Path) -> Result<Candidate> {
     Ok(Candidate { tarball, signature, origin: url })
 }
 
-pub fn join_url(base: &str, file: &str) -> String {
+pub(crate) fn join_url(base: &str, file: &str) -> String {
     format!("{}/{file}", base.trim_end_matches('/'))
 }
 
 /// Fetches one URL to `dest` with curl, or fetch(1) on FreeBSD.
-pub fn download_url(url: &str, dest: &Path) -> Result<()> {
+pub(crate) fn download_url(url: &str, dest: &Path) -> Result<()> {
     let out = if let Ok(curl) = which::which("curl") {
         crate::proc::capture(
             Command::new(curl)

@@ -31,13 +31,13 @@ use crate::releases::Version;
 use anyhow::{bail, Result};
 
 /// The file this edit is for, relative to a FreeBSD source tree.
-pub const PATH: &str = "usr.sbin/sendmail/Makefile";
+pub(crate) const PATH: &str = "usr.sbin/sendmail/Makefile";
 /// Where a FreeBSD source tree keeps sendmail's version.
-pub const VERSION_C: &str = "contrib/sendmail/src/version.c";
+pub(crate) const VERSION_C: &str = "contrib/sendmail/src/version.c";
 
 /// What the edit found and did.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BaseEdit {
+pub(crate) struct BaseEdit {
     /// The edited text; the input itself when nothing was missing.
     pub text: String,
     /// 1-based number of the line carrying `-DSTARTTLS`.
@@ -49,13 +49,13 @@ pub struct BaseEdit {
 }
 
 impl BaseEdit {
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         !self.added.is_empty()
     }
 }
 
 /// Reads `char Version[] = "8.18.1";` from sendmail's `version.c`.
-pub fn parse_version_c(text: &str) -> Result<Version> {
+pub(crate) fn parse_version_c(text: &str) -> Result<Version> {
     for line in text.lines() {
         let Some(rest) = line.split_once("Version[]").map(|(_, r)| r) else { continue };
         let Some(quoted) = rest.split('"').nth(1) else { continue };
@@ -68,7 +68,7 @@ pub fn parse_version_c(text: &str) -> Result<Version> {
 /// already spells `-DTLS_EC` was written for a sendmail that knows it
 /// (8.16.1 or later, hence one with the chain-file flag too); for any
 /// other there is no telling.
-pub fn version_from_makefile(text: &str) -> Option<Version> {
+pub(crate) fn version_from_makefile(text: &str) -> Option<Version> {
     let block = find_block(text).ok()?;
     let l = bmake::lines(text);
     let spells_tls_ec = (block.0..block.1).any(|i| bmake::defines(&bmake::words(l[i])).contains(&"TLS_EC"));
@@ -104,7 +104,7 @@ fn find_block(text: &str) -> Result<(usize, usize)> {
 }
 
 /// Edits the Makefile text for a tree whose sendmail is `version`.
-pub fn edit(text: &str, version: &Version) -> Result<BaseEdit> {
+pub(crate) fn edit(text: &str, version: &Version) -> Result<BaseEdit> {
     let l = bmake::lines(text);
     if !l.iter().any(|line| bmake::assignment(line) == Some(("PROG", "=")) && bmake::words(line) == ["sendmail"]) {
         bail!("this is not FreeBSD's {PATH}: found no `PROG=\tsendmail` line");

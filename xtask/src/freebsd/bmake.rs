@@ -4,13 +4,13 @@
 //! assignments, continuation lines, and where on a line new words go.
 
 /// The physical lines, each with its line ending.
-pub fn lines(text: &str) -> Vec<&str> {
+pub(crate) fn lines(text: &str) -> Vec<&str> {
     text.split_inclusive('\n').collect()
 }
 
 /// A conditional directive (`.if`, `. ifdef`, `.endif` ...).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Directive<'a> {
+pub(crate) enum Directive<'a> {
     /// `.if`, `.ifdef`, `.ifndef`, `.ifmake`, `.ifnmake` and the condition.
     If(&'a str),
     /// `.else`, `.elif` and friends.
@@ -22,7 +22,7 @@ pub enum Directive<'a> {
 
 /// Classifies a line that starts with `.` and a directive keyword; `None`
 /// for everything else (including targets such as `.PATH:`).
-pub fn directive(line: &str) -> Option<Directive<'_>> {
+pub(crate) fn directive(line: &str) -> Option<Directive<'_>> {
     let rest = line.strip_prefix('.')?.trim_start_matches([' ', '\t']);
     let end = rest.find(|c: char| !c.is_ascii_lowercase()).unwrap_or(rest.len());
     let (word, cond) = rest.split_at(end);
@@ -38,7 +38,7 @@ pub fn directive(line: &str) -> Option<Directive<'_>> {
 }
 
 /// The index of the `.endif` closing the conditional opened at `start`.
-pub fn block_end(lines: &[&str], start: usize) -> Option<usize> {
+pub(crate) fn block_end(lines: &[&str], start: usize) -> Option<usize> {
     let mut depth = 0usize;
     for (i, l) in lines.iter().enumerate().skip(start) {
         match directive(l) {
@@ -56,20 +56,20 @@ pub fn block_end(lines: &[&str], start: usize) -> Option<usize> {
 }
 
 /// A line without its ending (`\n` or `\r\n`).
-pub fn body(line: &str) -> &str {
+pub(crate) fn body(line: &str) -> &str {
     line.trim_end_matches('\n').trim_end_matches('\r')
 }
 
 /// True when the line continues on the next one (an odd number of
 /// trailing backslashes).
-pub fn continues(line: &str) -> bool {
+pub(crate) fn continues(line: &str) -> bool {
     let b = body(line);
     (b.len() - b.trim_end_matches('\\').len()) % 2 == 1
 }
 
 /// Groups physical lines `from..to` into logical lines: index ranges of
 /// lines joined by trailing backslashes.
-pub fn logical(lines: &[&str], from: usize, to: usize) -> Vec<std::ops::Range<usize>> {
+pub(crate) fn logical(lines: &[&str], from: usize, to: usize) -> Vec<std::ops::Range<usize>> {
     let mut out = vec![];
     let mut i = from;
     while i < to {
@@ -84,7 +84,7 @@ pub fn logical(lines: &[&str], from: usize, to: usize) -> Vec<std::ops::Range<us
 }
 
 /// A variable assignment's name and operator (`CFLAGS`, `+=`).
-pub fn assignment(line: &str) -> Option<(&str, &str)> {
+pub(crate) fn assignment(line: &str) -> Option<(&str, &str)> {
     let name_end = line.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(line.len());
     if name_end == 0 {
         return None;
@@ -97,7 +97,7 @@ pub fn assignment(line: &str) -> Option<(&str, &str)> {
 /// The words of a line's value part: after the operator of an assignment
 /// (or the whole line for a continuation), before a comment and a
 /// trailing backslash.
-pub fn words(line: &str) -> Vec<&str> {
+pub(crate) fn words(line: &str) -> Vec<&str> {
     let content = &line[..content_end(line)];
     let value = match assignment(content) {
         Some((_, op)) => {
@@ -112,7 +112,7 @@ pub fn words(line: &str) -> Vec<&str> {
 /// Where the last word of a line ends: before a comment (an unescaped
 /// `#`), a trailing backslash, blanks and the line ending. New words are
 /// inserted here.
-pub fn content_end(line: &str) -> usize {
+pub(crate) fn content_end(line: &str) -> usize {
     let b = body(line);
     let mut end = b.len();
     let bytes = b.as_bytes();
@@ -130,12 +130,12 @@ pub fn content_end(line: &str) -> usize {
 }
 
 /// The names defined by `-DNAME` or `-DNAME=VALUE` words.
-pub fn defines<'a>(words: &[&'a str]) -> Vec<&'a str> {
+pub(crate) fn defines<'a>(words: &[&'a str]) -> Vec<&'a str> {
     words.iter().filter_map(|w| w.strip_prefix("-D")).map(|d| d.split('=').next().unwrap_or(d)).collect()
 }
 
 /// 1-based line numbers for messages.
-pub fn line_no(index: usize) -> usize {
+pub(crate) fn line_no(index: usize) -> usize {
     index + 1
 }
 

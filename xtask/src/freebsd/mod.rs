@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 /// The defines a TLS-enabled sendmail `version` needs (without `-D`), or a
 /// refusal naming the first release that has them and what to do.
-pub fn wanted(version: &Version, remedy: &str) -> Result<Vec<String>> {
+pub(crate) fn wanted(version: &Version, remedy: &str) -> Result<Vec<String>> {
     let since = |s: &str| s.parse::<Version>().expect("flags.rs holds valid versions");
     if *version < since(flags::CERT_CHAIN_SINCE) {
         bail!(
@@ -33,11 +33,11 @@ pub fn wanted(version: &Version, remedy: &str) -> Result<Vec<String>> {
 /// The oldest OpenSSL of a supported FreeBSD (13.x base: 1.1.1; 14 and
 /// later: 3.0; ports' OpenSSLs and LibreSSL are newer): every one of them
 /// keeps its default groups with `TLS_EC=2` (see `flags::ec_define_for`).
-pub const FREEBSD_OPENSSL: u64 = 0x1010_1000;
+pub(crate) const FREEBSD_OPENSSL: u64 = 0x1010_1000;
 
 /// A unified diff of two texts (empty when they are equal), with `a/` and
 /// `b/` paths so `patch -p1` and `git apply` take it.
-pub fn unified_diff(old: &str, new: &str, path: &str) -> String {
+pub(crate) fn unified_diff(old: &str, new: &str, path: &str) -> String {
     if old == new {
         return String::new();
     }
@@ -62,12 +62,12 @@ pub struct BaseArgs {
     pub check: bool,
     /// The tree's sendmail version, when contrib/sendmail/src/version.c is not there to say it.
     #[arg(long, value_name = "V")]
-    pub sendmail_version: Option<String>,
+    pub(crate) sendmail_version: Option<String>,
 }
 
 /// The sendmail version of a FreeBSD tree: `version.c`, else `--sendmail-version`,
 /// else what the Makefile proves.
-pub fn tree_version(src: &Path, makefile: &str, given: Option<&str>) -> Result<(Version, String)> {
+pub(crate) fn tree_version(src: &Path, makefile: &str, given: Option<&str>) -> Result<(Version, String)> {
     let version_c = src.join(base_makefile::VERSION_C);
     let given = given.map(crate::releases::parse_version).transpose()?;
     if version_c.is_file() {
@@ -95,7 +95,7 @@ pub fn tree_version(src: &Path, makefile: &str, given: Option<&str>) -> Result<(
     }
 }
 
-pub fn run_base(args: &BaseArgs) -> Result<()> {
+pub(crate) fn run_base(args: &BaseArgs) -> Result<()> {
     let path = args.src.join(base_makefile::PATH);
     if !path.is_file() {
         bail!(
@@ -155,7 +155,7 @@ pub struct PortEditArgs {
 }
 
 /// Reads the port files the edit needs.
-pub fn read_port(dir: &Path) -> Result<port_edit::PortFiles> {
+pub(crate) fn read_port(dir: &Path) -> Result<port_edit::PortFiles> {
     let makefile_path = dir.join("Makefile");
     if !makefile_path.is_file() || !dir.join(port_edit::TLS_FRAGMENT).is_file() {
         bail!(
@@ -181,7 +181,7 @@ pub fn read_port(dir: &Path) -> Result<port_edit::PortFiles> {
     Ok(port_edit::PortFiles { makefile, tls, fragments })
 }
 
-pub fn run_port_edit(args: &PortEditArgs) -> Result<()> {
+pub(crate) fn run_port_edit(args: &PortEditArgs) -> Result<()> {
     let files = read_port(&args.port)?;
     let e = port_edit::edit(&files).with_context(|| format!("editing the port in {}", args.port.display()))?;
     progress::step(&format!("{}: mail/sendmail {}", args.port.display(), e.version));
@@ -225,12 +225,12 @@ pub fn run_port_edit(args: &PortEditArgs) -> Result<()> {
 pub(crate) mod fixtures {
     use std::path::PathBuf;
 
-    pub fn root() -> PathBuf {
+    pub(crate) fn root() -> PathBuf {
         crate::plan::workspace_root().join("tests/fixtures/freebsd")
     }
 
     /// Each base-system form with the version its unit tests use.
-    pub const BASE_FORMS: &[(&str, &str)] = &[
+    pub(crate) const BASE_FORMS: &[(&str, &str)] = &[
         ("tls-ec", "8.18.1"),
         ("ffr-tls-1-8.15", "8.15.2"),
         ("ffr-tls-1-8.16", "8.16.1"),
@@ -238,12 +238,12 @@ pub(crate) mod fixtures {
         ("old-nocrypt-guard", "8.15.2"),
     ];
 
-    pub fn base_makefile(name: &str) -> String {
+    pub(crate) fn base_makefile(name: &str) -> String {
         let p = root().join("base").join(name).join(super::base_makefile::PATH);
         std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
     }
 
-    pub fn port_files(name: &str) -> super::port_edit::PortFiles {
+    pub(crate) fn port_files(name: &str) -> super::port_edit::PortFiles {
         super::read_port(&root().join("port").join(name)).expect("port fixture")
     }
 }

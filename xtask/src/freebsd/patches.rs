@@ -27,12 +27,12 @@ pub const FORMS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn fixtures_dir() -> PathBuf {
+pub(crate) fn fixtures_dir() -> PathBuf {
     plan::workspace_root().join("tests/fixtures/freebsd/base")
 }
 
 /// The diffs: (file name, text).
-pub fn render() -> Result<Vec<(String, String)>> {
+pub(crate) fn render() -> Result<Vec<(String, String)>> {
     let mut out = vec![];
     for (name, fits) in FORMS {
         let tree = fixtures_dir().join(name);

@@ -24,19 +24,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// Where the port lives in the repository: `ports/` + its origin.
-pub fn dir() -> String {
+pub(crate) fn dir() -> String {
     format!("ports/{}", meta::FREEBSD_ORIGIN)
 }
 /// SHAREMODE and MANMODE of the ports framework (INSTALL_DATA, INSTALL_MAN,
 /// COPYTREE_SHARE), the contents list's FreeBSD data mode.
-pub const DATA_MODE: u32 = 0o444;
+pub(crate) const DATA_MODE: u32 = 0o444;
 /// BINMODE of the ports framework (INSTALL_PROGRAM, INSTALL_SCRIPT).
-pub const PROGRAM_MODE: u32 = 0o555;
+pub(crate) const PROGRAM_MODE: u32 = 0o555;
 /// CONFLICTS_INSTALL: mail/sendmail's own list of the other MTAs that
 /// install `${PREFIX}/sbin/sendmail` (courier, postfix, smail, zmailer,
 /// opensmtpd; version-less, as CONFLICTS_INSTALL takes package names), and
 /// mail/sendmail with its variants, which install the same files.
-pub const CONFLICTS: &[&str] = &[
+pub(crate) const CONFLICTS: &[&str] = &[
     "courier",
     "opensmtpd",
     "postfix",
@@ -48,13 +48,13 @@ pub const CONFLICTS: &[&str] = &[
     "zmailer",
 ];
 /// The port option that installs the documentation (PORTDOCS).
-pub const DOCS_OPTION: &str = "DOCS";
+pub(crate) const DOCS_OPTION: &str = "DOCS";
 /// The rc.conf.d template, shipped in files/ under the same name.
-pub const RC_CONF_D: &str = "rc.conf.d-sendmail";
+pub(crate) const RC_CONF_D: &str = "rc.conf.d-sendmail";
 
 /// How the port produces one entry of the contents list.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum How {
+pub(crate) enum How {
     /// `${INSTALL_PROGRAM}` of a program the build made (stripped).
     Program(String),
     /// `${INSTALL_MAN}` of an uncompressed page; the framework gzips it.
@@ -78,7 +78,7 @@ pub enum How {
 
 /// One line of the contents list and how the port makes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PortEntry {
+pub(crate) struct PortEntry {
     pub entry: Entry,
     pub how: How,
 }
@@ -89,7 +89,7 @@ fn name_of(path: &Path) -> Result<String> {
 
 /// How the port makes `e`: read from the entry's origin, which says how
 /// the stage makes it.
-pub fn how(e: &Entry) -> Result<How> {
+pub(crate) fn how(e: &Entry) -> Result<How> {
     let name = || name_of(&e.path);
     let wrksrc = |rel: &Path| format!("${{WRKSRC}}/{}", rel.display());
     // A file whose install name is not its source's is installed alone.
@@ -149,7 +149,7 @@ pub fn how(e: &Entry) -> Result<How> {
 }
 
 /// The list with how each entry is made, in the list's order.
-pub fn plan_entries(contents: &Contents) -> Result<Vec<PortEntry>> {
+pub(crate) fn plan_entries(contents: &Contents) -> Result<Vec<PortEntry>> {
     if contents.target != Target::FreeBsd {
         bail!("the port is generated from the freebsd contents list, not the {} one", contents.target);
     }
@@ -157,12 +157,12 @@ pub fn plan_entries(contents: &Contents) -> Result<Vec<PortEntry>> {
 }
 
 /// The framework's DATADIR, `PREFIX/share/<PORTNAME>`: the cf tree and the helpfile.
-pub fn datadir() -> PathBuf {
+pub(crate) fn datadir() -> PathBuf {
     Path::new(Target::FreeBsd.prefix()).join("share").join(meta::FREEBSD_PORTNAME)
 }
 
 /// The framework's DOCSDIR, `PREFIX/share/doc/<PORTNAME>`, where the list puts the documentation.
-pub fn docsdir() -> PathBuf {
+pub(crate) fn docsdir() -> PathBuf {
     Target::FreeBsd.doc_dir()
 }
 
@@ -273,7 +273,7 @@ fn attributes(e: &Entry, staged_mode: u32) -> String {
 /// leaves, `@sample` for configuration samples, `@dir` for directories pkg
 /// would not otherwise know (empty, or with their own owner or mode),
 /// `%%OPT%%` for what an option adds and `%%PORTDOCS%%` for documentation.
-pub fn render_plist(entries: &[PortEntry]) -> String {
+pub(crate) fn render_plist(entries: &[PortEntry]) -> String {
     let mut out = String::new();
     let root_group = Target::FreeBsd.root_group();
     for pe in entries {
@@ -337,7 +337,7 @@ fn command(words: &[String]) -> String {
 /// The body of do-install: directories, then files grouped by macro and
 /// destination directory (install(1) takes several sources), the cf tree
 /// copied as a tree, renamed samples one by one, then links.
-pub fn render_install(all: &[PortEntry]) -> Result<String> {
+pub(crate) fn render_install(all: &[PortEntry]) -> Result<String> {
     let cf_files = all.iter().any(|pe| is_cf_tree(pe) && !matches!(pe.how, How::Dir));
     let copy_cf = if cf_files { copy_cf_tree(all)? } else { String::new() };
     let entries: Vec<&PortEntry> = all.iter().filter(|pe| !is_cf_tree(pe)).collect();
@@ -414,7 +414,7 @@ pub fn render_install(all: &[PortEntry]) -> Result<String> {
 /// do-install for what every build installs, and a `post-install-<OPT>-on`
 /// target (run by the framework only when the option is on) for what each
 /// option adds, in table order.
-pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
+pub(crate) fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
     let base: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none() && !is_doc(pe)).cloned().collect();
     let mut targets = String::new();
     let docs: Vec<PortEntry> = entries.iter().filter(|pe| pe.entry.option.is_none() && is_doc(pe)).cloned().collect();
@@ -443,25 +443,25 @@ pub fn render_installs(entries: &[PortEntry]) -> Result<(String, String)> {
 
 /// Everything the Makefile says that is not the install list.
 #[derive(Clone, Debug)]
-pub struct MakefileData {
+pub(crate) struct MakefileData {
     pub version: String,
-    pub master_site: String,
+    pub(crate) master_site: String,
     pub comment: String,
     pub maintainer: String,
     pub www: String,
     /// Subdirectories to build, in order, whatever the options.
-    pub build_dirs: Vec<String>,
+    pub(crate) build_dirs: Vec<String>,
     /// The OPTIONS block ([`port_options::render_block`]).
     pub options: String,
     /// `.cf` files built from `${FILESDIR}/<stem>.mc`.
-    pub cf_files: Vec<String>,
+    pub(crate) cf_files: Vec<String>,
     /// The body of do-install.
     pub install: String,
     /// `post-install-<OPT>-on` targets, each after a blank line.
-    pub option_installs: String,
+    pub(crate) option_installs: String,
 }
 
-pub fn render_makefile(d: &MakefileData) -> Result<String> {
+pub(crate) fn render_makefile(d: &MakefileData) -> Result<String> {
     let mut cf_rules = String::new();
     for cf in &d.cf_files {
         let stem = cf.strip_suffix(".cf").unwrap_or(cf);
@@ -486,32 +486,32 @@ pub fn render_makefile(d: &MakefileData) -> Result<String> {
     template::render("port-Makefile", &vars)
 }
 
-pub fn render_distinfo(timestamp: u64, file: &str, sha256: &str, size: u64) -> String {
+pub(crate) fn render_distinfo(timestamp: u64, file: &str, sha256: &str, size: u64) -> String {
     format!("TIMESTAMP = {timestamp}\nSHA256 ({file}) = {sha256}\nSIZE ({file}) = {size}\n")
 }
 
 /// `pkg-descr`: the one long description, without build options (the
 /// port's user picks them).
-pub fn render_descr(info: &meta::Info) -> String {
+pub(crate) fn render_descr(info: &meta::Info) -> String {
     format!("{}\n", info.description)
 }
 
 /// `files/pkg-message.in`: the .pkg's install message (one template),
 /// with `%%PREFIX%%` for SUB_FILES to fill, in pkg-message's UCL form.
-pub fn render_message(version: &str) -> Result<String> {
+pub(crate) fn render_message(version: &str) -> Result<String> {
     let text = crate::package::pkg::message(version, "%%PREFIX%%")?;
     Ok(format!("[\n{{ type: install\n  message: <<EOM\n{text}EOM\n}}\n]\n"))
 }
 
 /// `files/mailer.conf.sendmail.in`: the package's mailer.conf.sendmail
 /// template with `%%PREFIX%%` for SUB_FILES to fill.
-pub fn render_mailer_conf() -> Result<String> {
+pub(crate) fn render_mailer_conf() -> Result<String> {
     stage::mailer_conf("%%PREFIX%%")
 }
 
 /// The port's own fragment: the framework's compiler and flags, filled in
 /// by do-configure. (Not a site-configs/ fragment: only the port has them.)
-pub fn render_ports_fragment() -> String {
+pub(crate) fn render_ports_fragment() -> String {
     "dnl Generated by smtls (cargo xtask port): the ports framework's compiler and
 dnl flags, filled in by do-configure. Man pages are installed unformatted.
 define(`confCC', `%%CC%%')
@@ -528,7 +528,7 @@ define(`confMAPDEF', `-DNIS')
 
 /// `files/site.config.m4.tls`: site-configs/tls.m4, ec.m4 and cert-chain.m4,
 /// filled for `version` through the flag table.
-pub fn render_tls_fragment(version: &crate::releases::Version) -> Result<String> {
+pub(crate) fn render_tls_fragment(version: &crate::releases::Version) -> Result<String> {
     let want = super::wanted(version, "the port needs a newer sendmail")?;
     let mut fragments = vec![site_config::builtin("tls.m4")?];
     let ec = flags::ec_define_for(version, super::FREEBSD_OPENSSL)?;
@@ -548,7 +548,7 @@ pub fn render_tls_fragment(version: &crate::releases::Version) -> Result<String>
 
 /// `files/site.config.m4.ssl`: site-configs/openssl-prefix.m4 for an OpenSSL
 /// from ports, its directories filled in by do-configure.
-pub fn render_ssl_fragment() -> Result<String> {
+pub(crate) fn render_ssl_fragment() -> Result<String> {
     let vars = BTreeMap::from([
         ("OPENSSL_INCDIR", "%%OPENSSLINC%%".to_string()),
         ("OPENSSL_LIBDIR", "%%OPENSSLLIB%%".to_string()),
@@ -564,7 +564,7 @@ pub fn render_ssl_fragment() -> Result<String> {
 /// (`stage::fix_man_page`), so the port installs the same text: (file name,
 /// patch as `make makepatch` writes it). `read` gives a page's text from the
 /// source tree, `mtime` its date in the release tarball.
-pub fn render_man_patches(
+pub(crate) fn render_man_patches(
     read: &dyn Fn(&str) -> Result<String>,
     mtime: &dyn Fn(&str) -> Result<u64>,
 ) -> Result<Vec<(String, String)>> {
@@ -582,7 +582,7 @@ pub fn render_man_patches(
 
 /// The file name `make makepatch` gives a patch of `path`: `patch-`, then
 /// the path with `_` doubled and `/` as `_` (Mk/Scripts/smart_makepatch.sh).
-pub fn makepatch_name(path: &str) -> String {
+pub(crate) fn makepatch_name(path: &str) -> String {
     format!("patch-{}", path.replace('_', "__").replace('/', "_"))
 }
 
@@ -591,7 +591,7 @@ pub fn makepatch_name(path: &str) -> String {
 /// by the nearest line above it that starts with a letter, `$` or `_`, cut
 /// at 40 bytes), the `.orig`'s time as `YYYY-MM-DD HH:MM:SS UTC` and none
 /// on the `+++` line.
-pub fn makepatch(path: &str, old: &str, new: &str, orig_mtime: u64) -> Result<String> {
+pub(crate) fn makepatch(path: &str, old: &str, new: &str, orig_mtime: u64) -> Result<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(orig_mtime as i64)
         .with_context(|| format!("{path}: {orig_mtime} is not a date"))?;
     let mut out = format!(
@@ -637,7 +637,7 @@ pub fn makepatch(path: &str, old: &str, new: &str, orig_mtime: u64) -> Result<St
 /// The whole port: relative path -> text. `read` gives a file's text from
 /// the source tree, `mtime` its date in the release tarball; `info` is the
 /// package's metadata.
-pub fn render(
+pub(crate) fn render(
     plan: &Plan,
     info: &meta::Info,
     distinfo: &str,
@@ -732,7 +732,7 @@ pub struct PortArgs {
 
 /// The files of the port for `plan`: the verified tarball, the contents
 /// list and the templates, rendered.
-pub fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
+pub(crate) fn generate(plan: &Plan) -> Result<BTreeMap<String, String>> {
     let fetched = fetch::run(plan, &fetch::FetchArgs::default())?;
     let tarball = &fetched.tarball;
     let size = std::fs::metadata(tarball).with_context(|| format!("reading {}", tarball.display()))?.len();
@@ -790,7 +790,7 @@ fn existing(dir: &Path) -> Result<BTreeSet<String>> {
     Ok(out)
 }
 
-pub fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
+pub(crate) fn run(plan: &Plan, args: &PortArgs) -> Result<()> {
     let t = progress::Timer::start(format!("port mail/sendmail-tls for sendmail {}", plan.version));
     let out = args.out.clone().unwrap_or_else(|| crate::plan::workspace_root().join(dir()));
     let files = generate(plan)?;

@@ -23,13 +23,13 @@ use crate::releases::Version;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 
-pub const CHAIN: &str = "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE";
+pub(crate) const CHAIN: &str = "_FFR_TLS_USE_CERTIFICATE_CHAIN_FILE";
 /// The fragment edited, relative to the port directory.
-pub const TLS_FRAGMENT: &str = "files/site.config.m4.tls";
+pub(crate) const TLS_FRAGMENT: &str = "files/site.config.m4.tls";
 
 /// The port files the edit reads.
 #[derive(Clone, Debug)]
-pub struct PortFiles {
+pub(crate) struct PortFiles {
     pub makefile: String,
     pub tls: String,
     /// The other `files/site.config.m4*` fragments: (file name, text).
@@ -37,26 +37,26 @@ pub struct PortFiles {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PortEdit {
+pub(crate) struct PortEdit {
     pub version: Version,
     pub makefile: String,
     pub tls: String,
     /// Defines added to `files/site.config.m4.tls`.
-    pub tls_added: Vec<String>,
+    pub(crate) tls_added: Vec<String>,
     /// The option that switches the chain-file define on, if the port has one.
-    pub chain_option: Option<String>,
+    pub(crate) chain_option: Option<String>,
     /// True when that option was added to OPTIONS_DEFAULT.
-    pub option_enabled: bool,
+    pub(crate) option_enabled: bool,
 }
 
 impl PortEdit {
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         !self.tls_added.is_empty() || self.option_enabled
     }
 }
 
 /// PORTVERSION (or DISTVERSION) of the port Makefile.
-pub fn port_version(makefile: &str) -> Result<Version> {
+pub(crate) fn port_version(makefile: &str) -> Result<Version> {
     let l = bmake::lines(makefile);
     for name in ["PORTVERSION", "DISTVERSION"] {
         if let Some(line) = l.iter().find(|line| matches!(bmake::assignment(line), Some((n, "=" | "?=")) if n == name))
@@ -73,12 +73,12 @@ pub fn port_version(makefile: &str) -> Result<Version> {
 
 /// The `-D` names a site.config.m4 text hands to sendmail (through
 /// `conf_sendmail_ENVDEF` or `confENVDEF`).
-pub fn m4_defines(text: &str) -> Vec<String> {
+pub(crate) fn m4_defines(text: &str) -> Vec<String> {
     m4_defines_spelled(text).iter().map(|d| d.split('=').next().unwrap_or(d).to_string()).collect()
 }
 
 /// [`m4_defines`] with their values, as written (`TLS_EC=2`).
-pub fn m4_defines_spelled(text: &str) -> Vec<String> {
+pub(crate) fn m4_defines_spelled(text: &str) -> Vec<String> {
     let mut out = vec![];
     for line in text.lines() {
         let t = line.trim_start();
@@ -96,7 +96,7 @@ pub fn m4_defines_spelled(text: &str) -> Vec<String> {
 
 /// The option whose lines switch the chain-file define on, found by what the
 /// lines do: they name the define, or a `files/` fragment carrying it.
-pub fn chain_option(makefile: &str, fragments: &[(String, String)]) -> Result<Option<String>> {
+pub(crate) fn chain_option(makefile: &str, fragments: &[(String, String)]) -> Result<Option<String>> {
     let carriers: Vec<&str> =
         fragments.iter().filter(|(_, t)| m4_defines(t).iter().any(|d| d == CHAIN)).map(|(n, _)| n.as_str()).collect();
     let l = bmake::lines(makefile);
@@ -247,7 +247,7 @@ fn insert_after_defines(tls: &str, text: &str) -> Result<String> {
     Ok(out)
 }
 
-pub fn edit(files: &PortFiles) -> Result<PortEdit> {
+pub(crate) fn edit(files: &PortFiles) -> Result<PortEdit> {
     let version = port_version(&files.makefile)?;
     let want = super::wanted(&version, "update the port to a newer sendmail first")?;
     let have = m4_defines(&files.tls);

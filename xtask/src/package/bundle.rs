@@ -12,18 +12,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The private library directory of the Debian package.
-pub fn private_dir(multiarch: &str) -> PathBuf {
+pub(crate) fn private_dir(multiarch: &str) -> PathBuf {
     Path::new("/usr/lib").join(multiarch).join(crate::meta::PACKAGE_NAME)
 }
 
 /// Refuses a .deb of a build against a private OpenSSL unless bundling was
 /// asked for, and bundling without a private OpenSSL.
-pub fn check(config: &Configuration, formats: &[Format], bundle: bool) -> Result<()> {
+pub(crate) fn check(config: &Configuration, formats: &[Format], bundle: bool) -> Result<()> {
     check_choice(config.openssl.prefix.as_deref(), formats, bundle)
 }
 
 /// [`check`] from the arguments alone, so `dist` refuses before building.
-pub fn check_choice(prefix: Option<&Path>, formats: &[Format], bundle: bool) -> Result<()> {
+pub(crate) fn check_choice(prefix: Option<&Path>, formats: &[Format], bundle: bool) -> Result<()> {
     match (prefix, formats.contains(&Format::Deb), bundle) {
         (Some(prefix), true, false) => bail!(
             "this sendmail links the OpenSSL in {}, which no Debian package provides, so a .deb of it would not \
@@ -59,7 +59,7 @@ fn inspect(bytes: &[u8], lib_dir: &str) -> Option<(Vec<String>, bool)> {
 /// themselves) gets a RUNPATH to that directory; any other whose run path
 /// named the prefix (the Makefiles give every program the same LIBDIRS)
 /// loses it. Only the staged copies change.
-pub fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn bundle(root: &Path, contents: &mut Contents, lib_dir: &Path, private: &Path) -> Result<Vec<PathBuf>> {
     let patchelf = tools::find(&tools::PATCHELF)?;
     let lib_text = lib_dir.display().to_string();
     let mut sonames = std::collections::BTreeSet::new();

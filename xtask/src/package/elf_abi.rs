@@ -114,7 +114,7 @@ pub fn read(bytes: &[u8]) -> Result<ElfAbi> {
 }
 
 /// The ELF files among `files` (install path, bytes), read.
-pub fn read_all<'a>(files: impl IntoIterator<Item = (&'a Path, Vec<u8>)>) -> Result<Vec<(PathBuf, ElfAbi)>> {
+pub(crate) fn read_all<'a>(files: impl IntoIterator<Item = (&'a Path, Vec<u8>)>) -> Result<Vec<(PathBuf, ElfAbi)>> {
     let mut out = vec![];
     for (path, bytes) in files {
         if bytes.starts_with(b"\x7fELF") {
@@ -180,7 +180,7 @@ pub fn shlibs_required(files: &[(PathBuf, ElfAbi)], is_base: &dyn Fn(&str) -> bo
 }
 
 /// A library of FreeBSD's base system, on a FreeBSD host: in /lib or /usr/lib.
-pub fn in_freebsd_base(soname: &str) -> bool {
+pub(crate) fn in_freebsd_base(soname: &str) -> bool {
     std::env::consts::OS == "freebsd" && ["/lib", "/usr/lib"].iter().any(|d| Path::new(d).join(soname).exists())
 }
 

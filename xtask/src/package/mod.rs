@@ -44,7 +44,7 @@ pub struct PackageArgs {
     pub abi: Option<String>,
     /// Layout of the .tar.gz [default: freebsd on FreeBSD, debian elsewhere].
     #[arg(long, value_enum, value_name = "TARGET")]
-    pub tar_target: Option<Target>,
+    pub(crate) tar_target: Option<Target>,
     /// The Debian revision of the .deb (Policy 5.6.12: letters, digits, `+ . ~`); a later
     /// revision of the same build upgrades an earlier one [default: 0smtls1].
     #[arg(long, value_name = "R", value_parser = crate::meta::parse_revision)]
@@ -52,11 +52,11 @@ pub struct PackageArgs {
     /// With --openssl-prefix: carry that OpenSSL's libraries in the Debian
     /// layout (/usr/lib/<multiarch>/smtls-sendmail) with a run path to them.
     #[arg(long)]
-    pub bundle_openssl: bool,
+    pub(crate) bundle_openssl: bool,
     /// Test use (`repro`): change one staged file on purpose, so the
     /// comparison must fail.
     #[arg(long, hide = true)]
-    pub inject_difference: bool,
+    pub(crate) inject_difference: bool,
 }
 
 impl PackageArgs {
@@ -80,7 +80,7 @@ impl PackageArgs {
 
 /// What can be refused before anything is built: a `--revision` only a
 /// .deb carries, when no .deb is written.
-pub fn precheck(args: &PackageArgs) -> Result<()> {
+pub(crate) fn precheck(args: &PackageArgs) -> Result<()> {
     if let (Some(r), false) = (&args.revision, args.formats().contains(&Format::Deb)) {
         bail!(
             "--revision {r} sets the Debian revision of the .deb, but no .deb is written (formats: {}); \
@@ -92,7 +92,7 @@ pub fn precheck(args: &PackageArgs) -> Result<()> {
 }
 
 /// The formats written when none are asked for.
-pub fn default_formats(os: crate::tools::Os) -> Vec<Format> {
+pub(crate) fn default_formats(os: crate::tools::Os) -> Vec<Format> {
     match os {
         crate::tools::Os::DebianLike => vec![Format::Deb, Format::Tar],
         crate::tools::Os::FreeBsd => vec![Format::Pkg, Format::Tar],
@@ -121,7 +121,7 @@ impl Input<'_> {
 }
 
 /// One package format.
-pub trait Packager {
+pub(crate) trait Packager {
     fn format(&self) -> Format;
     /// The layout this format installs.
     fn target(&self) -> Target;
@@ -135,7 +135,7 @@ pub trait Packager {
 /// before any writer runs: the maintainer from the environment, the
 /// relations from the option table, and, for a .deb, Depends from
 /// dpkg-shlibdeps over the staged ELF files.
-pub fn resolve_info(
+pub(crate) fn resolve_info(
     version: &str,
     revision: &str,
     contents: &Contents,
@@ -152,7 +152,7 @@ pub fn resolve_info(
 }
 
 /// The packager for each requested format.
-pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn Packager>>> {
+pub(crate) fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn Packager>>> {
     let mut out: Vec<Box<dyn Packager>> = vec![];
     for f in formats {
         out.push(match f {
@@ -166,7 +166,7 @@ pub fn packagers(formats: &[Format], args: &PackageArgs) -> Result<Vec<Box<dyn P
 
 /// Before anything is staged or written: the built programs must be
 /// FreeBSD programs for a .pkg, unless `--abi` overrides (said aloud).
-pub fn check_pkg_abi(plan: &Plan, args: &PackageArgs) -> Result<()> {
+pub(crate) fn check_pkg_abi(plan: &Plan, args: &PackageArgs) -> Result<()> {
     let mut files = vec![];
     for name in crate::build::PROGRAMS {
         let p = plan.program(name);
@@ -185,7 +185,7 @@ pub fn check_pkg_abi(plan: &Plan, args: &PackageArgs) -> Result<()> {
 
 /// Numeric ids recorded in archives for the names the contents list uses:
 /// root and wheel are 0; smmsp is 25, as in FreeBSD's base system.
-pub fn numeric_id(name: &str) -> Result<u64> {
+pub(crate) fn numeric_id(name: &str) -> Result<u64> {
     match name {
         "root" | "wheel" => Ok(0),
         "smmsp" => Ok(25),
@@ -195,7 +195,7 @@ pub fn numeric_id(name: &str) -> Result<u64> {
 
 /// The file `--inject-difference` changes: the sendmail.mc of the layout
 /// (`/etc/mail/sendmail.mc`, or its sample under PREFIX on FreeBSD).
-pub const INJECT_NAME: &str = "sendmail.mc";
+pub(crate) const INJECT_NAME: &str = "sendmail.mc";
 
 /// An artifact written by [`run`].
 #[derive(Clone, Debug, serde::Serialize)]
@@ -208,7 +208,7 @@ pub struct Artifact {
 /// What the packages depend on, for `dist` to skip packaging when nothing
 /// changed: the verified build, the configuration (options change the
 /// contents), the templates, the build time and the arguments.
-pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inputs> {
+pub(crate) fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inputs> {
     let mut i = crate::stamp::Inputs::new("package");
     let verified = crate::stamp::load(&plan.work_dir, "verify")
         .map_or_else(|| "no verified build".into(), |s| format!("sha256:{}", s.digest));
@@ -231,7 +231,7 @@ pub fn stamp_inputs(plan: &Plan, args: &PackageArgs) -> Result<crate::stamp::Inp
 }
 
 /// The output directory's SHA256SUMS and every artifact it names.
-pub fn outputs(plan: &Plan, args: &PackageArgs) -> Vec<PathBuf> {
+pub(crate) fn outputs(plan: &Plan, args: &PackageArgs) -> Vec<PathBuf> {
     let out_dir = args.out.clone().unwrap_or_else(|| plan.work_dir.join("packages"));
     let sums = out_dir.join("SHA256SUMS");
     let mut v: Vec<PathBuf> = std::fs::read_to_string(&sums)
@@ -402,7 +402,7 @@ fn keep_foreign_files(out_dir: &Path, fresh: &Path, ours: &[String]) -> Result<(
 
 /// What a contents entry is in a tar archive: a directory, a symbolic
 /// link, or a regular file with the bytes `read` gives (called only then).
-pub fn tar_data(e: &stage::Entry, read: impl FnOnce() -> Result<Vec<u8>>) -> Result<archive::TarData> {
+pub(crate) fn tar_data(e: &stage::Entry, read: impl FnOnce() -> Result<Vec<u8>>) -> Result<archive::TarData> {
     Ok(match &e.kind {
         stage::Kind::Dir => archive::TarData::Dir,
         stage::Kind::Symlink { target } => archive::TarData::Symlink(target.to_string_lossy().into()),
@@ -412,7 +412,7 @@ pub fn tar_data(e: &stage::Entry, read: impl FnOnce() -> Result<Vec<u8>>) -> Res
 
 /// A member's name in the .deb's data.tar and the .tar.gz: `./<path>`,
 /// with a trailing `/` for a directory.
-pub fn member_name(e: &stage::Entry) -> String {
+pub(crate) fn member_name(e: &stage::Entry) -> String {
     let rel = e.relative().to_string_lossy();
     match e.kind {
         stage::Kind::Dir => format!("./{rel}/"),
@@ -422,7 +422,12 @@ pub fn member_name(e: &stage::Entry) -> String {
 
 /// One contents entry as a tar member called `name` with `data`, and the
 /// owner, group and mode the list records (numeric ids as on FreeBSD).
-pub fn tar_member(input: &Input, e: &stage::Entry, name: String, data: archive::TarData) -> Result<archive::TarMember> {
+pub(crate) fn tar_member(
+    input: &Input,
+    e: &stage::Entry,
+    name: String,
+    data: archive::TarData,
+) -> Result<archive::TarMember> {
     Ok(archive::TarMember {
         name,
         data,

@@ -19,14 +19,14 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub struct Pkg {
+pub(crate) struct Pkg {
     /// `--abi`: the ABI to write whatever the programs are (format tests
     /// only); None takes it from the programs' ELF notes.
-    pub abi_override: Option<String>,
+    pub(crate) abi_override: Option<String>,
 }
 
 impl Pkg {
-    pub fn new(abi_override: Option<String>) -> Result<Pkg> {
+    pub(crate) fn new(abi_override: Option<String>) -> Result<Pkg> {
         if let Some(abi) = &abi_override {
             crate::host::parse_abi(abi)?;
         }
@@ -48,7 +48,7 @@ pub fn example_abi() -> String {
 /// `--abi` overrode what the files say. Refuses programs that are not
 /// FreeBSD programs unless overridden, and an override that contradicts
 /// FreeBSD programs.
-pub fn decide_abi(
+pub(crate) fn decide_abi(
     files: &[(PathBuf, elf_abi::ElfAbi)],
     abi_override: Option<&str>,
 ) -> Result<(String, Option<String>)> {
@@ -105,7 +105,7 @@ fn perm(mode: u32) -> String {
 
 /// `sample SAMPLE TARGET` lines for the sample-copy scripts: each
 /// configuration entry (installed as `NAME.sample`) and its real name.
-pub fn sample_calls(c: &Contents) -> String {
+pub(crate) fn sample_calls(c: &Contents) -> String {
     c.config_files()
         .filter_map(|e| {
             let p = e.path.to_string_lossy();

@@ -8,11 +8,11 @@ use crate::archive::{self, TarMember};
 use crate::stage::Target;
 use anyhow::Result;
 
-pub struct Tarball {
+pub(crate) struct Tarball {
     pub target: Target,
 }
 
-pub fn members(input: &Input) -> Result<Vec<TarMember>> {
+pub(crate) fn members(input: &Input) -> Result<Vec<TarMember>> {
     let mut out = vec![];
     for e in &input.contents.entries {
         let data = super::tar_data(e, || input.bytes(e))?;

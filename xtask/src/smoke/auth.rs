@@ -13,21 +13,21 @@ use base64::Engine;
 use std::io::{Read, Write};
 use std::path::PathBuf;
 
-pub const CHECKS: [&str; 3] = ["auth-before-tls", "auth-after-tls", "auth-login"];
+pub(crate) const CHECKS: [&str; 3] = ["auth-before-tls", "auth-after-tls", "auth-login"];
 
 /// What the AUTH checks need beyond the TLS target.
-pub struct AuthTarget<'a> {
-    pub account: &'a Account,
+pub(crate) struct AuthTarget<'a> {
+    pub(crate) account: &'a Account,
     /// `confAUTH_MECHANISMS`, as configured.
-    pub mechanisms: Vec<String>,
+    pub(crate) mechanisms: Vec<String>,
     /// The Cyrus SASL configuration sendmail was pointed at (for messages).
-    pub conf_file: PathBuf,
+    pub(crate) conf_file: PathBuf,
 }
 
 type CheckFn = fn(&Target, &AuthTarget) -> Result<String>;
 
 /// Runs the three checks in order, printing one line each.
-pub fn run_all(t: &Target, a: &AuthTarget) -> Vec<Outcome> {
+pub(crate) fn run_all(t: &Target, a: &AuthTarget) -> Vec<Outcome> {
     let checks: [(&'static str, CheckFn); 3] =
         [(CHECKS[0], check_before_tls), (CHECKS[1], check_after_tls), (CHECKS[2], check_login)];
     checks
@@ -44,13 +44,13 @@ pub fn run_all(t: &Target, a: &AuthTarget) -> Vec<Outcome> {
 }
 
 /// The line printed instead of the checks when the binary has no SASL.
-pub fn skipped_line(reason: &str) -> String {
+pub(crate) fn skipped_line(reason: &str) -> String {
     format!("skip {}: {reason}", CHECKS.join(", "))
 }
 
 /// The mechanisms an EHLO reply advertises on its AUTH line (upper case,
 /// in order), or None when it has no AUTH line.
-pub fn auth_mechanisms(ehlo: &Reply) -> Option<Vec<String>> {
+pub(crate) fn auth_mechanisms(ehlo: &Reply) -> Option<Vec<String>> {
     ehlo.lines.iter().skip(1).find_map(|l| {
         let mut words = l.split_whitespace();
         let kw = words.next()?;
@@ -79,7 +79,11 @@ fn shown(mechs: &[String]) -> String {
 /// TLS layer is active: PLAIN and LOGIN disappear from AUTH, and the other
 /// configured mechanisms stay (so AUTH itself is absent only when nothing
 /// else is configured). A PLAIN attempt is then answered 504.
-pub fn judge_before_tls(before: Option<&[String]>, configured: &[String], plain_attempt: &Reply) -> Result<String> {
+pub(crate) fn judge_before_tls(
+    before: Option<&[String]>,
+    configured: &[String],
+    plain_attempt: &Reply,
+) -> Result<String> {
     let expected: Vec<String> = configured.iter().filter(|m| !is_plaintext(m)).cloned().collect();
     let offered = before.unwrap_or(&[]);
     let leaked: Vec<&String> = offered.iter().filter(|m| is_plaintext(m)).collect();
@@ -132,7 +136,7 @@ pub fn judge_before_tls(before: Option<&[String]>, configured: &[String], plain_
 }
 
 /// Judges the AUTH line of EHLO inside TLS: exactly the configured mechanisms.
-pub fn judge_after_tls(after: Option<&[String]>, configured: &[String]) -> Result<String> {
+pub(crate) fn judge_after_tls(after: Option<&[String]>, configured: &[String]) -> Result<String> {
     let Some(after) = after else {
         bail!("EHLO inside TLS advertises no AUTH, expected AUTH {}", shown(configured));
     };
@@ -150,7 +154,7 @@ pub fn judge_after_tls(after: Option<&[String]>, configured: &[String]) -> Resul
 /// Whether a queued message's qf file records an authenticated session:
 /// the protocol `ESMTPSA` (RFC 3848: TLS and AUTH) and sendmail's
 /// "(authenticated" clause in its Received: header.
-pub fn judge_queued_auth(qf: &str) -> Result<()> {
+pub(crate) fn judge_queued_auth(qf: &str) -> Result<()> {
     let proto = qf.lines().find_map(|l| l.strip_prefix("$r")).unwrap_or("(none)");
     if proto != "ESMTPSA" {
         bail!("sendmail recorded the protocol {proto}, expected ESMTPSA (TLS and AUTH)");
@@ -162,7 +166,7 @@ pub fn judge_queued_auth(qf: &str) -> Result<()> {
 }
 
 /// `AUTH PLAIN` with the initial response: authzid empty, authcid, password.
-pub fn plain_response(user: &str, password: &str) -> String {
+pub(crate) fn plain_response(user: &str, password: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("\0{user}\0{password}"))
 }
 
@@ -186,7 +190,7 @@ fn tls_ehlo(t: &Target) -> Result<(Tls, Session, Reply)> {
 }
 
 /// 6. Before STARTTLS: no PLAIN or LOGIN, and a PLAIN attempt is refused.
-pub fn check_before_tls(t: &Target, a: &AuthTarget) -> Result<String> {
+pub(crate) fn check_before_tls(t: &Target, a: &AuthTarget) -> Result<String> {
     let mut s = connect(t.smtp)?;
     expect(&mut s, 220, "greeting")?;
     let ehlo = command(&mut s, "EHLO client.smtls.test", 250)?;
@@ -202,7 +206,7 @@ pub fn check_before_tls(t: &Target, a: &AuthTarget) -> Result<String> {
 }
 
 /// 7. Inside TLS: every configured mechanism, PLAIN and LOGIN included.
-pub fn check_after_tls(t: &Target, a: &AuthTarget) -> Result<String> {
+pub(crate) fn check_after_tls(t: &Target, a: &AuthTarget) -> Result<String> {
     let (mut tls, s, ehlo) = tls_ehlo(t)?;
     quit(&mut tls);
     let after = auth_mechanisms(&ehlo);
@@ -223,7 +227,7 @@ pub fn check_after_tls(t: &Target, a: &AuthTarget) -> Result<String> {
 /// 8. Inside TLS: AUTH PLAIN with the right password is accepted (235)
 ///    and the message sent then is queued as authenticated; AUTH LOGIN too;
 ///    a wrong password is refused (535).
-pub fn check_login(t: &Target, a: &AuthTarget) -> Result<String> {
+pub(crate) fn check_login(t: &Target, a: &AuthTarget) -> Result<String> {
     let acc = a.account;
     let who = format!("{} (realm {})", acc.user, acc.realm);
     let hint = || {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 /// Cipher suites for TLS 1.2 and below: ECDHE key exchange with AEAD
 /// ciphers only (TLS 1.3 suites are all forward-secret AEAD already).
-pub const CIPHER_LIST: &str = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL";
+pub(crate) const CIPHER_LIST: &str = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL";
 /// SSLv3, TLS 1.0 and TLS 1.1 off (SSLv2 is gone from OpenSSL altogether).
-pub const SERVER_SSL_OPTIONS: &str = "+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1";
+pub(crate) const SERVER_SSL_OPTIONS: &str = "+SSL_OP_NO_SSLv3 +SSL_OP_NO_TLSv1 +SSL_OP_NO_TLSv1_1";
 
 /// Everything the test configuration names.
 #[derive(Clone, Debug)]
@@ -44,12 +44,12 @@ pub struct AuthCf {
     pub options: String,
     /// `confAUTH_MECHANISMS`, also `TRUST_AUTH_MECH` (the mechanisms that
     /// allow relaying).
-    pub mechanisms: Vec<String>,
+    pub(crate) mechanisms: Vec<String>,
     /// `confAUTH_REALM`: the realm of the accounts in the sasldb.
     pub realm: String,
     /// The directory holding the Cyrus SASL `Sendmail.conf`: put into
     /// sendmail's environment as `SASL_CONF_PATH` by an `E` line.
-    pub sasl_conf_dir: PathBuf,
+    pub(crate) sasl_conf_dir: PathBuf,
 }
 
 impl AuthCf {
@@ -161,7 +161,7 @@ impl SmokeCf {
 
 /// The packages' RejectNUL stanza; with `on` false, its O line replaced by
 /// the commented opt-out line it documents, without the `dnl`.
-pub fn reject_nul_stanza(on: bool) -> Result<String> {
+pub(crate) fn reject_nul_stanza(on: bool) -> Result<String> {
     let stanza = crate::stage::reject_nul_stanza(&["reject-nul".to_string()])?;
     if on {
         return Ok(stanza);
@@ -187,7 +187,7 @@ pub fn ostype() -> &'static str {
 }
 
 /// Quotes a value for m4, refusing what cannot be quoted safely.
-pub fn quote(value: &str) -> Result<String> {
+pub(crate) fn quote(value: &str) -> Result<String> {
     if let Some(c) =
         value.chars().find(|c| matches!(c, '`' | '\'' | '\n' | '\r' | ',' | '(' | ')' | '#') || c.is_whitespace())
     {

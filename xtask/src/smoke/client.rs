@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Socket timeouts: every read and write is bounded.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(15);
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// What every check needs to know.
 pub struct Target<'a> {
@@ -30,7 +30,7 @@ pub struct Target<'a> {
 
 /// One line of the report.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub name: &'static str,
     pub pass: bool,
     pub detail: String,
@@ -44,11 +44,11 @@ impl std::fmt::Display for Outcome {
 
 type CheckFn = fn(&Target) -> Result<String>;
 
-pub const CHECKS: [&str; 5] = ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"];
+pub(crate) const CHECKS: [&str; 5] = ["starttls-chain", "ecdhe", "no-tls1.1", "smtps", "delivery"];
 
 /// Runs every check in order; a check that cannot even run is a FAIL with
 /// the reason.
-pub fn run_all(t: &Target) -> Vec<Outcome> {
+pub(crate) fn run_all(t: &Target) -> Vec<Outcome> {
     let checks: [(&'static str, CheckFn); 5] = [
         (CHECKS[0], check_starttls_chain),
         (CHECKS[1], check_ecdhe),
@@ -74,19 +74,19 @@ pub fn run_all(t: &Target) -> Vec<Outcome> {
 
 /// An SMTP reply: the code and the text of each line.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reply {
+pub(crate) struct Reply {
     pub code: u16,
     pub lines: Vec<String>,
 }
 
 impl Reply {
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         format!("{} {}", self.code, self.lines.join(" / "))
     }
 }
 
 /// Splits "250-SIZE" / "250 OK" into (250, more lines follow, "SIZE").
-pub fn parse_reply_line(line: &str) -> Result<(u16, bool, &str)> {
+pub(crate) fn parse_reply_line(line: &str) -> Result<(u16, bool, &str)> {
     let line = line.trim_end_matches(['\r', '\n']);
     let code = line.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (200..600).contains(c));
     let Some(code) = code else { bail!("not an SMTP reply line: {line:?}") };
@@ -99,7 +99,7 @@ pub fn parse_reply_line(line: &str) -> Result<(u16, bool, &str)> {
 }
 
 /// The EHLO keywords (upper case, without parameters), from the lines after the greeting line.
-pub fn ehlo_keywords(reply: &Reply) -> Vec<String> {
+pub(crate) fn ehlo_keywords(reply: &Reply) -> Vec<String> {
     reply.lines.iter().skip(1).filter_map(|l| l.split_whitespace().next()).map(|k| k.to_ascii_uppercase()).collect()
 }
 
@@ -123,7 +123,7 @@ fn read_line(s: &mut impl Read) -> Result<String> {
     }
 }
 
-pub fn read_reply(s: &mut impl Read) -> Result<Reply> {
+pub(crate) fn read_reply(s: &mut impl Read) -> Result<Reply> {
     let mut lines = vec![];
     loop {
         let line = read_line(s)?;
@@ -260,7 +260,7 @@ pub(super) struct Session {
     pub suite: String,
     pub group: String,
     /// The server asked for another key share (HelloRetryRequest).
-    pub retried: bool,
+    pub(crate) retried: bool,
     pub certs: Vec<CertificateDer<'static>>,
 }
 
@@ -337,7 +337,7 @@ pub(super) fn handshake_with(
 }
 
 /// "2 certificates (leaf, intermediate)".
-pub fn describe_chain(pki: &Pki, certs: &[CertificateDer<'_>]) -> String {
+pub(crate) fn describe_chain(pki: &Pki, certs: &[CertificateDer<'_>]) -> String {
     let names: Vec<&str> = certs.iter().map(|c| pki.name_of(c)).collect();
     match certs.len() {
         0 => "no certificate".into(),
@@ -384,7 +384,7 @@ pub fn check_starttls_chain(t: &Target) -> Result<String> {
 
 /// Whether a negotiated session used an (EC)DHE key exchange on an elliptic
 /// curve: an ECDHE suite in TLS 1.2, an EC group in TLS 1.3.
-pub fn is_ecdhe(version: &str, suite: &str, group: &str) -> bool {
+pub(crate) fn is_ecdhe(version: &str, suite: &str, group: &str) -> bool {
     let ec_group = ["secp256r1", "secp384r1", "secp521r1", "X25519", "X448", "X25519MLKEM768"].contains(&group);
     match version {
         "TLSv1.2" => suite.starts_with("TLS_ECDHE_") && ec_group,
@@ -398,7 +398,7 @@ pub fn is_ecdhe(version: &str, suite: &str, group: &str) -> bool {
 ///    alone) gets X25519 without a HelloRetryRequest (a server built with
 ///    TLS_EC=1 pins P-256 and forces the retry); a client offering only
 ///    P-256 still succeeds.
-pub fn check_ecdhe(t: &Target) -> Result<String> {
+pub(crate) fn check_ecdhe(t: &Target) -> Result<String> {
     let run = |v: Versions, g: Groups| -> Result<Session> {
         let sock = starttls(t.smtp)?;
         let (mut tls, s) = handshake_with(t, sock, v, Chain::ClientHasIntermediate, g)?;
@@ -422,7 +422,7 @@ pub fn check_ecdhe(t: &Target) -> Result<String> {
 }
 
 /// A client that offers X25519 first must get it at once.
-pub fn judge_x25519(version: &str, suite: &str, group: &str, retried: bool) -> Result<()> {
+pub(crate) fn judge_x25519(version: &str, suite: &str, group: &str, retried: bool) -> Result<()> {
     if !is_ecdhe(version, suite, group) {
         bail!("by default the server chose {version} {suite} over {group:?}: not ECDHE");
     }
@@ -469,7 +469,7 @@ fn s_client(t: &Target, args: &[&str]) -> Result<String> {
 
 /// From `openssl s_client` output: the negotiated protocol, or None when
 /// the handshake did not complete ("New, (NONE), Cipher is (NONE)").
-pub fn s_client_protocol(out: &str) -> Option<String> {
+pub(crate) fn s_client_protocol(out: &str) -> Option<String> {
     out.lines().find_map(|l| {
         let rest = l.strip_prefix("New, ")?;
         let (proto, _) = rest.split_once(", Cipher is ")?;
@@ -479,7 +479,7 @@ pub fn s_client_protocol(out: &str) -> Option<String> {
 
 /// Judges the TLS 1.1 attempt (and the TLS 1.2 attempt of the same client
 /// as the control that the client itself works).
-pub fn judge_tls11(out11: &str, out12: &str) -> Result<String> {
+pub(crate) fn judge_tls11(out11: &str, out12: &str) -> Result<String> {
     if let Some(p) = s_client_protocol(out11) {
         bail!("a client limited to TLS 1.1 completed a handshake ({p}): the server accepts TLS 1.1");
     }
@@ -506,7 +506,7 @@ pub fn judge_tls11(out11: &str, out12: &str) -> Result<String> {
 }
 
 /// 3. A client limited to TLS 1.1 is refused, by the server.
-pub fn check_no_tls11(t: &Target) -> Result<String> {
+pub(crate) fn check_no_tls11(t: &Target) -> Result<String> {
     // OpenSSL 3 refuses TLS 1.1 on its own side at the default security
     // level; level 0 makes the refusal provably the server's.
     let cipher = ["-cipher", "DEFAULT:@SECLEVEL=0"];
@@ -537,7 +537,7 @@ pub fn check_smtps(t: &Target) -> Result<String> {
 
 /// The test message body, line by line: a dot-leading line (dot-stuffed
 /// on the wire), trailing white space, an empty line.
-pub fn body_lines(token: &str) -> Vec<String> {
+pub(crate) fn body_lines(token: &str) -> Vec<String> {
     vec![
         format!("smtls smoke test message {token}"),
         ".a line that starts with a dot".into(),
@@ -550,7 +550,7 @@ pub fn body_lines(token: &str) -> Vec<String> {
 
 /// The DATA payload: headers, blank line, body; CRLF line ends, leading
 /// dots doubled, ended by a lone dot.
-pub fn data_payload(headers: &[String], body: &[String]) -> String {
+pub(crate) fn data_payload(headers: &[String], body: &[String]) -> String {
     let mut s = String::new();
     for l in headers.iter().chain(std::iter::once(&String::new())).chain(body) {
         if l.starts_with('.') {
@@ -564,7 +564,7 @@ pub fn data_payload(headers: &[String], body: &[String]) -> String {
 }
 
 /// The queue id from "250 2.0.0 6ANHkrCh018791 Message accepted for delivery".
-pub fn queue_id(reply: &Reply) -> Option<String> {
+pub(crate) fn queue_id(reply: &Reply) -> Option<String> {
     let line = reply.lines.last()?;
     let mut words = line.split_whitespace().peekable();
     if words.peek().is_some_and(|w| w.split('.').count() == 3 && w.chars().all(|c| c.is_ascii_digit() || c == '.')) {
@@ -576,7 +576,7 @@ pub fn queue_id(reply: &Reply) -> Option<String> {
 
 /// The TLS part sendmail wrote into its Received: header, e.g.
 /// "version=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 bits=256 verify=NO".
-pub fn received_tls(qf: &str) -> Option<String> {
+pub(crate) fn received_tls(qf: &str) -> Option<String> {
     let start = qf.find("(version=")? + 1;
     let end = qf[start..].find(')')? + start;
     Some(qf[start..end].split_whitespace().collect::<Vec<_>>().join(" "))
@@ -584,7 +584,7 @@ pub fn received_tls(qf: &str) -> Option<String> {
 
 /// 5. A message sent inside the TLS session is accepted and queued with its
 ///    body intact.
-pub fn check_delivery(t: &Target) -> Result<String> {
+pub(crate) fn check_delivery(t: &Target) -> Result<String> {
     let token = format!("{}-{}", std::process::id(), nanos());
     let sock = starttls(t.smtp)?;
     let (mut tls, s) = handshake(t, sock, Versions::Any, Chain::ClientHasIntermediate)?;

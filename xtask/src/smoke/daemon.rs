@@ -21,7 +21,7 @@ pub fn free_ports(n: usize) -> Result<Vec<u16>> {
 }
 
 /// This machine's host name, as sendmail sees it at start.
-pub fn host_name() -> String {
+pub(crate) fn host_name() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer is valid for its length; gethostname NUL-terminates
     // on success (we also keep a NUL at the end).
@@ -36,7 +36,7 @@ pub fn host_name() -> String {
 /// sendmail sleeps 60 s at start when the host name has no dot and cannot
 /// be qualified (sendmail/daemon.c, myhostname): before it reads any
 /// option, so confDOMAIN_NAME does not help.
-pub fn host_name_is_unqualified(name: &str) -> bool {
+pub(crate) fn host_name_is_unqualified(name: &str) -> bool {
     !name.contains('.')
 }
 
@@ -48,7 +48,7 @@ static CLEANUP: Mutex<Vec<(i32, Option<PathBuf>)>> = Mutex::new(Vec::new());
 
 /// Installs a SIGINT/SIGTERM/SIGHUP handler (once) that stops every daemon
 /// still registered and removes its directory, then exits.
-pub fn install_interrupt_handler() {
+pub(crate) fn install_interrupt_handler() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = ctrlc::set_handler(|| {
@@ -67,13 +67,13 @@ pub fn install_interrupt_handler() {
 }
 
 /// Registers a directory for removal on interrupt (the smoke directory).
-pub fn register_dir(dir: &Path) {
+pub(crate) fn register_dir(dir: &Path) {
     if let Ok(mut l) = CLEANUP.lock() {
         l.push((0, Some(dir.to_path_buf())));
     }
 }
 
-pub fn unregister_dir(dir: &Path) {
+pub(crate) fn unregister_dir(dir: &Path) {
     if let Ok(mut l) = CLEANUP.lock() {
         l.retain(|(pgid, d)| *pgid != 0 || d.as_deref() != Some(dir));
     }
@@ -146,11 +146,11 @@ fn private_host_name(_cmd: &mut Command, _name: &str) -> Result<()> {
 }
 
 /// The most any file the daemon writes may hold (its log, queue files).
-pub const MAX_FILE_BYTES: u64 = 64 << 20;
+pub(crate) const MAX_FILE_BYTES: u64 = 64 << 20;
 
 /// How the daemon was started.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HostName {
+pub(crate) enum HostName {
     /// In a private UTS namespace with this fully qualified host name.
     Private(String),
     /// With the machine's own host name.
@@ -162,7 +162,7 @@ pub struct Daemon {
     child: Child,
     pid: i32,
     pub log: PathBuf,
-    pub host_name: HostName,
+    pub(crate) host_name: HostName,
     stopped: bool,
 }
 
@@ -171,7 +171,7 @@ pub struct Daemon {
 pub struct Stopped {
     pub pid: i32,
     pub status: String,
-    pub group_gone: bool,
+    pub(crate) group_gone: bool,
 }
 
 impl Daemon {
@@ -252,7 +252,7 @@ impl Daemon {
         Ok(())
     }
 
-    pub fn log_tail(&self) -> String {
+    pub(crate) fn log_tail(&self) -> String {
         let t = crate::build::tail(&self.log, 20);
         if t.trim().is_empty() {
             "    (nothing; sendmail logs to syslog)".into()

@@ -48,7 +48,7 @@ pub fn names(nul: &Nul) -> Vec<&'static str> {
 }
 
 /// Runs the section, printing one line per check.
-pub fn run_all(t: &Target, nul: &Nul) -> Vec<Outcome> {
+pub(crate) fn run_all(t: &Target, nul: &Nul) -> Vec<Outcome> {
     let names = names(nul);
     let mut results = vec![(names[0], control(t))];
     for (name, e) in names[1..].iter().zip(&ENDINGS) {
@@ -211,7 +211,7 @@ fn replies_until_noop(s: &mut TcpStream) -> Result<Vec<Reply>> {
 }
 
 /// The queue files (`qf…`) whose envelope sender line names `sender`.
-pub fn queued_from(queue_dir: &Path, sender: &str) -> Result<Vec<String>> {
+pub(crate) fn queued_from(queue_dir: &Path, sender: &str) -> Result<Vec<String>> {
     let mut found = vec![];
     for entry in std::fs::read_dir(queue_dir).with_context(|| format!("listing {}", queue_dir.display()))? {
         let entry = entry?;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// What a path is for, which decides the rules it must follow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     /// A directory above the certificate directory.
     Parent,
     CertDir,
@@ -22,14 +22,14 @@ pub enum Role {
 
 /// What `stat` said about one path (None: it does not exist).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub path: PathBuf,
-    pub role: Role,
+    pub(crate) role: Role,
     pub stat: Option<Stat>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stat {
+pub(crate) struct Stat {
     pub mode: u32,
     pub uid: u32,
     pub is_dir: bool,
@@ -51,7 +51,7 @@ impl std::fmt::Display for Problem {
 }
 
 /// Judges the facts against sendmail's rules for a daemon running as `euid`.
-pub fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
+pub(crate) fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
     let mut problems = vec![];
     for f in facts {
         let p = &f.path;
@@ -116,7 +116,7 @@ pub fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
 
 /// Content checks that need no process: the chain file holds the leaf then
 /// at least one more certificate.
-pub fn judge_chain(path: &Path, text: &str, pki: &pki::Pki) -> Vec<Problem> {
+pub(crate) fn judge_chain(path: &Path, text: &str, pki: &pki::Pki) -> Vec<Problem> {
     let problem = |what: String| Problem {
         path: path.to_path_buf(),
         what,
@@ -136,7 +136,7 @@ pub fn judge_chain(path: &Path, text: &str, pki: &pki::Pki) -> Vec<Problem> {
 }
 
 /// The hash link must resolve to the CA file.
-pub fn judge_hash_link(link: &Path, resolved: Option<&Path>, ca_file: &Path) -> Vec<Problem> {
+pub(crate) fn judge_hash_link(link: &Path, resolved: Option<&Path>, ca_file: &Path) -> Vec<Problem> {
     if resolved == Some(ca_file) {
         return vec![];
     }
@@ -155,7 +155,7 @@ pub fn judge_hash_link(link: &Path, resolved: Option<&Path>, ca_file: &Path) -> 
 }
 
 /// Collects the facts for the installed layout (the edge: stat calls).
-pub fn inspect(layout: &Layout) -> Vec<Facts> {
+pub(crate) fn inspect(layout: &Layout) -> Vec<Facts> {
     let stat = |p: &Path| {
         std::fs::metadata(p).ok().map(|m| Stat {
             mode: m.mode(),
@@ -181,7 +181,7 @@ pub fn inspect(layout: &Layout) -> Vec<Facts> {
 }
 
 /// DH parameters of fewer than 2048 bits are refused.
-pub fn judge_dh(path: &Path, bits: Result<u32, String>) -> Vec<Problem> {
+pub(crate) fn judge_dh(path: &Path, bits: Result<u32, String>) -> Vec<Problem> {
     let what = match bits {
         Ok(b) if b >= 2048 => return vec![],
         Ok(b) => format!("DH parameters of {b} bits, fewer than 2048"),

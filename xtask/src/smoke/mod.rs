@@ -39,7 +39,7 @@ pub struct SmokeArgs {
     /// Negative control for the material check: install the server key with
     /// this octal mode instead of 600 (e.g. 644 must be refused).
     #[arg(long, value_name = "OCTAL", hide = true, value_parser = parse_mode, conflicts_with = "cert_dir")]
-    pub key_mode: Option<u32>,
+    pub(crate) key_mode: Option<u32>,
     /// Serve an installed certificate set instead of a throwaway PKI: the
     /// directory `sendmail-certs install` wrote (host.cert with the leaf and
     /// its intermediates, host.key, cacert.pem, dhparams.pem). Needs --host.
@@ -57,7 +57,7 @@ pub struct SmokeArgs {
     /// (the commented line of every shipped .mc), and the NUL check expects
     /// a message holding a NUL byte to be accepted.
     #[arg(long)]
-    pub allow_nul: bool,
+    pub(crate) allow_nul: bool,
 }
 
 fn parse_mode(s: &str) -> Result<u32, String> {

@@ -13,26 +13,26 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Common names, so that output and test failures say which certificate is which.
-pub const ROOT_CN: &str = "smtls smoke root CA";
-pub const INTERMEDIATE_CN: &str = "smtls smoke intermediate CA";
+pub(crate) const ROOT_CN: &str = "smtls smoke root CA";
+pub(crate) const INTERMEDIATE_CN: &str = "smtls smoke intermediate CA";
 
 /// Certificates and keys of one throwaway PKI, in memory.
 pub struct Pki {
-    pub root_pem: String,
-    pub root_der: CertificateDer<'static>,
-    pub intermediate_pem: String,
-    pub intermediate_der: CertificateDer<'static>,
-    pub leaf_pem: String,
-    pub leaf_der: CertificateDer<'static>,
-    pub leaf_key_pem: String,
+    pub(crate) root_pem: String,
+    pub(crate) root_der: CertificateDer<'static>,
+    pub(crate) intermediate_pem: String,
+    pub(crate) intermediate_der: CertificateDer<'static>,
+    pub(crate) leaf_pem: String,
+    pub(crate) leaf_der: CertificateDer<'static>,
+    pub(crate) leaf_key_pem: String,
     /// Further intermediates above the first, in chain order (an
     /// administrator's set may have two; the throwaway PKI has none).
-    pub more_intermediates: Vec<CertificateDer<'static>>,
+    pub(crate) more_intermediates: Vec<CertificateDer<'static>>,
 }
 
 impl Pki {
     /// The server certificate file: the leaf, then the intermediate.
-    pub fn chain_pem(&self) -> String {
+    pub(crate) fn chain_pem(&self) -> String {
         format!("{}{}", self.leaf_pem, self.intermediate_pem)
     }
 
@@ -161,7 +161,7 @@ impl Layout {
         self.cert_dir.join("dhparams.pem")
     }
     /// The `HASH.0` link to the CA file in `confCACERT_PATH`.
-    pub fn hash_link(&self, hash: &str) -> PathBuf {
+    pub(crate) fn hash_link(&self, hash: &str) -> PathBuf {
         self.cert_dir.join(format!("{hash}.0"))
     }
 }
@@ -195,7 +195,7 @@ pub fn ffdhe2048() -> Result<String> {
 
 /// `openssl x509 -hash -noout -in FILE`: the name OpenSSL looks up in a
 /// CA directory (`confCACERT_PATH`).
-pub fn subject_hash(openssl: &Path, cert: &Path) -> Result<String> {
+pub(crate) fn subject_hash(openssl: &Path, cert: &Path) -> Result<String> {
     let out = run(openssl, &["x509", "-hash", "-noout", "-in", &cert.to_string_lossy()])?;
     let hash = out.trim().to_string();
     if hash.len() != 8 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -220,13 +220,13 @@ fn set_mode(path: &Path, mode: u32) -> Result<()> {
 }
 
 /// The size of DH parameters, from `openssl pkeyparam -noout -text`.
-pub fn dh_bits(openssl: &Path, file: &Path) -> Result<u32> {
+pub(crate) fn dh_bits(openssl: &Path, file: &Path) -> Result<u32> {
     let out = run(openssl, &["pkeyparam", "-noout", "-text", "-in", &file.to_string_lossy()])?;
     parse_dh_bits(&out).with_context(|| format!("openssl pkeyparam printed no DH size for {}:\n{out}", file.display()))
 }
 
 /// "DH Parameters: (2048 bit)" -> 2048.
-pub fn parse_dh_bits(text: &str) -> Option<u32> {
+pub(crate) fn parse_dh_bits(text: &str) -> Option<u32> {
     let rest = text.lines().find_map(|l| l.trim().strip_prefix("DH Parameters: ("))?;
     rest.split_whitespace().next()?.parse().ok()
 }

@@ -31,18 +31,18 @@ use std::process::{Command, Stdio};
 
 /// The Cyrus SASL application name sendmail registers: its configuration
 /// file is `<APP>.conf`.
-pub const APP: &str = "Sendmail";
+pub(crate) const APP: &str = "Sendmail";
 /// The mechanisms offered, in `confAUTH_MECHANISMS` and `mech_list` alike.
-pub const MECHANISMS: [&str; 3] = ["PLAIN", "LOGIN", "CRAM-MD5"];
+pub(crate) const MECHANISMS: [&str; 3] = ["PLAIN", "LOGIN", "CRAM-MD5"];
 /// The mechanisms that send the password in the clear (Cyrus marks them
 /// NOPLAINTEXT-unsafe): with `p` they are offered only inside TLS.
-pub const PLAINTEXT: [&str; 2] = ["PLAIN", "LOGIN"];
+pub(crate) const PLAINTEXT: [&str; 2] = ["PLAIN", "LOGIN"];
 /// `A`: the AUTH= parameter of MAIL only from authenticated clients; `p`:
 /// no plaintext mechanism without a security layer (TLS); `y`: no
 /// anonymous mechanism.
-pub const AUTH_OPTIONS: &str = "A p y";
+pub(crate) const AUTH_OPTIONS: &str = "A p y";
 /// The test account's user name (its realm is the server's `$j`).
-pub const USER: &str = "smoke";
+pub(crate) const USER: &str = "smoke";
 
 /// The throwaway account: `user@realm` in the sasldb.
 #[derive(Clone, Debug)]
@@ -65,7 +65,7 @@ impl Account {
     }
 
     /// A password that is certainly not the account's.
-    pub fn wrong_password(&self) -> String {
+    pub(crate) fn wrong_password(&self) -> String {
         format!("{}-wrong", self.password)
     }
 }
@@ -80,7 +80,7 @@ impl Layout {
     pub fn new(dir: PathBuf) -> Layout {
         Layout { dir }
     }
-    pub fn conf_file(&self) -> PathBuf {
+    pub(crate) fn conf_file(&self) -> PathBuf {
         self.dir.join(format!("{APP}.conf"))
     }
     pub fn sasldb(&self) -> PathBuf {
@@ -90,7 +90,7 @@ impl Layout {
 
 /// The Cyrus SASL application configuration: passwords checked by the
 /// auxprop plugin `sasldb` in our file, and only our mechanisms loaded.
-pub fn app_conf(sasldb: &Path, mechanisms: &[&str]) -> String {
+pub(crate) fn app_conf(sasldb: &Path, mechanisms: &[&str]) -> String {
     format!(
         "# smtls smoke test: generated, do not edit\n\
          pwcheck_method: auxprop\n\
@@ -153,7 +153,7 @@ pub enum Kind {
 
 /// What `stat` said about one SASL file (None: missing).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub path: PathBuf,
     pub kind: Kind,
     pub stat: Option<Stat>,
@@ -167,7 +167,7 @@ pub struct Facts {
 /// 2.1.28 checks the sasldb once, at plugin initialisation, with its own
 /// always-yes callback instead of sendmail's: a 0640 sasldb was accepted
 /// when tried by hand. The documented rule is enforced here all the same.)
-pub fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
+pub(crate) fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
     let mut problems = vec![];
     for f in facts {
         let shown = f.path.display();
@@ -209,7 +209,7 @@ pub fn judge(facts: &[Facts], euid: u32) -> Vec<Problem> {
 }
 
 /// Collects the facts for the installed files (the edge: stat calls).
-pub fn inspect(layout: &Layout) -> Vec<Facts> {
+pub(crate) fn inspect(layout: &Layout) -> Vec<Facts> {
     let stat = |p: &Path| {
         std::fs::metadata(p).ok().map(|m| Stat {
             mode: m.mode(),

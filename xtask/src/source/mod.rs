@@ -13,7 +13,7 @@
 //! [`Format`] and one arm in [`generator`].
 
 pub mod debian;
-pub mod openpgp;
+pub(crate) mod openpgp;
 pub mod rpm;
 
 use crate::stage::{self, Contents, Target};
@@ -55,7 +55,7 @@ pub struct Upstream {
     /// debian/upstream/signing-key.asc holds).
     pub signing_key: Option<String>,
     /// Why there is no checked signature, when there is none.
-    pub unsigned_because: Option<String>,
+    pub(crate) unsigned_because: Option<String>,
 }
 
 /// What a generator gets, resolved before it runs.

@@ -8,7 +8,7 @@ use base64::Engine;
 use sha1::Digest;
 
 /// CRC-24 of RFC 4880 6.1.
-pub fn crc24(data: &[u8]) -> u32 {
+pub(crate) fn crc24(data: &[u8]) -> u32 {
     let mut crc: u32 = 0xB704CE;
     for &b in data {
         crc ^= (b as u32) << 16;
@@ -24,7 +24,7 @@ pub fn crc24(data: &[u8]) -> u32 {
 
 /// `data` armored as `kind` ("PGP SIGNATURE", "PGP PUBLIC KEY BLOCK"):
 /// no headers, 64 columns, the checksum line.
-pub fn armor(kind: &str, data: &[u8]) -> String {
+pub(crate) fn armor(kind: &str, data: &[u8]) -> String {
     let b64 = base64::engine::general_purpose::STANDARD;
     let body = b64.encode(data);
     let mut s = format!("-----BEGIN {kind}-----\n\n");
@@ -39,7 +39,7 @@ pub fn armor(kind: &str, data: &[u8]) -> String {
 
 /// The pinned key `fpr` alone, cut out of the committed keyring and
 /// armored: what a source package ships to check upstream's signature.
-pub fn pinned_key(fpr: &str) -> Result<String> {
+pub(crate) fn pinned_key(fpr: &str) -> Result<String> {
     let path = crate::fetch::checksum::keys_file();
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let ring = crate::fetch::checksum::dearmor(&text)?;
@@ -47,7 +47,7 @@ pub fn pinned_key(fpr: &str) -> Result<String> {
 }
 
 /// Whether `bytes` are already armored text.
-pub fn is_armored(bytes: &[u8]) -> bool {
+pub(crate) fn is_armored(bytes: &[u8]) -> bool {
     bytes.starts_with(b"-----BEGIN PGP")
 }
 
@@ -95,7 +95,7 @@ fn packets(data: &[u8]) -> Result<Vec<Packet<'_>>> {
 }
 
 /// The v4 fingerprint of a public-key packet body, upper-case hex.
-pub fn fingerprint(body: &[u8]) -> String {
+pub(crate) fn fingerprint(body: &[u8]) -> String {
     let mut h = sha1::Sha1::new();
     h.update([0x99]);
     h.update((body.len() as u16).to_be_bytes());
@@ -105,7 +105,7 @@ pub fn fingerprint(body: &[u8]) -> String {
 
 /// The transferable public key (primary key, user ids, signatures,
 /// subkeys) whose primary fingerprint is `fpr`, out of a binary keyring.
-pub fn extract_key(keyring: &[u8], fpr: &str) -> Result<Vec<u8>> {
+pub(crate) fn extract_key(keyring: &[u8], fpr: &str) -> Result<Vec<u8>> {
     let mut out = vec![];
     let mut taking = false;
     let mut found = false;

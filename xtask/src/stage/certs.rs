@@ -8,21 +8,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The certificate helper's name, its template being `<name>.in`.
-pub const CERTS_SCRIPT: &str = "sendmail-certs";
+pub(crate) const CERTS_SCRIPT: &str = "sendmail-certs";
 
 /// Where the certificate helper is installed: PREFIX/sbin.
-pub fn certs_script_path(target: Target) -> PathBuf {
+pub(crate) fn certs_script_path(target: Target) -> PathBuf {
     Path::new(target.prefix()).join("sbin").join(CERTS_SCRIPT)
 }
 
 /// dehydrated's hook (it runs its HOOK as one file): a two-line script
 /// that hands every event to `sendmail-certs acme-hook`.
-pub const CERTS_HOOK: &str = "sendmail-certs-hook";
+pub(crate) const CERTS_HOOK: &str = "sendmail-certs-hook";
 
 /// Where the hook is installed: beside the programs only other programs
 /// run (Debian /usr/libexec/sendmail, FreeBSD PREFIX/libexec), since only
 /// the ACME client runs it.
-pub fn certs_hook_path(target: Target) -> PathBuf {
+pub(crate) fn certs_hook_path(target: Target) -> PathBuf {
     Path::new(target.libexec()).join(CERTS_HOOK)
 }
 
@@ -39,7 +39,7 @@ pub fn certs_hook(target: Target) -> Result<String> {
 /// (`tls-server.mc`) defines them: the certificate directory and the names
 /// of the files in it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TlsFiles {
+pub(crate) struct TlsFiles {
     pub dir: PathBuf,
     pub ca: String,
     pub cert: String,
@@ -49,7 +49,7 @@ pub struct TlsFiles {
 
 /// Reads [`TlsFiles`] from a stanza's `define(`NAME', `VALUE')dnl` lines;
 /// every file must be in the `confCACERT_PATH` directory.
-pub fn tls_files(stanza: &str) -> Result<TlsFiles> {
+pub(crate) fn tls_files(stanza: &str) -> Result<TlsFiles> {
     let value = |name: &str| -> Result<String> {
         let head = format!("define(`{name}', `");
         stanza
@@ -90,12 +90,12 @@ pub fn certs_script(target: Target) -> Result<String> {
 }
 
 /// Its manual page, `sendmail-certs.8` (uncompressed), filled the same way.
-pub fn certs_man_page(target: Target) -> Result<String> {
+pub(crate) fn certs_man_page(target: Target) -> Result<String> {
     template::render(&format!("{CERTS_SCRIPT}.8.in"), &certs_vars(target)?)
 }
 
 /// Where the manual page is installed (compressed).
-pub fn certs_man_path(target: Target) -> PathBuf {
+pub(crate) fn certs_man_path(target: Target) -> PathBuf {
     target.man_dir().join("man8").join(format!("{CERTS_SCRIPT}.8.gz"))
 }
 

@@ -34,7 +34,7 @@ pub fn fix_man_page(page: &str, bytes: Vec<u8>) -> Vec<u8> {
 /// (the FreeBSD port, the RPM spec): (file name, unified diff applied with
 /// -p0 from the top of the tree, in the ports' `make makepatch` form).
 /// `read` gives a page's text from the source tree.
-pub fn man_page_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
+pub(crate) fn man_page_patches(read: &dyn Fn(&str) -> Result<String>) -> Result<Vec<(String, String)>> {
     let mut out = vec![];
     for (page, _) in super::MAN_PAGES {
         let old = read(page)?;
@@ -170,7 +170,7 @@ fn make(
 
 /// The access map line of the Debian .mc: a hash map when the build has
 /// Berkeley DB (postinst builds an empty one at install).
-pub fn access_db_line(options: &[String]) -> &'static str {
+pub(crate) fn access_db_line(options: &[String]) -> &'static str {
     if options.iter().any(|o| o == "bdb") {
         "FEATURE(`access_db', `hash -T<TMPF> -o /etc/mail/access')dnl"
     } else {
@@ -181,7 +181,7 @@ pub fn access_db_line(options: &[String]) -> &'static str {
 /// The RejectNUL stanza of every .mc (`reject-nul.mc`) when the build has
 /// the `reject-nul` option; without it sendmail would call the option
 /// unknown, so a comment says why it is missing.
-pub fn reject_nul_stanza(options: &[String]) -> Result<String> {
+pub(crate) fn reject_nul_stanza(options: &[String]) -> Result<String> {
     if options.iter().any(|o| o == "reject-nul") {
         Ok(template::render("reject-nul.mc", &BTreeMap::new())?.trim_end().to_string())
     } else {
@@ -192,12 +192,12 @@ pub fn reject_nul_stanza(options: &[String]) -> Result<String> {
 }
 
 /// The line a .cf made from an .mc with [`reject_nul_stanza`] must hold.
-pub const REJECT_NUL_CF_LINE: &str = "O RejectNUL=True";
+pub(crate) const REJECT_NUL_CF_LINE: &str = "O RejectNUL=True";
 
 /// The text of `/etc/mail/sendmail.mc` or `submit.mc` for `target`.
 /// `options` are the build's: without `bdb` there are no hash maps, so the
 /// access map is left out (a comment says why).
-pub fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
+pub(crate) fn mc_text(target: Target, which: &str, version: &str, options: &[String]) -> Result<String> {
     let (file, stanza) = match (which, target) {
         ("sendmail", _) => (target.layout().sendmail_mc, "tls-server.mc"),
         ("submit", _) => ("submit.mc.in", "tls-submit.mc"),
@@ -224,7 +224,7 @@ fn target_prefix(target: Target) -> String {
 
 /// `mailer.conf.sendmail`: mailwrapper's table pointing at this sendmail
 /// under `prefix` (`%%PREFIX%%` in the port, filled by SUB_FILES).
-pub fn mailer_conf(prefix: &str) -> Result<String> {
+pub(crate) fn mailer_conf(prefix: &str) -> Result<String> {
     let vars = BTreeMap::from([("PACKAGE", meta::PACKAGE_NAME.to_string()), ("PREFIX", prefix.to_string())]);
     template::render("mailer.conf.sendmail", &vars)
 }
@@ -235,7 +235,7 @@ pub fn mailer_conf(prefix: &str) -> Result<String> {
 /// comments like upstream's rule. Any m4 diagnostic is an error.
 /// `mc` is written outside the source tree (so the cf tree stays as
 /// shipped); its path must not, and does not, end up in the output.
-pub fn generate_cf(cf_cf: &Path, mc: &Path, mc_text: &str, installed_mc: &str) -> Result<String> {
+pub(crate) fn generate_cf(cf_cf: &Path, mc: &Path, mc_text: &str, installed_mc: &str) -> Result<String> {
     let m4 = tools::find(&tools::M4)?;
     std::fs::write(mc, mc_text).with_context(|| format!("writing {}", mc.display()))?;
     let mc_name = mc.display().to_string();

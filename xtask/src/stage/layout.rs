@@ -17,7 +17,7 @@ pub enum Configs {
 
 /// Where an option's libraries go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LibDir {
+pub(crate) enum LibDir {
     /// `base/<multiarch tuple>` (Debian's multiarch directory).
     Multiarch { base: &'static str },
     /// A fixed directory.
@@ -42,7 +42,7 @@ pub enum Doc {
 /// A service file from its template: (install path, template, mode,
 /// shipped as configuration).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Service {
+pub(crate) struct Service {
     pub path: &'static str,
     pub template: &'static str,
     pub mode: u32,
@@ -56,51 +56,51 @@ pub struct Layout {
     pub name: &'static str,
     pub prefix: &'static str,
     /// The group of root-owned files (gid 0).
-    pub root_group: &'static str,
+    pub(crate) root_group: &'static str,
     /// Mode of an ordinary program.
-    pub program_mode: u32,
+    pub(crate) program_mode: u32,
     /// Mode of data files and manual pages.
-    pub data_mode: u32,
+    pub(crate) data_mode: u32,
     /// Helper programs not meant for PATH.
     pub libexec: &'static str,
-    pub lib_dir: LibDir,
+    pub(crate) lib_dir: LibDir,
     /// Each built program installed, and where (a program not named is
     /// not installed, nor its man pages).
     pub programs: &'static [(&'static str, &'static str)],
     /// Names under which sendmail runs in another mode (it looks at argv[0]).
-    pub sendmail_links: &'static [&'static str],
+    pub(crate) sendmail_links: &'static [&'static str],
     pub configs: Configs,
     /// sendmail's SMTP HELP text, and what the `.mc` names.
     pub helpfile: &'static str,
     /// The `.mc` template of sendmail.mc.
-    pub sendmail_mc: &'static str,
+    pub(crate) sendmail_mc: &'static str,
     /// mailwrapper's table for this sendmail, if the system has mailwrapper.
-    pub mailer_conf: Option<&'static str>,
+    pub(crate) mailer_conf: Option<&'static str>,
     /// The file rc.subr reads for the service, shipped as a sample its
     /// install script activates (FreeBSD).
-    pub rc_conf_d: Option<&'static str>,
-    pub services: &'static [Service],
+    pub(crate) rc_conf_d: Option<&'static str>,
+    pub(crate) services: &'static [Service],
     /// The queue and certificate directories the package owns: (path,
     /// owner, group, mode). Empty where the base system owns them.
-    pub special_dirs: &'static [(&'static str, &'static str, &'static str, u32)],
+    pub(crate) special_dirs: &'static [(&'static str, &'static str, &'static str, u32)],
     /// The documentation under the doc directory, `PREFIX/share/doc/<doc_name>`.
     pub docs: &'static [(&'static str, Doc)],
-    pub doc_name: &'static str,
+    pub(crate) doc_name: &'static str,
     /// Whether the package lists every parent directory (a .deb does) or
     /// only those it owns (FreeBSD: never /usr/local/sbin).
-    pub owns_all_parents: bool,
+    pub(crate) owns_all_parents: bool,
     /// Directories the package owns, with everything below, beyond the cf
     /// tree, the docs and an option's headers (where it does not own every
     /// parent).
-    pub owned_dirs: &'static [&'static str],
+    pub(crate) owned_dirs: &'static [&'static str],
     /// Whether every path must be under PREFIX (FreeBSD: the base system
     /// owns /etc/mail, the queues, smmsp).
-    pub under_prefix_only: bool,
+    pub(crate) under_prefix_only: bool,
     /// Whether the package version carries the Debian revision.
-    pub versioned_with_revision: bool,
+    pub(crate) versioned_with_revision: bool,
 }
 
-pub const DEBIAN: Layout = Layout {
+pub(crate) const DEBIAN: Layout = Layout {
     name: "debian",
     prefix: "/usr",
     root_group: "root",
@@ -173,7 +173,7 @@ pub const DEBIAN: Layout = Layout {
     versioned_with_revision: true,
 };
 
-pub const FREEBSD: Layout = Layout {
+pub(crate) const FREEBSD: Layout = Layout {
     name: "freebsd",
     prefix: "/usr/local",
     root_group: "wheel",

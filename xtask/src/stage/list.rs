@@ -31,7 +31,7 @@ pub const MAN_PAGES: &[(&str, u8)] = &[
 
 /// The man pages of a layout: those of the programs it installs (a page's
 /// directory names its program; sendmail/ holds aliases.5 and mailq.1 too).
-pub fn man_pages(target: Target) -> impl Iterator<Item = &'static (&'static str, u8)> {
+pub(crate) fn man_pages(target: Target) -> impl Iterator<Item = &'static (&'static str, u8)> {
     let programs = target.layout().programs;
     MAN_PAGES.iter().filter(move |(page, _)| {
         let program = page.split('/').next().unwrap_or_default();
@@ -44,13 +44,13 @@ const MAN_LINKS: &[(&str, &str)] = &[("man8/hoststat.8.gz", "sendmail.8.gz"), ("
 
 /// Files of the cf tree that only work inside the source tree (they call
 /// ../../devtools).
-pub const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
+pub(crate) const CF_SKIP: &[&str] = &["cf/Build", "cf/Makefile"];
 
 /// The configuration files generated from templates
 /// ([`Target::mail_config`] places them).
-pub const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf", "local-host-names"];
+pub(crate) const MAIL_CONFIGS: &[&str] = &["sendmail.mc", "sendmail.cf", "submit.mc", "submit.cf", "local-host-names"];
 /// Where the helpfile is installed, and what the `.mc` names.
-pub fn helpfile_path(target: Target) -> PathBuf {
+pub(crate) fn helpfile_path(target: Target) -> PathBuf {
     PathBuf::from(target.layout().helpfile)
 }
 
@@ -91,7 +91,7 @@ const OPTION_FILES: &[OptionFile] = &[
 
 /// The built files (relative to `obj.`) an option adds, e.g.
 /// `libmilter/libmilter.a` for `milter`.
-pub fn option_built_files(option: &str) -> Vec<&'static str> {
+pub(crate) fn option_built_files(option: &str) -> Vec<&'static str> {
     OPTION_FILES
         .iter()
         .filter(|f| f.option == option)
@@ -103,12 +103,12 @@ pub fn option_built_files(option: &str) -> Vec<&'static str> {
 }
 
 /// `<work>/generated/<target>`: generated files, at their install paths.
-pub fn generated_dir(plan: &Plan, target: Target) -> PathBuf {
+pub(crate) fn generated_dir(plan: &Plan, target: Target) -> PathBuf {
     plan.work_dir.join("generated").join(target.name())
 }
 
 /// `<work>/stage/<target>`: `root/` (the staged tree) and `contents.json`.
-pub fn stage_dir(plan: &Plan, target: Target) -> PathBuf {
+pub(crate) fn stage_dir(plan: &Plan, target: Target) -> PathBuf {
     plan.work_dir.join("stage").join(target.name())
 }
 
@@ -387,7 +387,7 @@ fn parents(l: &mut Listing, option_dirs: &[PathBuf]) {
 
 /// A relative symlink target from `link` to `to` (both absolute), e.g.
 /// /usr/sbin/sendmail -> ../libexec/sendmail/sendmail.
-pub fn relative_link(link: &Path, to: &Path) -> PathBuf {
+pub(crate) fn relative_link(link: &Path, to: &Path) -> PathBuf {
     let from: Vec<_> = link.parent().unwrap_or(Path::new("/")).components().collect();
     let to_c: Vec<_> = to.components().collect();
     let common = from.iter().zip(&to_c).take_while(|(a, b)| a == b).count();

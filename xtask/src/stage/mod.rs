@@ -25,22 +25,20 @@ mod list;
 mod tree;
 mod types;
 
-pub use certs::{
-    certs_hook, certs_hook_path, certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles,
-    CERTS_HOOK, CERTS_SCRIPT,
-};
-pub use generate::{
-    fix_man_page, generate, mailer_conf, man_page_patches, mc_text, reject_nul_stanza, REJECT_NUL_CF_LINE,
-};
-pub use list::{
-    contents, contents_with, generated_dir, helpfile_path, list, man_pages, option_built_files, stage_dir, CF_SKIP,
-    MAIL_CONFIGS, MAN_PAGES,
-};
+#[cfg(test)]
+pub(crate) use certs::tls_files;
+pub use certs::{certs_hook, certs_script};
+pub(crate) use certs::{certs_hook_path, certs_man_page, certs_man_path, certs_script_path, CERTS_HOOK, CERTS_SCRIPT};
+pub use generate::{fix_man_page, generate};
+pub(crate) use generate::{mailer_conf, man_page_patches, mc_text, reject_nul_stanza, REJECT_NUL_CF_LINE};
+pub use list::{contents, contents_with, list, MAN_PAGES};
+pub(crate) use list::{generated_dir, helpfile_path, man_pages, option_built_files, stage_dir, CF_SKIP};
 pub use tree::stage;
-pub use types::{check, sample_of, Contents, Entry, Features, Kind, Origin, Target};
+pub use types::{check, Contents, Entry, Features, Kind, Target};
+pub(crate) use types::{sample_of, Origin};
 
 // For the tests in tests/, which see `stage` but not `template`.
-pub use crate::template::{dir as templates_dir, render as template};
+pub use crate::template::dir as templates_dir;
 
 use crate::{plan::Plan, progress};
 use anyhow::Result;

@@ -50,17 +50,17 @@ impl Target {
     }
 
     /// The group of root-owned files (gid 0).
-    pub fn root_group(self) -> &'static str {
+    pub(crate) fn root_group(self) -> &'static str {
         self.layout().root_group
     }
 
     /// Mode of an ordinary program.
-    pub fn program_mode(self) -> u32 {
+    pub(crate) fn program_mode(self) -> u32 {
         self.layout().program_mode
     }
 
     /// Mode of data files and manual pages.
-    pub fn data_mode(self) -> u32 {
+    pub(crate) fn data_mode(self) -> u32 {
         self.layout().data_mode
     }
 
@@ -70,17 +70,17 @@ impl Target {
         self.layout().libexec
     }
 
-    pub fn man_dir(self) -> PathBuf {
+    pub(crate) fn man_dir(self) -> PathBuf {
         Path::new(self.prefix()).join("share/man")
     }
 
     /// The cf tree (m4 macros for building .cf files).
-    pub fn cf_dir(self) -> PathBuf {
+    pub(crate) fn cf_dir(self) -> PathBuf {
         Path::new(self.prefix()).join("share/sendmail/cf")
     }
 
     /// Where libraries go. `multiarch` is Debian's tuple, e.g. x86_64-linux-gnu.
-    pub fn lib_dir(self, multiarch: Option<&str>) -> Result<PathBuf> {
+    pub(crate) fn lib_dir(self, multiarch: Option<&str>) -> Result<PathBuf> {
         match (self.layout().lib_dir, multiarch) {
             (LibDir::Multiarch { base }, Some(m)) => Ok(Path::new(base).join(m)),
             (LibDir::Multiarch { .. }, None) => {
@@ -91,7 +91,7 @@ impl Target {
     }
 
     /// Where C headers go.
-    pub fn include_dir(self) -> PathBuf {
+    pub(crate) fn include_dir(self) -> PathBuf {
         Path::new(self.prefix()).join("include")
     }
 
@@ -103,7 +103,7 @@ impl Target {
     /// Where a sendmail configuration file (`sendmail.mc` ...) is
     /// installed: a conffile at its place, or `PREFIX/DIR/NAME.sample` for
     /// the administrator to build the real one from ([`Configs`]).
-    pub fn mail_config(self, name: &str) -> PathBuf {
+    pub(crate) fn mail_config(self, name: &str) -> PathBuf {
         match self.layout().configs {
             Configs::Conffiles { dir } => Path::new(dir).join(name),
             Configs::Samples { dir } => Path::new(self.prefix()).join(dir).join(format!("{name}.sample")),
@@ -113,13 +113,13 @@ impl Target {
     /// The file rc.subr reads for the sendmail service (FreeBSD only); the
     /// package installs it as `.sample`, and its install script copies it
     /// to this name unless it exists (what the port's `@sample` does).
-    pub fn rc_conf_d(self) -> Option<PathBuf> {
+    pub(crate) fn rc_conf_d(self) -> Option<PathBuf> {
         self.layout().rc_conf_d.map(PathBuf::from)
     }
 
     /// The version string the package carries (`revision`: the Debian
     /// revision, where the layout's packages carry one).
-    pub fn package_version(self, upstream: &str, revision: &str) -> String {
+    pub(crate) fn package_version(self, upstream: &str, revision: &str) -> String {
         if self.layout().versioned_with_revision {
             meta::debian_version(upstream, revision)
         } else {
@@ -206,7 +206,7 @@ pub enum Origin {
 impl Origin {
     /// Whether the entry's bytes are made by `generate` (as opposed to
     /// copied from the source tree, or not a file at all).
-    pub fn is_generated(&self) -> bool {
+    pub(crate) fn is_generated(&self) -> bool {
         !matches!(self, Origin::Source { .. } | Origin::Bundled | Origin::Dir | Origin::Link)
     }
 }
@@ -244,7 +244,7 @@ impl Entry {
         }
     }
 
-    pub fn is_config(&self) -> bool {
+    pub(crate) fn is_config(&self) -> bool {
         matches!(self.kind, Kind::Config { .. })
     }
 
@@ -295,7 +295,7 @@ impl Features {
 
 /// `PATH.sample`: how a configuration file the package must not overwrite
 /// is shipped on FreeBSD.
-pub fn sample_of(path: &Path) -> PathBuf {
+pub(crate) fn sample_of(path: &Path) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(".sample");
     PathBuf::from(s)

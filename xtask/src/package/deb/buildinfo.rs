@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 /// The packages a build of `options` compiles and links with: the
 /// toolchain, the C library, OpenSSL and each option's -dev package
 /// (what the source package's Build-Depends name), with their libraries.
-pub fn build_packages(options: &[String]) -> Vec<String> {
+pub(crate) fn build_packages(options: &[String]) -> Vec<String> {
     let mut v: Vec<String> =
         ["binutils", "gcc", "libc6", "libc6-dev", "libssl-dev", "libssl3", "m4", "make"].map(String::from).to_vec();
     for name in options {
@@ -28,7 +28,7 @@ pub fn build_packages(options: &[String]) -> Vec<String> {
 
 /// The installed version of each package (those not installed left out),
 /// as `dpkg-query` says; read before the writer runs.
-pub fn installed(packages: &[String]) -> Vec<(String, String)> {
+pub(crate) fn installed(packages: &[String]) -> Vec<(String, String)> {
     packages
         .iter()
         .filter_map(|p| {
@@ -48,7 +48,7 @@ pub fn installed(packages: &[String]) -> Vec<(String, String)> {
 }
 
 /// The .buildinfo text for the .deb `deb_name` with bytes `deb`.
-pub fn text(
+pub(crate) fn text(
     info: &Info,
     arch: &str,
     deb_name: &str,

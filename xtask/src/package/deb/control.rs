@@ -6,18 +6,18 @@ use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 
 /// What only the binary .deb's control file adds to [`crate::meta::Info`].
-pub struct Control<'a> {
+pub(crate) struct Control<'a> {
     pub info: &'a Info,
     /// The package version (upstream-revision).
     pub version: String,
     pub arch: String,
-    pub installed_size: Option<u64>,
+    pub(crate) installed_size: Option<u64>,
 }
 
 /// The relations of an MTA built with the options that are on, each
 /// package once, sorted (Depends left to the ELF files). An option the
 /// table does not know is an error (a configuration from another smtls).
-pub fn relations(options: &[String]) -> Result<Relations> {
+pub(crate) fn relations(options: &[String]) -> Result<Relations> {
     let (mut rec, mut sug, mut rep) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
     for name in options {
         let spec = crate::configure::options::find(name).with_context(|| {
@@ -45,13 +45,14 @@ pub fn relations(options: &[String]) -> Result<Relations> {
 /// MTAs conflict with, replace and provide mail-transport-agent (as exim4
 /// and postfix do), so dpkg swaps one for another; Debian's own sendmail
 /// packages install the same paths.
-pub const CONFLICTS: &[&str] = &["mail-transport-agent", "sendmail-base", "sendmail-bin", "sendmail-cf", "vacation"];
+pub(crate) const CONFLICTS: &[&str] =
+    &["mail-transport-agent", "sendmail-base", "sendmail-bin", "sendmail-cf", "vacation"];
 
 /// The fields that say what the package is and relates to, in dpkg's
 /// order after Installed-Size: the binary .deb's control file and the
 /// binary stanza of a source package's debian/control share them.
 /// `depends` is the Depends value (resolved, or substitution variables).
-pub fn relation_fields(info: &Info, depends: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn relation_fields(info: &Info, depends: &str) -> Vec<(&'static str, String)> {
     let r = &info.relations;
     let mut f = vec![("Pre-Depends", r.pre_depends.join(", ")), ("Depends", depends.to_string())];
     for (k, v) in [("Recommends", &r.recommends), ("Suggests", &r.suggests)] {
@@ -67,7 +68,7 @@ pub fn relation_fields(info: &Info, depends: &str) -> Vec<(&'static str, String)
 
 /// The Description field: the summary, then the long description with
 /// empty lines as ` .`.
-pub fn description_field(info: &Info) -> String {
+pub(crate) fn description_field(info: &Info) -> String {
     let mut s = info.summary.clone();
     for line in info.description.lines() {
         s.push_str("\n ");
@@ -76,7 +77,7 @@ pub fn description_field(info: &Info) -> String {
     s
 }
 
-pub fn control_text(c: &Control) -> String {
+pub(crate) fn control_text(c: &Control) -> String {
     let info = c.info;
     let mut fields: Vec<(&str, String)> = vec![
         ("Package", info.name.clone()),

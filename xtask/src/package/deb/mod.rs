@@ -9,10 +9,10 @@
 //! `dpkg-statoverride --update --add`, which dpkg keeps applying on every
 //! upgrade. An override the administrator set first is left alone.
 
-pub mod buildinfo;
-pub mod control;
-pub mod scripts;
-pub mod shlibdeps;
+pub(crate) mod buildinfo;
+pub(crate) mod control;
+pub(crate) mod scripts;
+pub(crate) mod shlibdeps;
 
 use super::{Format, Input, Packager};
 use crate::archive::{self, TarData, TarMember};
@@ -22,19 +22,19 @@ use control::{control_text, Control};
 use scripts::{neutral, neutral_mode};
 use std::fmt::Write as _;
 
-pub struct Deb {
+pub(crate) struct Deb {
     /// Debian architecture name, e.g. amd64.
     pub arch: String,
 }
 
 impl Deb {
-    pub fn for_host() -> Result<Deb> {
+    pub(crate) fn for_host() -> Result<Deb> {
         Ok(Deb { arch: crate::host::debian_arch()? })
     }
 }
 
 /// data.tar members: `./` first, then the list in order.
-pub fn data_members(input: &Input) -> Result<Vec<TarMember>> {
+pub(crate) fn data_members(input: &Input) -> Result<Vec<TarMember>> {
     let t = input.time;
     let mut out = vec![TarMember { data: TarData::Dir, ..TarMember::file("./", vec![], 0o755, t) }];
     for e in &input.contents.entries {
@@ -46,7 +46,7 @@ pub fn data_members(input: &Input) -> Result<Vec<TarMember>> {
 }
 
 /// `md5sums`: every regular file except conffiles (as dh_md5sums does).
-pub fn md5sums(input: &Input) -> Result<String> {
+pub(crate) fn md5sums(input: &Input) -> Result<String> {
     use md5::Digest;
     let mut s = String::new();
     for e in &input.contents.entries {
@@ -58,13 +58,13 @@ pub fn md5sums(input: &Input) -> Result<String> {
     Ok(s)
 }
 
-pub fn conffiles(c: &Contents) -> String {
+pub(crate) fn conffiles(c: &Contents) -> String {
     c.config_files().map(|e| format!("{}\n", e.path.display())).collect()
 }
 
 /// Installed-Size in KiB as dpkg-gencontrol counts it: each file rounded up
 /// to whole KiB, one KiB for every other entry.
-pub fn installed_size(input: &Input) -> Result<u64> {
+pub(crate) fn installed_size(input: &Input) -> Result<u64> {
     let mut kib = 0;
     for e in &input.contents.entries {
         kib += match e.kind {

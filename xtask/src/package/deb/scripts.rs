@@ -11,11 +11,11 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Where the package's systemd units and init scripts are.
-pub const UNIT_DIR: &str = "/lib/systemd/system";
-pub const INIT_DIR: &str = "/etc/init.d";
+pub(crate) const UNIT_DIR: &str = "/lib/systemd/system";
+pub(crate) const INIT_DIR: &str = "/etc/init.d";
 
 /// Whether data.tar can carry the entry's owner and mode as is.
-pub fn neutral(e: &Entry) -> bool {
+pub(crate) fn neutral(e: &Entry) -> bool {
     let root = e.owner == "root" && e.group == "root";
     match e.kind {
         Kind::Symlink { .. } => true,
@@ -25,7 +25,7 @@ pub fn neutral(e: &Entry) -> bool {
 }
 
 /// The mode data.tar carries for an entry that is not [`neutral`].
-pub fn neutral_mode(e: &Entry) -> u32 {
+pub(crate) fn neutral_mode(e: &Entry) -> u32 {
     match e.kind {
         Kind::Dir => 0o755,
         Kind::Symlink { .. } => 0o777,
@@ -35,7 +35,7 @@ pub fn neutral_mode(e: &Entry) -> u32 {
 }
 
 /// (owner, group, mode, path) for every entry postinst must override.
-pub fn statoverrides(c: &Contents) -> Vec<(String, String, u32, PathBuf)> {
+pub(crate) fn statoverrides(c: &Contents) -> Vec<(String, String, u32, PathBuf)> {
     c.entries
         .iter()
         .filter(|e| !neutral(e))
@@ -52,17 +52,17 @@ fn names_in<'a>(c: &'a Contents, dir: &'a str, suffix: &'a str) -> impl Iterator
 }
 
 /// The systemd units the package ships (`sendmail.service`, ...).
-pub fn units(c: &Contents) -> Vec<String> {
+pub(crate) fn units(c: &Contents) -> Vec<String> {
     names_in(c, UNIT_DIR, ".service").collect()
 }
 
 /// The init script the package ships (`sendmail`), if any.
-pub fn init_script(c: &Contents) -> Option<String> {
+pub(crate) fn init_script(c: &Contents) -> Option<String> {
     names_in(c, INIT_DIR, "").next()
 }
 
 /// Every placeholder the four templates use.
-pub fn vars(c: &Contents) -> Result<BTreeMap<&'static str, String>> {
+pub(crate) fn vars(c: &Contents) -> Result<BTreeMap<&'static str, String>> {
     let mut overrides = String::new();
     for (owner, group, mode, path) in statoverrides(c) {
         let _ = writeln!(overrides, "    override {owner} {group} {mode:04o} {}", path.display());
@@ -87,7 +87,7 @@ pub fn vars(c: &Contents) -> Result<BTreeMap<&'static str, String>> {
 }
 
 /// The four scripts, (control member name, text).
-pub fn scripts(c: &Contents) -> Result<Vec<(&'static str, String)>> {
+pub(crate) fn scripts(c: &Contents) -> Result<Vec<(&'static str, String)>> {
     let v = vars(c)?;
     let mut out = vec![];
     for name in ["postinst", "postrm", "preinst", "prerm"] {

@@ -16,16 +16,16 @@ use std::process::Command;
 /// netbase (/etc/services: the .mc's commented listeners name services, as
 /// Debian's sendmail-base depends on it) and openssl (`openssl rehash
 /// /etc/mail/certs`, as postinst says).
-pub const TOOLS: &[&str] = &["adduser", "m4", "netbase", "openssl"];
+pub(crate) const TOOLS: &[&str] = &["adduser", "m4", "netbase", "openssl"];
 
 /// Pre-Depends: the scripts call `invoke-rc.d --skip-systemd-native`,
 /// which init-system-helpers has since 1.54 (and deb-systemd-helper,
 /// update-rc.d); prerm may run before Depends are configured.
-pub const PRE_DEPENDS: &[&str] = &["init-system-helpers (>= 1.54~)"];
+pub(crate) const PRE_DEPENDS: &[&str] = &["init-system-helpers (>= 1.54~)"];
 
 /// Splits a soname the way Debian's shlibs files key it:
 /// `libssl.so.3` -> (libssl, 3), `libdb-5.3.so` -> (libdb, 5.3).
-pub fn shlibs_key(soname: &str) -> Option<(String, String)> {
+pub(crate) fn shlibs_key(soname: &str) -> Option<(String, String)> {
     if let Some((name, ver)) = soname.split_once(".so.") {
         return Some((name.to_string(), ver.to_string()));
     }
@@ -35,7 +35,7 @@ pub fn shlibs_key(soname: &str) -> Option<(String, String)> {
 }
 
 /// Finds the dependency for (name, version) in a shlibs file's text.
-pub fn from_shlibs(text: &str, name: &str, version: &str) -> Option<String> {
+pub(crate) fn from_shlibs(text: &str, name: &str, version: &str) -> Option<String> {
     text.lines().filter(|l| !l.starts_with("udeb:") && !l.trim_start().starts_with('#')).find_map(|l| {
         let mut w = l.splitn(3, char::is_whitespace);
         match (w.next(), w.next(), w.next()) {
@@ -47,7 +47,7 @@ pub fn from_shlibs(text: &str, name: &str, version: &str) -> Option<String> {
 
 /// Used when dpkg is not installed (building on another system): the
 /// packages of Debian 12 that provide the libraries sendmail links.
-pub const BUILTIN: &[(&str, &str)] = &[
+pub(crate) const BUILTIN: &[(&str, &str)] = &[
     ("libc.so.6", "libc6 (>= 2.36)"),
     ("libresolv.so.2", "libc6 (>= 2.36)"),
     ("libcrypto.so.3", "libssl3 (>= 3.0.0)"),
@@ -56,7 +56,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 ];
 
 /// Where the dynamic linker finds `soname`, from `ldconfig -p`'s output.
-pub fn from_ldconfig(text: &str, soname: &str) -> Option<PathBuf> {
+pub(crate) fn from_ldconfig(text: &str, soname: &str) -> Option<PathBuf> {
     text.lines().find_map(|l| {
         let (left, path) = l.split_once("=>")?;
         (left.split_whitespace().next()? == soname).then(|| PathBuf::from(path.trim()))
@@ -90,7 +90,7 @@ fn dpkg_owner(path: &Path) -> Option<String> {
 /// The Depends entry for one NEEDED soname: with dpkg, from the shlibs file
 /// of the package that owns the library (what dpkg-shlibdeps uses when no
 /// symbols file applies); otherwise from [`BUILTIN`].
-pub fn library_dependency(soname: &str, ldconfig: Option<&str>) -> Result<String> {
+pub(crate) fn library_dependency(soname: &str, ldconfig: Option<&str>) -> Result<String> {
     let dpkg = which::which("dpkg-query").is_ok();
     if dpkg {
         if let Some(path) = ldconfig.and_then(|t| from_ldconfig(t, soname)) {
@@ -131,14 +131,14 @@ fn elf_files(contents: &Contents, root: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>
 }
 
 /// Parses `dpkg-shlibdeps -O`'s `shlibs:Depends=a, b (>= 1)` line.
-pub fn parse_shlibdeps(out: &str) -> Option<Vec<String>> {
+pub(crate) fn parse_shlibdeps(out: &str) -> Option<Vec<String>> {
     let line = out.lines().find_map(|l| l.strip_prefix("shlibs:Depends="))?;
     Some(line.split(',').map(|d| d.trim().to_string()).filter(|d| !d.is_empty()).collect())
 }
 
 /// `dpkg-shlibdeps` as dh_shlibdeps runs it: the ELF files under
 /// `debian/PACKAGE/` of a scratch directory with a minimal debian/control.
-pub fn from_dpkg_shlibdeps(contents: &Contents, root: &Path, scratch: &Path) -> Result<Vec<String>> {
+pub(crate) fn from_dpkg_shlibdeps(contents: &Contents, root: &Path, scratch: &Path) -> Result<Vec<String>> {
     let _ = std::fs::remove_dir_all(scratch);
     let pkg_dir = scratch.join("debian").join(crate::meta::PACKAGE_NAME);
     std::fs::create_dir_all(&pkg_dir).with_context(|| format!("creating {}", pkg_dir.display()))?;
@@ -165,7 +165,7 @@ pub fn from_dpkg_shlibdeps(contents: &Contents, root: &Path, scratch: &Path) -> 
 
 /// Without dpkg-shlibdeps: one entry per package that provides a library
 /// in the DT_NEEDED of a staged ELF file.
-pub fn from_needed(contents: &Contents, root: &Path) -> Result<Vec<String>> {
+pub(crate) fn from_needed(contents: &Contents, root: &Path) -> Result<Vec<String>> {
     let mut needed = BTreeSet::new();
     for (path, bytes) in elf_files(contents, root)? {
         let elf = goblin::elf::Elf::parse(&bytes).with_context(|| format!("parsing {}", path.display()))?;
@@ -198,7 +198,7 @@ fn bundled(contents: &Contents) -> Vec<String> {
 /// Depends: [`TOOLS`] plus the libraries', each package once, sorted.
 /// `root` is the staged tree; `scratch` is a private directory
 /// dpkg-shlibdeps may use.
-pub fn depends(contents: &Contents, root: &Path, scratch: &Path) -> Result<Vec<String>> {
+pub(crate) fn depends(contents: &Contents, root: &Path, scratch: &Path) -> Result<Vec<String>> {
     let libs = if which::which("dpkg-shlibdeps").is_ok() && bundled(contents).is_empty() {
         from_dpkg_shlibdeps(contents, root, scratch)?
     } else {
