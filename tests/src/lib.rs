@@ -2,6 +2,7 @@
 //! scratch directories, and one verified build per version that every test
 //! binary can reuse (built once, under a lock).
 
+pub mod certs;
 pub mod chroot;
 pub mod openssl;
 

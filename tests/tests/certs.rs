@@ -4,21 +4,13 @@
 //! the installed set served by the real daemon, every refusal leaving the
 //! directory byte for byte as it was.
 
+use smtls_tests::certs::{code, script, snapshot, stderr, stdout};
 use smtls_tests::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const HOST: &str = "mail.example.test";
-
-/// The script as the Debian package installs it, in `dir`.
-fn script(dir: &Path) -> PathBuf {
-    let path = dir.join("sendmail-certs");
-    let text = xtask::stage::certs_script(xtask::stage::Target::Debian).expect("filling the template");
-    std::fs::write(&path, text).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
 
 /// Runs the script under dash (the shell of Debian's /bin/sh, and the
 /// strictest POSIX shell at hand), with its temporary files in `tmp`.
@@ -44,10 +36,6 @@ fn run_env(script: &Path, tmp: &Path, args: &[&str], envs: &[(&str, &str)]) -> O
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {
@@ -251,34 +239,6 @@ impl<'a> Install<'a> {
     }
 }
 
-/// Everything about a directory tree: each path with its mode and owner,
-/// and its bytes or its link target.
-fn snapshot(dir: &Path) -> Vec<String> {
-    fn go(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for p in entries {
-            let m = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
-            let what = if m.file_type().is_symlink() {
-                format!("-> {}", std::fs::read_link(&p).unwrap().display())
-            } else if m.is_dir() {
-                "dir".to_string()
-            } else {
-                use sha2::Digest;
-                format!("sha256 {:x}", sha2::Sha256::digest(std::fs::read(&p).unwrap()))
-            };
-            out.push(format!("{rel} {:o} {}:{} {what}", m.mode(), m.uid(), m.gid()));
-            if m.is_dir() {
-                go(root, &p, out);
-            }
-        }
-    }
-    let mut out = vec![];
-    go(dir, dir, &mut out);
-    out
-}
-
 /// The certificates of a PEM file, each as PEM text.
 fn certs_of(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -309,14 +269,6 @@ fn cert_dir(base: &Path) -> PathBuf {
     std::fs::create_dir_all(&etc).unwrap();
     std::fs::set_permissions(&etc, std::fs::Permissions::from_mode(0o755)).unwrap();
     etc.join("certs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

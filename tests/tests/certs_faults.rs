@@ -5,6 +5,7 @@
 //! backups, oversized input, a FIFO passphrase, and the Nagios exit codes.
 //! Real openssl, the script under dash; one EC PKI shared by every test.
 
+use smtls_tests::certs::{code, script, snapshot, stderr, stdout};
 use smtls_tests::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -115,15 +116,6 @@ fn fixture() -> &'static Fixture {
     })
 }
 
-/// The script as the Debian package installs it.
-fn script(dir: &Path) -> PathBuf {
-    let path = dir.join("sendmail-certs");
-    let text = xtask::stage::certs_script(xtask::stage::Target::Debian).expect("filling the template");
-    std::fs::write(&path, text).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
-}
-
 /// A test's world: scratch dir, the script, `etc/` (0755) for the set, a
 /// private TMPDIR.
 struct World {
@@ -173,18 +165,6 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn code(out: &Output) -> i32 {
-    out.status.code().unwrap_or(-1)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// `install` of leaf `leaf` with key `key` (fixture names), the
 /// intermediate as chain, the new root as CA.
 fn install_args(f: &Fixture, leaf: &str, key: &str, dir: &Path, extra: &[&str]) -> Vec<String> {
@@ -198,32 +178,6 @@ fn install_args(f: &Fixture, leaf: &str, key: &str, dir: &Path, extra: &[&str]) 
 
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
-}
-
-/// Everything about a tree: each path, mode, owner, bytes or link target.
-fn snapshot(dir: &Path) -> Vec<String> {
-    fn go(root: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-        entries.sort();
-        for p in entries {
-            let m = std::fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(root).unwrap().display().to_string();
-            let what = if m.file_type().is_symlink() {
-                format!("-> {}", std::fs::read_link(&p).unwrap().display())
-            } else if m.is_dir() {
-                "dir".to_string()
-            } else {
-                format!("sha256 {}", sha256_of(&p))
-            };
-            out.push(format!("{rel} {:o} {}:{} {what}", m.mode(), m.uid(), m.gid()));
-            if m.is_dir() {
-                go(root, &p, out);
-            }
-        }
-    }
-    let mut out = vec![];
-    go(dir, dir, &mut out);
-    out
 }
 
 /// Names in `dir` (not following anything).
