@@ -114,25 +114,35 @@ pub fn unavailable() -> Option<String> {
 
 /// The cached base tarball, made once (under a lock) from the host's mirror.
 pub fn base_tarball() -> Result<PathBuf> {
+    cached_tarball("apt", BASE_PACKAGES)
+}
+
+/// A bookworm tarball of mmdebstrap's `variant` plus `packages`, made once
+/// (under a lock) from the host's mirror and cached under `target/`, keyed
+/// by the mirror, suite, component, package list and variant. The
+/// `buildd` variant holds build-essential: with the Build-Depends, what a
+/// build farm's chroot holds.
+pub fn cached_tarball(variant: &str, packages: &[&str]) -> Result<PathBuf> {
     let mirror = host_mirror(SUITE)?;
     let key = {
         use sha2::Digest;
-        let text = format!("{mirror}\n{SUITE}\n{COMPONENT}\n{}\nvariant=apt\n", BASE_PACKAGES.join(","));
+        let text = format!("{mirror}\n{SUITE}\n{COMPONENT}\n{}\nvariant={variant}\n", packages.join(","));
         sha2::Sha256::digest(text.as_bytes()).iter().take(8).map(|b| format!("{b:02x}")).collect::<String>()
     };
     let dir = tests_root().join("chroot");
     std::fs::create_dir_all(&dir)?;
     let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("base.lock"))?;
     lock.lock().context("locking the chroot base")?;
-    let tarball = dir.join(format!("{SUITE}-{key}.tar"));
+    let name = if variant == "apt" { SUITE.to_string() } else { format!("{SUITE}-{variant}") };
+    let tarball = dir.join(format!("{name}-{key}.tar"));
     if tarball.is_file() {
         return Ok(tarball);
     }
-    let partial = dir.join(format!(".{SUITE}-{key}.tar.partial-{}", std::process::id()));
-    eprintln!("making the {SUITE} chroot base with mmdebstrap (once; about two minutes)");
+    let partial = dir.join(format!(".{name}-{key}.tar.partial-{}", std::process::id()));
+    eprintln!("making the {name} chroot with mmdebstrap (once; about two minutes)");
     let out = Command::new("mmdebstrap")
-        .args(["--variant=apt", "--mode=root", "--format=tar", "--aptopt=Acquire::Languages \"none\""])
-        .arg(format!("--include={}", BASE_PACKAGES.join(",")))
+        .args([&format!("--variant={variant}"), "--mode=root", "--format=tar", "--aptopt=Acquire::Languages \"none\""])
+        .arg(format!("--include={}", packages.join(",")))
         .arg(format!("--components={COMPONENT}"))
         .arg(SUITE)
         .arg(&partial)
@@ -160,23 +170,28 @@ impl Chroot {
     /// A fresh chroot from the base, in scratch directory `name`; apt lists
     /// refreshed (mmdebstrap removes them), policy-rc.d forbidding daemons.
     pub fn new(name: &str) -> Result<Chroot> {
-        let base = base_tarball()?;
+        let c = Chroot::unpack(name, &base_tarball()?)?;
+        c.write("/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755)?;
+        c.ok("apt-get update -q")?;
+        Ok(c)
+    }
+
+    /// A fresh chroot from `base` (a [`cached_tarball`]) in scratch
+    /// directory `name`, as it is: no apt lists, nothing added.
+    pub fn unpack(name: &str, base: &Path) -> Result<Chroot> {
         let dir = scratch(name);
         let root = dir.join("root");
         std::fs::create_dir(&root)?;
         let out = Command::new("tar")
             .args(["-x", "-p", "--same-owner", "--numeric-owner", "-f"])
-            .arg(&base)
+            .arg(base)
             .arg("-C")
             .arg(&root)
             .output()?;
         if !out.status.success() {
             bail!("unpacking {}: {}", base.display(), String::from_utf8_lossy(&out.stderr));
         }
-        let c = Chroot { dir, root, hostname: "mx.smtls-test.example".into() };
-        c.write("/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0o755)?;
-        c.ok("apt-get update -q")?;
-        Ok(c)
+        Ok(Chroot { dir, root, hostname: "mx.smtls-test.example".into() })
     }
 
     /// A path inside the chroot, as the host sees it.

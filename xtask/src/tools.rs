@@ -125,6 +125,11 @@ pub const SETUP_DEBIAN: &[&str] = &[
     // with RPM's own tools.
     "rpm",
     "rpmlint",
+    // tests/acme: Let's Encrypt's test ACME server and two real clients
+    // renewing through `sendmail-certs acme-hook`.
+    "pebble",
+    "certbot",
+    "dehydrated",
 ];
 
 /// The path of a command, or an error naming the package that provides it.

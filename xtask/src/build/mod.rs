@@ -261,7 +261,7 @@ fn build_one_by_one(plan: &Plan, jobs: usize, all: &[&str]) -> Result<()> {
 /// the jobserver a goal's prerequisites start together, so every object
 /// waits for them explicitly (order-only: a newer link does not make an
 /// object out of date, as in upstream's Makefile).
-const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking,\n\
+pub const OBJECTS_MK: &str = "# Read after a sendmail Makefile by smtls: the objects, without linking,\n\
 # largest sources first, each after the files BEFORE and LINKS make.\n\
 smtls-by-size := $(patsubst %.c,%.o,$(shell ls -LS $(OBJS:.o=.c) 2>/dev/null))\n\
 smtls-objects: $(BEFORE) $(LINKS) $(filter $(OBJS),$(smtls-by-size)) $(OBJS)\n\

@@ -120,7 +120,7 @@ pub fn how(e: &Entry) -> Result<How> {
         Origin::DocCopy { rel } => keep_or_rename(wrksrc(rel))?,
         Origin::Program { name } => How::Program(format!("${{WRKSRC}}/obj./{name}/{name}")),
         // A script written from its template: shipped filled in files/.
-        Origin::CertsScript => How::Data(format!("${{FILESDIR}}/{}", name()?)),
+        Origin::CertsScript | Origin::CertsHook => How::Data(format!("${{FILESDIR}}/{}", name()?)),
         // Its manual page, filled in files/; the framework compresses it.
         Origin::CertsManPage => How::Man(format!("${{FILESDIR}}/{}", name()?.strip_suffix(".gz").unwrap_or_default())),
         // A library an option builds, stripped for the list; the ports
@@ -703,6 +703,8 @@ pub fn render(
             stage::mc_text(Target::FreeBsd, stem, &version, &port_options::default_names(&plan.version))?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::FreeBsd)?
+        } else if name == stage::CERTS_HOOK {
+            stage::certs_hook(Target::FreeBsd)?
         } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
             stage::certs_man_page(Target::FreeBsd)?
         } else if name == RC_CONF_D || template::dir().join(&name).is_file() {

@@ -300,6 +300,9 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
     let _ = std::fs::remove_dir_all(&fresh);
     let _guard = util::RemoveOnDrop(fresh.clone());
     std::fs::create_dir(&fresh).with_context(|| format!("creating {}", fresh.display()))?;
+    let build_deps = formats
+        .contains(&Format::Deb)
+        .then(|| deb::buildinfo::installed(&deb::buildinfo::build_packages(&config.options)));
     let mut artifacts = vec![];
     for p in &packagers {
         let (root, contents, info) = &staged[&p.target()];
@@ -311,6 +314,15 @@ pub fn run(plan: &Plan, args: &PackageArgs, config: &Configuration, time: &epoch
         let path = out_dir.join(&name);
         progress::info(&format!("{sha256}  {} ({} bytes)", path.display(), bytes.len()));
         artifacts.push(Artifact { format: format!("{:?}", p.format()).to_lowercase(), path, sha256 });
+        if let (Format::Deb, Some(installed)) = (p.format(), &build_deps) {
+            // A rebuilder's record of what made this .deb.
+            let arch = crate::host::debian_arch()?;
+            let name = format!("{}.buildinfo", name.trim_end_matches(".deb"));
+            let text = deb::buildinfo::text(info, &arch, &p.file_name(&input)?, &bytes, installed, time.secs)?;
+            util::write_atomic(&fresh.join(&name), text.as_bytes())?;
+            let sha256 = crate::digest::sha256_hex(text.as_bytes());
+            artifacts.push(Artifact { format: "buildinfo".into(), path: out_dir.join(&name), sha256 });
+        }
     }
     let sums: String = artifacts
         .iter()

@@ -119,6 +119,7 @@ pub fn how(e: &Entry) -> Result<How> {
         Origin::Mc { which } => shipped(&format!("{which}.mc")),
         Origin::Cf { which } => tree(format!("{CF_OUT}/{which}.cf")),
         Origin::CertsScript => shipped(stage::CERTS_SCRIPT),
+        Origin::CertsHook => shipped(stage::CERTS_HOOK),
         Origin::CertsManPage => How::Shipped { name: format!("{}.8", stage::CERTS_SCRIPT), gzip: true },
         Origin::Template { name } => shipped(name),
         Origin::ReleaseNotes => How::Tree { from: "RELEASE_NOTES".into(), gzip: true },
@@ -560,8 +561,17 @@ pub fn render_spec(d: &SpecData, planned: &[(Entry, How)]) -> Result<String> {
 pub struct Rpm;
 
 impl super::Generator for Rpm {
+    /// The RPM layout's libraries go to a fixed directory, not a multiarch one.
+    fn multiarch(&self) -> Option<String> {
+        None
+    }
+
     fn target(&self) -> Target {
         Target::Rpm
+    }
+
+    fn owns(&self, file: &str) -> bool {
+        file == SPEC_FILE || file == RPMLINTRC || file.ends_with(".src.rpm")
     }
 
     fn files(&self, input: &super::Input) -> Result<Vec<(String, Vec<u8>)>> {
@@ -605,8 +615,7 @@ pub fn render(input: &super::Input, signature: &str) -> Result<Vec<(String, Stri
              signature against it, so pin one (signing_key) first"
         );
     }
-    let keys = std::fs::read_to_string(crate::fetch::checksum::keys_file()).context("reading the pinned keys")?;
-    let key = super::key::pinned_key(&keys, &fingerprint)?;
+    let key = super::openpgp::pinned_key(&fingerprint)?;
     let planned = plan_entries(&input.contents.entries)?;
     let src = plan.source_dir();
     let read = |rel: &str| {
@@ -647,6 +656,8 @@ pub fn render(input: &super::Input, signature: &str) -> Result<Vec<(String, Stri
             stage::mc_text(Target::Rpm, stem, &version, enabled)?
         } else if name == stage::CERTS_SCRIPT {
             stage::certs_script(Target::Rpm)?
+        } else if name == stage::CERTS_HOOK {
+            stage::certs_hook(Target::Rpm)?
         } else if name == format!("{}.8", stage::CERTS_SCRIPT) {
             stage::certs_man_page(Target::Rpm)?
         } else {

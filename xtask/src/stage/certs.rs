@@ -15,6 +15,26 @@ pub fn certs_script_path(target: Target) -> PathBuf {
     Path::new(target.prefix()).join("sbin").join(CERTS_SCRIPT)
 }
 
+/// dehydrated's hook (it runs its HOOK as one file): a two-line script
+/// that hands every event to `sendmail-certs acme-hook`.
+pub const CERTS_HOOK: &str = "sendmail-certs-hook";
+
+/// Where the hook is installed: beside the programs only other programs
+/// run (Debian /usr/libexec/sendmail, FreeBSD PREFIX/libexec), since only
+/// the ACME client runs it.
+pub fn certs_hook_path(target: Target) -> PathBuf {
+    Path::new(target.libexec()).join(CERTS_HOOK)
+}
+
+/// The hook's text: its template with the path of the helper.
+pub fn certs_hook(target: Target) -> Result<String> {
+    let vars = BTreeMap::from([
+        ("TARGET", target.name().to_string()),
+        ("CERTS_SCRIPT", certs_script_path(target).display().to_string()),
+    ]);
+    template::render(&format!("{CERTS_HOOK}.in"), &vars)
+}
+
 /// The TLS files the packaged sendmail.mc names, as its stanza
 /// (`tls-server.mc`) defines them: the certificate directory and the names
 /// of the files in it.
@@ -91,6 +111,7 @@ fn certs_vars(target: Target) -> Result<BTreeMap<&'static str, String>> {
         ("CA_FILE", files.ca),
         ("DH_FILE", files.dh),
         ("SENDMAIL_CF", Path::new("/etc/mail").join("sendmail.cf").display().to_string()),
+        ("CERTS_HOOK", certs_hook_path(target).display().to_string()),
         ("FFDHE2048", ffdhe.trim_end().to_string()),
         ("TLS_STANZA", stanza.trim_end().to_string()),
     ]);
@@ -135,6 +156,12 @@ mod tests {
         assert_eq!(sample(Target::FreeBsd).get("/usr/local/sbin/sendmail-certs").unwrap().mode, 0o555);
         let m = d.get("/usr/share/man/man8/sendmail-certs.8.gz").unwrap();
         assert_eq!((m.mode, &m.origin), (0o644, &crate::stage::Origin::CertsManPage));
+        let hook = d.get("/usr/libexec/sendmail/sendmail-certs-hook").unwrap();
+        assert_eq!((hook.mode, &hook.origin), (0o755, &crate::stage::Origin::CertsHook));
+        assert_eq!(sample(Target::FreeBsd).get("/usr/local/libexec/sendmail-certs-hook").unwrap().mode, 0o555);
+        let text = certs_hook(Target::FreeBsd).unwrap();
+        assert!(text.starts_with("#!/bin/sh\n"), "{text}");
+        assert!(text.ends_with("exec '/usr/local/sbin/sendmail-certs' acme-hook \"$@\"\n"), "{text}");
         let page = certs_man_page(Target::FreeBsd).unwrap();
         assert!(page.starts_with(".TH SENDMAIL-CERTS 8 ") && page.contains(".IR /etc/mail/certs :"), "{page}");
     }

@@ -149,6 +149,7 @@ fn make(
             cf.into_bytes()
         }
         Origin::CertsScript => super::certs_script(target)?.into_bytes(),
+        Origin::CertsHook => super::certs_hook(target)?.into_bytes(),
         Origin::CertsManPage => archive::gzip(super::certs_man_page(target)?.as_bytes())?,
         // local-host-names: DOMAIN(generic) reads class w from it, and
         // sendmail errors without it.

@@ -35,6 +35,8 @@ pub enum Doc {
     DebianChangelog,
     /// A file of the source tree, copied.
     Copy(&'static str),
+    /// A text of xtask/templates/, as it is.
+    Template(&'static str),
 }
 
 /// A service file from its template: (install path, template, mode,
@@ -160,6 +162,8 @@ pub const DEBIAN: Layout = Layout {
         ("copyright", Doc::Copyright),
         ("changelog.gz", Doc::ReleaseNotes),
         ("changelog.Debian.gz", Doc::DebianChangelog),
+        // Where the certificate helper and ACME renewals are described.
+        ("README.Debian", Doc::Template("README.Debian")),
     ],
     // Debian Policy 12.3: /usr/share/doc/<package>.
     doc_name: crate::meta::PACKAGE_NAME,

@@ -158,6 +158,7 @@ pub fn list(target: Target, src: &Path, gen: &Path, cf: &[(PathBuf, bool)], feat
     let script = super::certs_script_path(target);
     l.add(Entry { mode: target.program_mode(), ..l.file(script, Origin::CertsScript) })?;
     l.add(l.file(super::certs_man_path(target), Origin::CertsManPage))?;
+    l.add(Entry { mode: target.program_mode(), ..l.file(super::certs_hook_path(target), Origin::CertsHook) })?;
     docs(&mut l)?;
     let option_dirs = option_files(&mut l, features)?;
     for (path, owner, group, mode) in target.layout().special_dirs {
@@ -311,6 +312,7 @@ fn docs(l: &mut Listing) -> Result<()> {
             Doc::ReleaseNotes => Origin::ReleaseNotes,
             Doc::DebianChangelog => Origin::DebianChangelog,
             Doc::Copy(rel) => Origin::DocCopy { rel: rel.into() },
+            Doc::Template(name) => Origin::Template { name: (*name).into() },
         };
         l.add(l.file(doc.join(name), origin))?;
     }

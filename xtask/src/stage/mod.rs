@@ -25,7 +25,10 @@ mod list;
 mod tree;
 mod types;
 
-pub use certs::{certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles, CERTS_SCRIPT};
+pub use certs::{
+    certs_hook, certs_hook_path, certs_man_page, certs_man_path, certs_script, certs_script_path, tls_files, TlsFiles,
+    CERTS_HOOK, CERTS_SCRIPT,
+};
 pub use generate::{
     fix_man_page, generate, mailer_conf, man_page_patches, mc_text, reject_nul_stanza, REJECT_NUL_CF_LINE,
 };

@@ -179,6 +179,8 @@ pub enum Origin {
     CertsScript,
     /// Its manual page (`certs::certs_man_page`), compressed.
     CertsManPage,
+    /// dehydrated's hook script (`certs::certs_hook`).
+    CertsHook,
     /// A template of `xtask/templates/` without placeholders, as is.
     Template { name: String },
     /// mailwrapper's table for this sendmail (FreeBSD), from its template

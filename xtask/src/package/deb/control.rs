@@ -27,14 +27,17 @@ pub fn relations(options: &[String]) -> Result<Relations> {
         sug.extend(spec.debian.suggests.iter().map(|s| s.to_string()));
         rep.extend(spec.debian.replaces.iter().map(|s| s.to_string()));
     }
-    let rep: Vec<String> = rep.into_iter().collect();
+    // Sorted as dpkg-gencontrol sorts these fields, so a .deb built by
+    // debhelper from the source package says the same.
+    let conflicts: BTreeSet<String> = CONFLICTS.iter().map(|s| s.to_string()).chain(rep.iter().cloned()).collect();
+    let replaces: BTreeSet<String> = std::iter::once("mail-transport-agent".to_string()).chain(rep).collect();
     Ok(Relations {
         pre_depends: super::shlibdeps::PRE_DEPENDS.iter().map(|s| s.to_string()).collect(),
         depends: vec![],
         recommends: rec.into_iter().collect(),
         suggests: sug.into_iter().collect(),
-        conflicts: CONFLICTS.iter().map(|s| s.to_string()).chain(rep.iter().cloned()).collect(),
-        replaces: std::iter::once("mail-transport-agent".to_string()).chain(rep).collect(),
+        conflicts: conflicts.into_iter().collect(),
+        replaces: replaces.into_iter().collect(),
         provides: vec!["mail-transport-agent".into()],
     })
 }
@@ -115,11 +118,10 @@ mod tests {
         assert!(t.contains("\nInstalled-Size: 2048\nPre-Depends: init-system-helpers"), "{t}");
         assert!(t.contains("\nDepends: adduser, libc6 (>= 2.36)\n"), "{t}");
         assert!(t.contains("\nProvides: mail-transport-agent\n"), "{t}");
-        assert!(t.contains("\nConflicts: mail-transport-agent, sendmail-base, sendmail-bin"), "{t}");
         assert!(t.contains("\n .\n"), "{t}");
         assert!(t.lines().all(|l| !l.ends_with(' ')), "{t}");
         assert!(t.contains("\nDepends: adduser, libc6 (>= 2.36)\nRecommends: libsasl2-modules\nSuggests: postfix-mta-sts-resolver, sasl2-bin\nConflicts: "), "{t}");
-        assert!(t.contains(", vacation, libmilter-dev\nReplaces: mail-transport-agent, libmilter-dev\n"), "{t}");
+        assert!(t.contains("\nConflicts: libmilter-dev, mail-transport-agent, sendmail-base, sendmail-bin, sendmail-cf, vacation\nReplaces: libmilter-dev, mail-transport-agent\n"), "{t}");
         assert!(t.contains("\n Build options: sasl ipv6 bdb regex socketmap milter dane mta-sts\n"), "{t}");
         assert!(t.contains("\n libmilter.a and its headers"), "{t}");
         assert!(t.lines().filter(|l| l.starts_with(' ')).all(|l| l.len() <= 80), "{t}");
@@ -140,7 +142,7 @@ mod tests {
         assert_eq!(r.suggests, ["sasl2-bin"]);
         assert_eq!(r.replaces, ["mail-transport-agent"]);
         assert_eq!(relations(&["ldap".into()]).unwrap(), relations(&[]).unwrap(), "ldap: nothing beyond NEEDED");
-        assert_eq!(relations(&["milter".into()]).unwrap().replaces, ["mail-transport-agent", "libmilter-dev"]);
+        assert_eq!(relations(&["milter".into()]).unwrap().replaces, ["libmilter-dev", "mail-transport-agent"]);
         let e = relations(&["nope".into()]).unwrap_err().to_string();
         assert!(e.contains("`nope`") && e.contains("configure"), "{e}");
     }

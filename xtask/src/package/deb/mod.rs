@@ -9,6 +9,7 @@
 //! `dpkg-statoverride --update --add`, which dpkg keeps applying on every
 //! upgrade. An override the administrator set first is left alone.
 
+pub mod buildinfo;
 pub mod control;
 pub mod scripts;
 pub mod shlibdeps;
