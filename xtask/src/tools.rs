@@ -110,9 +110,11 @@ pub(crate) const SETUP_DEBIAN: &[&str] = &[
     "shellcheck",
     "dash",
     // The install tests: a throwaway bookworm chroot (mmdebstrap; unshare,
-    // nsenter and chroot come with util-linux and coreutils; ip with
-    // iproute2), hardening-check from devscripts.
+    // nsenter and chroot come with util-linux and coreutils, mount with
+    // mount, absent from a minimal root; ip with iproute2), hardening-check
+    // from devscripts.
     "mmdebstrap",
+    "mount",
     "iproute2",
     "devscripts",
     // tests/freebsd: bmake parses the generated port against a stub framework.
