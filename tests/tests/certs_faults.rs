@@ -747,14 +747,22 @@ fn monitoring_mode_exits_as_a_nagios_plugin_with_a_summary_first() {
     assert_eq!(code(&out), 3, "{}", stdout(&out));
     assert!(first(&out).starts_with("SENDMAIL-CERTS UNKNOWN: "), "{}", first(&out));
     assert_eq!(code(&nagios("soon", &certs)), 3);
-    std::fs::set_permissions(&set, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // nobody must reach the directory's parent and read the script wherever
+    // the checkout lives (under /root, mode 0700, it cannot): a directory of
+    // its own under the system's temp dir, and the script on stdin.
+    let outside = std::env::temp_dir().join(format!("smtls-nagios-{}", std::process::id()));
+    let unreadable = outside.join("certs");
+    std::fs::create_dir_all(&unreadable).unwrap();
+    std::fs::set_permissions(&outside, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&unreadable, std::fs::Permissions::from_mode(0o700)).unwrap();
     let as_nobody = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "dash"])
-        .arg(&w.script)
-        .args(["check", "--dir", s(&certs), "--cf", "none", "--expires-within", "14"])
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "dash", "-s"])
+        .args(["check", "--dir", s(&unreadable), "--cf", "none", "--expires-within", "14"])
+        .stdin(std::fs::File::open(&w.script).unwrap())
         .env("TMPDIR", "/tmp")
         .output()
         .unwrap();
+    std::fs::remove_dir_all(&outside).unwrap();
     eprintln!("as nobody: {}{}", stdout(&as_nobody), stderr(&as_nobody));
     assert_eq!(code(&as_nobody), 3, "{}", stdout(&as_nobody));
     assert!(
